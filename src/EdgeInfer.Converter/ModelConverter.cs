@@ -1,0 +1,48 @@
+using EdgeInfer.Converter.Emit;
+using EdgeInfer.Converter.Ir;
+
+namespace EdgeInfer.Converter;
+
+/// <summary>What the user asked of a conversion.</summary>
+public sealed class ConvertOptions
+{
+    /// <summary>
+    /// Fixed shapes for graph inputs, by name; a null key (or the only input) matches the first input.
+    /// Without one, a dynamic batch dimension becomes 1 and any other dynamic dimension is an error.
+    /// </summary>
+    public Dictionary<string, int[]> InputShapes { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The model name written into the file; the source file name when null.</summary>
+    public string? ModelName { get; init; }
+
+    /// <summary>Receives one line per pass that changed something ("folded 2 BatchNormalization into Conv").</summary>
+    public Action<string>? Log { get; init; }
+}
+
+/// <summary>The converted file and what happened on the way.</summary>
+public sealed record ConversionResult(byte[] File, EmitResult Emit, IReadOnlyList<string> Notes);
+
+/// <summary>The converter's front door: source model file in, .eim bytes out.</summary>
+public static class ModelConverter
+{
+    /// <summary>Converts the model at <paramref name="path"/>, choosing the importer by file extension.</summary>
+    /// <exception cref="ConversionException">The file cannot be read or holds something EdgeInfer cannot convert.</exception>
+    public static ConversionResult Convert(string path, ConvertOptions options)
+    {
+        var notes = new List<string>();
+        void Note(string line)
+        {
+            notes.Add(line);
+            options.Log?.Invoke(line);
+        }
+
+        Graph graph = Path.GetExtension(path).ToLowerInvariant() switch
+        {
+            ".onnx" => Importers.Onnx.OnnxImporter.Import(path, options, Note),
+            string ext => throw new ConversionException($"{path}: cannot convert '{ext}' files (supported: .onnx)"),
+        };
+
+        EmitResult emitted = ModelEmitter.Emit(graph);
+        return new ConversionResult(emitted.File, emitted, notes);
+    }
+}

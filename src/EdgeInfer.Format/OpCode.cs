@@ -1,0 +1,66 @@
+namespace EdgeInfer.Format;
+
+/// <summary>
+/// The operators a .eim graph can hold. The numbers are stored in the file: append only, never renumber.
+/// Layout-sensitive operators (convolution, pooling) work on channels-last tensors (NHWC; a 1-D signal is
+/// N,1,W,C); the converter rewrites channels-first graphs before emitting them.
+/// </summary>
+public enum OpCode : ushort
+{
+    /// <summary>Y[M,N] = X[M,K]·W[N,K]ᵀ + B[N], clamped. X may have any rank whose trailing size is K.</summary>
+    FullyConnected = 1,
+    /// <summary>NHWC convolution, weights [Cout, KH, KW, Cin/groups], optional bias [Cout], clamped. Depthwise is groups == Cin.</summary>
+    Conv2D = 2,
+    MaxPool2D = 3,
+    AveragePool2D = 4,
+    /// <summary>NHWC [N,H,W,C] → [N,1,1,C] mean over H and W.</summary>
+    GlobalAveragePool = 5,
+    /// <summary>Elementwise with NumPy broadcasting, clamped.</summary>
+    Add = 6,
+    Sub = 7,
+    Mul = 8,
+    Div = 9,
+    Relu = 10,
+    Clip = 11,
+    LeakyRelu = 12,
+    Sigmoid = 13,
+    Tanh = 14,
+    HardSigmoid = 15,
+    HardSwish = 16,
+    Softmax = 17,
+    Concat = 18,
+    /// <summary>Copies the input into an output of the same element count; the output record holds the new shape.</summary>
+    Reshape = 19,
+    Transpose = 20,
+    /// <summary>Batched matrix product of two activations, [..., M, K] × [..., K, N] with broadcast batch dimensions.</summary>
+    MatMul = 21,
+    /// <summary>float32 → int8/uint8 with the output tensor's quantization.</summary>
+    Quantize = 22,
+    /// <summary>int8/uint8 → float32 with the input tensor's quantization.</summary>
+    Dequantize = 23,
+}
+
+public static class OpCodes
+{
+    /// <summary>The highest opcode this build knows. Readers reject anything above it or unnamed below it.</summary>
+    public const OpCode Max = OpCode.Dequantize;
+
+    public static bool IsKnown(OpCode op) => op >= OpCode.FullyConnected && op <= Max;
+
+    /// <summary>The exact options length, in bytes, that a node of this operator carries in format version 1.</summary>
+    public static int OptionsSize(OpCode op) => op switch
+    {
+        OpCode.FullyConnected => ClampOptions.Size,
+        OpCode.Conv2D => Conv2DOptions.Size,
+        OpCode.MaxPool2D or OpCode.AveragePool2D => Pool2DOptions.Size,
+        OpCode.Add or OpCode.Sub or OpCode.Mul or OpCode.Div => ClampOptions.Size,
+        OpCode.Clip => ClampOptions.Size,
+        OpCode.LeakyRelu => LeakyReluOptions.Size,
+        OpCode.HardSigmoid => HardSigmoidOptions.Size,
+        OpCode.Softmax => SoftmaxOptions.Size,
+        OpCode.Concat => ConcatOptions.Size,
+        OpCode.Transpose => TransposeOptions.Size,
+        OpCode.MatMul => ClampOptions.Size,
+        _ => 0,
+    };
+}

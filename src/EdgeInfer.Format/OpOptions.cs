@@ -1,0 +1,196 @@
+using System.Buffers.Binary;
+
+namespace EdgeInfer.Format;
+
+// Each operator's options are a fixed run of little-endian 4-byte fields. The writer and the reader share these
+// structs, so the file layout of an options record is defined in exactly one place. Fields are appended, never
+// reordered; a reader checks the exact length for the format version (OpCodes.OptionsSize).
+
+/// <summary>Options a node carries in the OPTS section.</summary>
+public interface IOpOptions
+{
+    /// <summary>Bytes this record occupies.</summary>
+    int ByteSize { get; }
+    void Write(Span<byte> destination);
+}
+
+internal static class OptionFields
+{
+    public static int I32(ReadOnlySpan<byte> s, int field) => BinaryPrimitives.ReadInt32LittleEndian(s[(field * 4)..]);
+    public static float F32(ReadOnlySpan<byte> s, int field) => BinaryPrimitives.ReadSingleLittleEndian(s[(field * 4)..]);
+    public static void I32(Span<byte> d, int field, int value) => BinaryPrimitives.WriteInt32LittleEndian(d[(field * 4)..], value);
+    public static void F32(Span<byte> d, int field, float value) => BinaryPrimitives.WriteSingleLittleEndian(d[(field * 4)..], value);
+
+    public static void CheckLength(ReadOnlySpan<byte> s, int size)
+    {
+        if (s.Length != size)
+        {
+            throw new ArgumentException($"options record is {s.Length} bytes, expected {size}");
+        }
+    }
+}
+
+/// <summary>An output clamp [Min, Max]: fused ReLU is [0, +∞), ReLU6 is [0, 6], none is (−∞, +∞).</summary>
+public readonly record struct ClampOptions(float Min, float Max) : IOpOptions
+{
+    public const int Size = 8;
+    public static ClampOptions None => new(float.NegativeInfinity, float.PositiveInfinity);
+    public static ClampOptions Relu => new(0f, float.PositiveInfinity);
+    public bool IsNone => float.IsNegativeInfinity(Min) && float.IsPositiveInfinity(Max);
+    public int ByteSize => Size;
+
+    public static ClampOptions Read(ReadOnlySpan<byte> s)
+    {
+        OptionFields.CheckLength(s, Size);
+        return new(OptionFields.F32(s, 0), OptionFields.F32(s, 1));
+    }
+
+    public void Write(Span<byte> d)
+    {
+        OptionFields.F32(d, 0, Min);
+        OptionFields.F32(d, 1, Max);
+    }
+}
+
+/// <summary>NHWC convolution geometry. Padding is explicit per edge (the converter resolves auto_pad).</summary>
+public readonly record struct Conv2DOptions(
+    int StrideH, int StrideW, int DilationH, int DilationW,
+    int PadTop, int PadLeft, int PadBottom, int PadRight,
+    int Groups, ClampOptions Clamp) : IOpOptions
+{
+    public const int Size = 44;
+    public int ByteSize => Size;
+
+    public static Conv2DOptions Read(ReadOnlySpan<byte> s)
+    {
+        OptionFields.CheckLength(s, Size);
+        return new(OptionFields.I32(s, 0), OptionFields.I32(s, 1), OptionFields.I32(s, 2), OptionFields.I32(s, 3),
+            OptionFields.I32(s, 4), OptionFields.I32(s, 5), OptionFields.I32(s, 6), OptionFields.I32(s, 7),
+            OptionFields.I32(s, 8), new ClampOptions(OptionFields.F32(s, 9), OptionFields.F32(s, 10)));
+    }
+
+    public void Write(Span<byte> d)
+    {
+        OptionFields.I32(d, 0, StrideH); OptionFields.I32(d, 1, StrideW);
+        OptionFields.I32(d, 2, DilationH); OptionFields.I32(d, 3, DilationW);
+        OptionFields.I32(d, 4, PadTop); OptionFields.I32(d, 5, PadLeft);
+        OptionFields.I32(d, 6, PadBottom); OptionFields.I32(d, 7, PadRight);
+        OptionFields.I32(d, 8, Groups);
+        OptionFields.F32(d, 9, Clamp.Min); OptionFields.F32(d, 10, Clamp.Max);
+    }
+}
+
+/// <summary>NHWC pooling window. Windows are clipped to the input; <see cref="CountIncludePad"/> divides averages by the full window.</summary>
+public readonly record struct Pool2DOptions(
+    int KernelH, int KernelW, int StrideH, int StrideW, int DilationH, int DilationW,
+    int PadTop, int PadLeft, int PadBottom, int PadRight,
+    bool CountIncludePad, ClampOptions Clamp) : IOpOptions
+{
+    public const int Size = 52;
+    public int ByteSize => Size;
+
+    public static Pool2DOptions Read(ReadOnlySpan<byte> s)
+    {
+        OptionFields.CheckLength(s, Size);
+        return new(OptionFields.I32(s, 0), OptionFields.I32(s, 1), OptionFields.I32(s, 2), OptionFields.I32(s, 3),
+            OptionFields.I32(s, 4), OptionFields.I32(s, 5), OptionFields.I32(s, 6), OptionFields.I32(s, 7),
+            OptionFields.I32(s, 8), OptionFields.I32(s, 9), (OptionFields.I32(s, 10) & 1) != 0,
+            new ClampOptions(OptionFields.F32(s, 11), OptionFields.F32(s, 12)));
+    }
+
+    public void Write(Span<byte> d)
+    {
+        OptionFields.I32(d, 0, KernelH); OptionFields.I32(d, 1, KernelW);
+        OptionFields.I32(d, 2, StrideH); OptionFields.I32(d, 3, StrideW);
+        OptionFields.I32(d, 4, DilationH); OptionFields.I32(d, 5, DilationW);
+        OptionFields.I32(d, 6, PadTop); OptionFields.I32(d, 7, PadLeft);
+        OptionFields.I32(d, 8, PadBottom); OptionFields.I32(d, 9, PadRight);
+        OptionFields.I32(d, 10, CountIncludePad ? 1 : 0);
+        OptionFields.F32(d, 11, Clamp.Min); OptionFields.F32(d, 12, Clamp.Max);
+    }
+}
+
+public readonly record struct LeakyReluOptions(float Alpha) : IOpOptions
+{
+    public const int Size = 4;
+    public int ByteSize => Size;
+    public static LeakyReluOptions Read(ReadOnlySpan<byte> s) { OptionFields.CheckLength(s, Size); return new(OptionFields.F32(s, 0)); }
+    public void Write(Span<byte> d) => OptionFields.F32(d, 0, Alpha);
+}
+
+/// <summary>y = max(0, min(1, Alpha·x + Beta)).</summary>
+public readonly record struct HardSigmoidOptions(float Alpha, float Beta) : IOpOptions
+{
+    public const int Size = 8;
+    public int ByteSize => Size;
+    public static HardSigmoidOptions Read(ReadOnlySpan<byte> s) { OptionFields.CheckLength(s, Size); return new(OptionFields.F32(s, 0), OptionFields.F32(s, 1)); }
+    public void Write(Span<byte> d) { OptionFields.F32(d, 0, Alpha); OptionFields.F32(d, 1, Beta); }
+}
+
+/// <summary>Softmax over one axis (non-negative, already normalized), of exp(Beta·x).</summary>
+public readonly record struct SoftmaxOptions(int Axis, float Beta) : IOpOptions
+{
+    public const int Size = 8;
+    public int ByteSize => Size;
+    public static SoftmaxOptions Read(ReadOnlySpan<byte> s) { OptionFields.CheckLength(s, Size); return new(OptionFields.I32(s, 0), OptionFields.F32(s, 1)); }
+    public void Write(Span<byte> d) { OptionFields.I32(d, 0, Axis); OptionFields.F32(d, 1, Beta); }
+}
+
+/// <summary>Concatenation along a non-negative axis.</summary>
+public readonly record struct ConcatOptions(int Axis) : IOpOptions
+{
+    public const int Size = 4;
+    public int ByteSize => Size;
+    public static ConcatOptions Read(ReadOnlySpan<byte> s) { OptionFields.CheckLength(s, Size); return new(OptionFields.I32(s, 0)); }
+    public void Write(Span<byte> d) => OptionFields.I32(d, 0, Axis);
+}
+
+/// <summary>Output axis i takes input axis Perm[i]. Up to <see cref="FormatConstants.MaxRank"/> axes.</summary>
+public readonly struct TransposeOptions : IOpOptions
+{
+    public const int Size = 4 + 4 * FormatConstants.MaxRank;
+    private readonly int[] _perm;
+
+    public TransposeOptions(ReadOnlySpan<int> perm)
+    {
+        if (perm.Length > FormatConstants.MaxRank)
+        {
+            throw new ArgumentException($"transpose of rank {perm.Length} exceeds {FormatConstants.MaxRank}", nameof(perm));
+        }
+
+        _perm = perm.ToArray();
+    }
+
+    public ReadOnlySpan<int> Perm => _perm;
+    public int ByteSize => Size;
+
+    /// <summary>Reads a permutation; <see cref="Perm"/> is validated by the kernel, not here.</summary>
+    public static TransposeOptions Read(ReadOnlySpan<byte> s)
+    {
+        OptionFields.CheckLength(s, Size);
+        int rank = OptionFields.I32(s, 0);
+        if ((uint)rank > FormatConstants.MaxRank)
+        {
+            throw new ArgumentException($"transpose rank {rank} is outside 0..{FormatConstants.MaxRank}");
+        }
+
+        Span<int> perm = stackalloc int[FormatConstants.MaxRank];
+        for (int i = 0; i < rank; i++)
+        {
+            perm[i] = OptionFields.I32(s, 1 + i);
+        }
+
+        return new TransposeOptions(perm[..rank]);
+    }
+
+    public void Write(Span<byte> d)
+    {
+        d[..Size].Clear();
+        ReadOnlySpan<int> perm = Perm;
+        OptionFields.I32(d, 0, perm.Length);
+        for (int i = 0; i < perm.Length; i++)
+        {
+            OptionFields.I32(d, 1 + i, perm[i]);
+        }
+    }
+}

@@ -1,0 +1,2 @@
+global using EdgeInfer.Format;
+global using EdgeInfer.Runtime.Kernels;

@@ -1,0 +1,93 @@
+using EdgeInfer.Format;
+using EdgeInfer.Runtime;
+
+namespace EdgeInfer.TestSupport;
+
+/// <summary>A tensor for a one-node test model: shape, type, data (constants and inputs) and quantization.</summary>
+public sealed record TestTensor(int[] Shape, DataType Type = DataType.Float32, byte[]? Data = null, bool IsConstant = false, QuantizationInfo? Quantization = null)
+{
+    public static TestTensor Input(int[] shape, float[] values) => new(shape, DataType.Float32, ToBytes(values));
+
+    public static TestTensor Const(int[] shape, float[] values) => new(shape, DataType.Float32, ToBytes(values), IsConstant: true);
+
+    public static TestTensor Output(int[] shape, DataType type = DataType.Float32, QuantizationInfo? q = null) => new(shape, type, null, false, q);
+
+    public static byte[] ToBytes<T>(T[] values) where T : unmanaged => System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
+}
+
+/// <summary>
+/// Runs one operator alone: builds a one-node .eim with <see cref="ModelWriter"/> (every activation at its own
+/// arena offset), loads it through the real reader and interpreter, and returns the output bytes. Lets kernel tests
+/// compare paths and golden values without the converter.
+/// </summary>
+public static class KernelRunner
+{
+    public static byte[] BuildModel(OpCode op, IOpOptions? options, IReadOnlyList<TestTensor?> inputs, IReadOnlyList<TestTensor> outputs)
+    {
+        var writer = new ModelWriter($"{op} test");
+        long arena = 0;
+        var inputIndex = new int[inputs.Count];
+        var graphInputs = new List<int>();
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            TestTensor? t = inputs[i];
+            if (t is null)
+            {
+                inputIndex[i] = -1;
+                continue;
+            }
+
+            if (t.IsConstant)
+            {
+                inputIndex[i] = writer.AddConstant($"in{i}", t.Type, t.Shape, t.Data, t.Quantization);
+            }
+            else
+            {
+                inputIndex[i] = writer.AddArenaTensor($"in{i}", t.Type, t.Shape, arena, t.Quantization);
+                arena = FormatConstants.AlignUp(arena + Bytes(t));
+                graphInputs.Add(inputIndex[i]);
+            }
+        }
+
+        var outputIndex = new int[outputs.Count];
+        for (int i = 0; i < outputs.Count; i++)
+        {
+            outputIndex[i] = writer.AddArenaTensor($"out{i}", outputs[i].Type, outputs[i].Shape, arena, outputs[i].Quantization);
+            arena = FormatConstants.AlignUp(arena + Bytes(outputs[i]));
+        }
+
+        writer.ArenaBytes = arena;
+        writer.AddNode(op, "node", inputIndex, outputIndex, options);
+        graphInputs.ForEach(writer.AddInput);
+        foreach (int o in outputIndex)
+        {
+            writer.AddOutput(o);
+        }
+
+        return writer.ToArray();
+    }
+
+    /// <summary>Runs the node on <paramref name="path"/> and returns each output's bytes.</summary>
+    public static byte[][] Run(OpCode op, IOpOptions? options, IReadOnlyList<TestTensor?> inputs, IReadOnlyList<TestTensor> outputs, KernelPath path = KernelPath.Scalar)
+    {
+        using Model model = Model.FromBytes(BuildModel(op, options, inputs, outputs), $"{op}-test.eim");
+        var interpreter = new Interpreter(model, new InterpreterOptions { KernelPath = path });
+        int input = 0;
+        foreach (TestTensor? t in inputs)
+        {
+            if (t is { IsConstant: false })
+            {
+                t.Data.AsSpan().CopyTo(interpreter.Input(input++).Bytes);
+            }
+        }
+
+        interpreter.Invoke();
+        return [.. Enumerable.Range(0, outputs.Count).Select(i => interpreter.Output(i).Bytes.ToArray())];
+    }
+
+    /// <summary>Runs a single-output float node and returns the output values.</summary>
+    public static float[] RunFloat(OpCode op, IOpOptions? options, IReadOnlyList<TestTensor?> inputs, int[] outputShape, KernelPath path = KernelPath.Scalar)
+        => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(Run(op, options, inputs, [TestTensor.Output(outputShape)], path)[0]).ToArray();
+
+    private static long Bytes(TestTensor t) => t.Shape.Aggregate(1L, (a, d) => a * d) * DataTypes.SizeOf(t.Type);
+}
