@@ -84,6 +84,11 @@ public enum TensorStorage : byte
     Arena = 0,
     /// <summary>In the WGHT section at the recorded offset, used in place.</summary>
     Constant = 1,
+    /// <summary>
+    /// Computed once, when the interpreter is built, by the node that produces it from constants (for example the
+    /// float weights of a weight-only int8 model); kept outside the arena; offset 0.
+    /// </summary>
+    Derived = 2,
 }
 
 public static class SectionKinds

@@ -248,7 +248,7 @@ public ref struct ModelReader
                 Fail(ModelError.RankTooLarge, $"{where} has rank {rank}, above {FormatConstants.MaxRank}");
             }
 
-            if (storage is not (TensorStorage.Arena or TensorStorage.Constant) || r[7] != 0)
+            if (storage is not (TensorStorage.Arena or TensorStorage.Constant or TensorStorage.Derived) || r[7] != 0)
             {
                 Fail(ModelError.RecordInvalid, $"{where} has unknown storage {(byte)storage} or flags {r[7]}");
             }
@@ -305,6 +305,13 @@ public ref struct ModelReader
                 if (offset > (ulong)wght.Length || byteLength > (ulong)wght.Length - offset)
                 {
                     Fail(ModelError.ConstantOutOfRange, $"{where} data [{offset}, +{byteLength}) lies outside the {wght.Length}-byte WGHT section");
+                }
+            }
+            else if (storage == TensorStorage.Derived)
+            {
+                if (offset != 0)
+                {
+                    Fail(ModelError.RecordInvalid, $"{where} is derived at load time and must have offset 0, not {offset}");
                 }
             }
             else if (offset > arenaBytes || byteLength > arenaBytes - offset)
@@ -406,7 +413,7 @@ public ref struct ModelReader
                     Fail(ModelError.TensorReferenceInvalid, $"{where} input {k} refers to tensor {t}, but there are {tensorCount}");
                 }
 
-                if (tensors[t].Storage == TensorStorage.Arena && producer[t] == -2)
+                if (tensors[t].Storage != TensorStorage.Constant && producer[t] == -2)
                 {
                     Fail(ModelError.NotTopological, $"{where} input {k} {tensors[t]} is not produced by an earlier node nor a graph input");
                 }
@@ -423,9 +430,19 @@ public ref struct ModelReader
                     Fail(ModelError.TensorReferenceInvalid, $"{where} output {k} refers to tensor {t}, but there are {tensorCount}");
                 }
 
-                if (tensors[t].Storage != TensorStorage.Arena)
+                if (tensors[t].Storage == TensorStorage.Constant)
                 {
                     Fail(ModelError.TensorReferenceInvalid, $"{where} writes into constant {tensors[t]}");
+                }
+
+                if (tensors[t].Storage == TensorStorage.Derived && !ReadsOnlyConstants(ins, tensors))
+                {
+                    Fail(ModelError.TensorReferenceInvalid, $"{where} produces load-time tensor {tensors[t]} from values that are not constant");
+                }
+
+                if (k > 0 && (tensors[t].Storage == TensorStorage.Derived) != (tensors[outs[0]].Storage == TensorStorage.Derived))
+                {
+                    Fail(ModelError.TensorReferenceInvalid, $"{where} mixes load-time and arena outputs");
                 }
 
                 if (producer[t] != -2)
@@ -442,6 +459,11 @@ public ref struct ModelReader
 
         foreach (int t in outputs)
         {
+            if (tensors[t].Storage != TensorStorage.Arena)
+            {
+                Fail(ModelError.GraphIoInvalid, $"graph output {tensors[t]} is not an arena tensor");
+            }
+
             if (producer[t] == -2)
             {
                 Fail(ModelError.GraphIoInvalid, $"graph output {tensors[t]} is produced by no node");
@@ -461,6 +483,19 @@ public ref struct ModelReader
         crc.Append([0, 0, 0, 0, 0, 0, 0, 0]);
         crc.Append(headerAndTable[64..]);
         return crc.GetCurrentHashAsUInt64();
+    }
+
+    private static bool ReadsOnlyConstants(int[] inputs, TensorInfo[] tensors)
+    {
+        foreach (int t in inputs)
+        {
+            if (t >= 0 && tensors[t].Storage == TensorStorage.Arena)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static bool IsKnownSection(uint kind) => (SectionKind)kind is SectionKind.Graph or SectionKind.Tensors

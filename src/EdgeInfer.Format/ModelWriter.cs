@@ -39,6 +39,10 @@ public sealed class ModelWriter
     public int AddArenaTensor(string name, DataType type, ReadOnlySpan<int> shape, long arenaOffset, QuantizationInfo? quantization = null)
         => AddTensor(name, type, shape, TensorStorage.Arena, arenaOffset, quantization);
 
+    /// <summary>Adds a tensor its producing node computes once at load time from constants (kept outside the arena).</summary>
+    public int AddDerivedTensor(string name, DataType type, ReadOnlySpan<int> shape, QuantizationInfo? quantization = null)
+        => AddTensor(name, type, shape, TensorStorage.Derived, 0, quantization);
+
     /// <summary>Adds a constant; <paramref name="data"/> is copied into WGHT at the next 64-byte boundary.</summary>
     public int AddConstant(string name, DataType type, ReadOnlySpan<int> shape, ReadOnlySpan<byte> data, QuantizationInfo? quantization = null)
     {

@@ -22,7 +22,8 @@ public interface INodeObserver
 /// Runs a validated model. All memory is taken here, at construction: one pinned arena of the size the converter
 /// planned (every activation, graph input and output lives in it at its planned offset), one scratch buffer of the
 /// largest size any kernel asked for, and whatever kernels keep from Prepare. Constants are read in place from the
-/// model. <see cref="Invoke()"/> then allocates nothing and writes only into the arena and scratch.
+/// model; tensors the file marks as derived are computed once here, by their nodes, into memory of their own.
+/// <see cref="Invoke()"/> then allocates nothing and writes only into the arena and scratch.
 /// <para>Ownership: the interpreter borrows the model, which must outlive it. Input and output views point into
 /// the arena and stay valid for the interpreter's lifetime; Invoke never overwrites graph inputs, so the same
 /// inputs may be invoked again. Not thread-safe: one Invoke at a time.</para>
@@ -36,6 +37,8 @@ public sealed unsafe class Interpreter
     private readonly byte[] _scratch;
     private readonly int _scratchStart;
     private readonly int _scratchLength;
+    private readonly List<byte[]> _derived = [];
+    private readonly List<NodeInfo> _nodeInfo = [];
 
     public Interpreter(Model model, InterpreterOptions? options = null)
     {
@@ -50,30 +53,65 @@ public sealed unsafe class Interpreter
         byte* arenaBase = (byte*)Marshal.UnsafeAddrOfPinnedArrayElement(_arena, arenaStart);
         byte* modelBase = model.DangerousGetPointer();
         _buffers = new TensorBuffer[graph.Tensors.Count];
+        long persistent = 0;
         foreach (TensorInfo t in graph.Tensors)
         {
             // Offsets were checked against the arena and WGHT by the reader; these pointers stay in bounds.
-            _buffers[t.Index] = t.Storage == TensorStorage.Arena
-                ? new TensorBuffer(arenaBase + t.Offset, (int)t.ByteLength)
-                : new TensorBuffer(modelBase + model.ConstantFileOffset(t), (int)t.ByteLength);
+            switch (t.Storage)
+            {
+                case TensorStorage.Arena:
+                    _buffers[t.Index] = new TensorBuffer(arenaBase + t.Offset, (int)t.ByteLength);
+                    break;
+                case TensorStorage.Constant:
+                    _buffers[t.Index] = new TensorBuffer(modelBase + model.ConstantFileOffset(t), (int)t.ByteLength);
+                    break;
+                default:
+                    byte[] own = AllocateAligned(t.ByteLength, out int start);
+                    _derived.Add(own);
+                    _buffers[t.Index] = new TensorBuffer((byte*)Marshal.UnsafeAddrOfPinnedArrayElement(own, start), (int)t.ByteLength);
+                    persistent += t.ByteLength;
+                    break;
+            }
         }
 
-        _nodes = new KernelNode[graph.Nodes.Count];
+        var invoked = new List<KernelNode>(graph.Nodes.Count);
+        var loadTime = new List<KernelNode>();
         int scratchBytes = 0;
-        long persistent = 0;
         foreach (NodeInfo node in graph.Nodes)
         {
-            KernelRegistry.Factory factory = registry.Get(node.OpCode)
-                ?? throw new EdgeInferModelException(ModelError.KernelNotRegistered, model.Source, $"{node}: no kernel for {node.OpCode} is registered in this runtime");
+            // Every node has a first input (the reader requires an execution order over existing tensors and
+            // every operator takes at least one), so the kernel is chosen by that input's type.
+            DataType inputType = node.Inputs.Length > 0 && node.Inputs[0] >= 0 ? graph.Tensors[node.Inputs[0]].DataType : DataType.Float32;
+            KernelRegistry.Factory factory = registry.Get(node.OpCode, inputType)
+                ?? throw new EdgeInferModelException(ModelError.KernelNotRegistered, model.Source, $"{node}: this runtime has no {DataTypes.Name(inputType)} kernel for {node.OpCode}");
             var context = new KernelContext(model, node, _buffers, KernelPath);
-            _nodes[node.Index] = factory(ref context);
+            KernelNode prepared = factory(ref context);
+            bool runsAtLoad = graph.Tensors[node.Outputs[0]].Storage == TensorStorage.Derived;
+            if (runsAtLoad)
+            {
+                loadTime.Add(prepared);
+            }
+            else
+            {
+                invoked.Add(prepared);
+                _nodeInfo.Add(node);
+            }
+
             scratchBytes = Math.Max(scratchBytes, context.ScratchBytes);
             persistent += context.PersistentBytes;
         }
 
+        _nodes = [.. invoked];
         _scratch = AllocateAligned(scratchBytes, out _scratchStart);
         _scratchLength = scratchBytes;
         PersistentBytes = persistent;
+
+        // Nodes whose outputs are load-time tensors read only constants: run them once, now, in file order.
+        Span<byte> scratch = _scratch.AsSpan(_scratchStart, _scratchLength);
+        foreach (KernelNode node in loadTime)
+        {
+            node.Invoke(scratch);
+        }
     }
 
     public Model Model => _model;
@@ -85,7 +123,7 @@ public sealed unsafe class Interpreter
     /// <summary>Bytes of scratch the kernels asked for (im2col buffers and the like).</summary>
     public long ScratchBytes => _scratchLength;
 
-    /// <summary>Bytes kernels kept from Prepare (packed weights, lookup tables).</summary>
+    /// <summary>Bytes kept outside the arena: what kernels kept from Prepare (packed weights, tables) and load-time tensors.</summary>
     public long PersistentBytes { get; }
 
     public int InputCount => _model.Graph.Inputs.Length;
@@ -117,11 +155,10 @@ public sealed unsafe class Interpreter
     {
         ArgumentNullException.ThrowIfNull(observer);
         Span<byte> scratch = _scratch.AsSpan(_scratchStart, _scratchLength);
-        IReadOnlyList<NodeInfo> info = _model.Graph.Nodes;
         for (int i = 0; i < _nodes.Length; i++)
         {
             _nodes[i].Invoke(scratch);
-            observer.OnNodeInvoked(this, info[i]);
+            observer.OnNodeInvoked(this, _nodeInfo[i]);
         }
     }
 

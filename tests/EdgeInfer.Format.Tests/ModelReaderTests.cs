@@ -303,6 +303,31 @@ public class ModelReaderTests
         }
     }
 
+    [Fact]
+    public void DerivedTensor_ProducedFromConstants_IsAccepted()
+    {
+        Model.Verify(DerivedModel(fromConstant: true), "derived.eim");
+    }
+
+    [Fact]
+    public void DerivedTensor_ProducedFromAnActivation_IsRejected()
+        => RejectsWith(ModelError.TensorReferenceInvalid, DerivedModel(fromConstant: false));
+
+    private static byte[] DerivedModel(bool fromConstant)
+    {
+        var w = new ModelWriter("derived");
+        int input = w.AddArenaTensor("input", DataType.Float32, [4], 0);
+        int table = w.AddConstant("table", DataType.Float32, [4], new byte[16]);
+        int derived = w.AddDerivedTensor("relu(table)", DataType.Float32, [4]);
+        int output = w.AddArenaTensor("output", DataType.Float32, [4], 64);
+        w.ArenaBytes = 128;
+        w.AddNode(OpCode.Relu, "precompute", [fromConstant ? table : input], [derived]);
+        w.AddNode(OpCode.Add, "add", [input, derived], [output], ClampOptions.None);
+        w.AddInput(input);
+        w.AddOutput(output);
+        return w.ToArray();
+    }
+
     private static byte[] PatchRaw(Action<Span<byte>> edit)
     {
         byte[] copy = (byte[])Valid.Clone();

@@ -48,9 +48,20 @@ public static class ModelEmitter
             n.Outputs.ForEach(Number);
         }
 
+        // A node that reads only constants (one the folding passes chose to keep, e.g. dequantizing int8 weights)
+        // runs once at load time: its outputs are derived tensors, outside the arena.
+        var derived = new HashSet<Value>(ReferenceEqualityComparer.Instance);
+        foreach (Node n in graph.Nodes)
+        {
+            if (n.Inputs.All(v => v is null || v.IsConstant || derived.Contains(v)) && !n.Outputs.Any(graph.IsGraphOutput))
+            {
+                n.Outputs.ForEach(o => derived.Add(o));
+            }
+        }
+
         // Lifetimes in steps: graph inputs live from step 0, node i runs at step i + 1, outputs live to the end.
         int end = graph.Nodes.Count + 1;
-        var arenaValues = ordered.Where(v => !v.IsConstant).ToList();
+        var arenaValues = ordered.Where(v => !v.IsConstant && !derived.Contains(v)).ToList();
         var first = new Dictionary<Value, int>(ReferenceEqualityComparer.Instance);
         var last = new Dictionary<Value, int>(ReferenceEqualityComparer.Instance);
         foreach (Value v in arenaValues)
@@ -67,12 +78,12 @@ public static class ModelEmitter
         for (int s = 0; s < graph.Nodes.Count; s++)
         {
             Node n = graph.Nodes[s];
-            foreach (Value v in n.Inputs.OfType<Value>().Where(v => !v.IsConstant))
+            foreach (Value v in n.Inputs.OfType<Value>().Where(v => !v.IsConstant && !derived.Contains(v)))
             {
                 last[v] = Math.Max(last[v], s + 1);
             }
 
-            foreach (Value v in n.Outputs)
+            foreach (Value v in n.Outputs.Where(v => !derived.Contains(v)))
             {
                 first[v] = Math.Min(first[v], s + 1);
                 last[v] = Math.Max(last[v], s + 1);
@@ -96,8 +107,8 @@ public static class ModelEmitter
         long constantBytes = 0;
         foreach (Value v in ordered)
         {
-            int at = v.IsConstant
-                ? writer.AddConstant(v.Name, v.Type, v.Shape, v.Constant!.Bytes, v.Quantization)
+            int at = v.IsConstant ? writer.AddConstant(v.Name, v.Type, v.Shape, v.Constant!.Bytes, v.Quantization)
+                : derived.Contains(v) ? writer.AddDerivedTensor(v.Name, v.Type, v.Shape, v.Quantization)
                 : writer.AddArenaTensor(v.Name, v.Type, v.Shape, offsets[v], v.Quantization);
             constantBytes += v.IsConstant ? v.Constant!.Bytes.Length : 0;
             if (at != index[v])

@@ -10,6 +10,12 @@ public interface IKernel<TSelf> where TSelf : struct, IKernel<TSelf>
 {
     static abstract OpCode OpCode { get; }
 
+    /// <summary>
+    /// The data type of the node's first input this kernel handles. An operator has one kernel per input type
+    /// (float32, int8, ...), so a device registers only the variants its models use.
+    /// </summary>
+    static virtual DataType InputType => DataType.Float32;
+
     static abstract TSelf Prepare(ref KernelContext context);
 
     /// <param name="scratch">Scratch memory shared by all nodes, at least as long as Prepare requested.</param>
