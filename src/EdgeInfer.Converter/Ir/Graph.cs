@@ -25,6 +25,51 @@ public sealed class Graph
     /// <summary>Free-form facts for the file's metadata (producer, opset, source hash).</summary>
     public Dictionary<string, string> Metadata { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// A deep copy: new nodes and values with the same names, shapes, types and quantization; constant data is shared
+    /// (passes replace constants, they never edit their bytes).
+    /// </summary>
+    public Graph Clone()
+    {
+        var copy = new Graph(Name, Source) { _uniqueCounter = _uniqueCounter };
+        var values = new Dictionary<Value, Value>(ReferenceEqualityComparer.Instance);
+        Value Map(Value v)
+        {
+            if (!values.TryGetValue(v, out Value? c))
+            {
+                values[v] = c = new Value(v.Name, v.Type, v.Shape?.ToArray(), v.Constant) { Quantization = v.Quantization };
+            }
+
+            return c;
+        }
+
+        copy.Inputs.AddRange(Inputs.Select(Map));
+        foreach (Node n in Nodes)
+        {
+            var c = new Node(n.Name, n.OpType, n.Inputs.Select(v => v is null ? null : Map(v)), n.Outputs.Select(Map)) { OpsetVersion = n.OpsetVersion };
+            foreach (var kv in n.Attributes)
+            {
+                c.Attributes[kv.Key] = kv.Value;
+            }
+
+            if (n.Code is OpCode code)
+            {
+                c.Lower(code, n.Options);
+                c.OpType = n.OpType;
+            }
+
+            copy.Nodes.Add(c);
+        }
+
+        copy.Outputs.AddRange(Outputs.Select(Map));
+        foreach (var kv in Metadata)
+        {
+            copy.Metadata[kv.Key] = kv.Value;
+        }
+
+        return copy;
+    }
+
     /// <summary>A name no value or node in this graph uses yet, derived from <paramref name="stem"/>.</summary>
     public string UniqueName(string stem)
     {

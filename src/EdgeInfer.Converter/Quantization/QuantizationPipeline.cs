@@ -1,0 +1,116 @@
+using EdgeInfer.Converter.Emit;
+using EdgeInfer.Converter.Evaluation;
+using EdgeInfer.Converter.Ir;
+
+namespace EdgeInfer.Converter.Quantization;
+
+/// <summary>What quantization did and what it cost.</summary>
+public sealed record QuantizationReport(
+    QuantizationMode Mode,
+    CalibrationMethod Method,
+    double? FloatAccuracy,
+    double? QuantizedAccuracy,
+    IReadOnlyList<string> KeptFloat,
+    IReadOnlyList<LayerSqnr> Layers,
+    int Rounds)
+{
+    public double? DropPoints => FloatAccuracy is double f && QuantizedAccuracy is double q ? (f - q) * 100 : null;
+}
+
+/// <summary>
+/// Quantizes a lowered float graph, and keeps an accuracy contract when asked to: while the int8 model's top-1
+/// accuracy on the evaluation data is more than the allowed number of points below the float model's, the layer
+/// that loses the most signal (the largest drop in SQNR from its input to its output, measured against the float
+/// model) is put back in float, and the graph is quantized again. Each round is one more float layer, so the loop
+/// ends at the latest when everything is float.
+/// </summary>
+public static class QuantizationPipeline
+{
+    /// <summary>Samples used to rank layers; enough for a stable SQNR, few enough to be quick.</summary>
+    private const int RankingSamples = 64;
+
+    public static (Graph Graph, QuantizationReport Report) Run(Graph floatGraph, QuantizationOptions options, Dataset? evaluation, double? maxAccuracyDropPoints, Action<string> note)
+    {
+        if (options.Mode == QuantizationMode.Int8Weights)
+        {
+            Graph g = floatGraph.Clone();
+            int count = WeightOnlyQuantizer.Quantize(g);
+            note($"stored {count} weight tensors as int8 (dequantized once at load)");
+            return (g, new QuantizationReport(options.Mode, options.Method, null, null, [], [], 1));
+        }
+
+        if (options.Mode != QuantizationMode.Int8)
+        {
+            return (floatGraph, new QuantizationReport(options.Mode, options.Method, null, null, [], [], 0));
+        }
+
+        IReadOnlyList<float[]> calibration = options.CalibrationSamples is { Count: > 0 } c ? c
+            : throw new ConversionException($"{floatGraph.Source}: int8 quantization needs calibration data (--calibration FILE), or use --quantize int8-weights");
+        Dictionary<string, ActivationStatistics> stats = CalibrationRunner.Collect(floatGraph.Clone(), calibration, options.Method != CalibrationMethod.MinMax, options.Progress);
+        var ranges = stats.ToDictionary(kv => kv.Key, kv => RangeEstimator.Estimate(kv.Value, options.Method, options.Percentile), StringComparer.Ordinal);
+        note($"calibrated {ranges.Count} activations on {calibration.Count} samples ({options.Method}{(options.Method == CalibrationMethod.Percentile ? $" {options.Percentile}" : "")})");
+
+        using Model floatModel = Model.FromBytes(ModelEmitter.Emit(floatGraph.Clone()).File, floatGraph.Name + " (float)");
+        EvaluationResult? floatResult = evaluation is { Labels: not null } ? ModelEvaluator.Evaluate(floatModel, evaluation) : null;
+        var keep = new HashSet<string>(options.KeepFloat, StringComparer.Ordinal);
+        int rounds = 0;
+        while (true)
+        {
+            rounds++;
+            Graph candidate = floatGraph.Clone();
+            IReadOnlyList<string> keptFloat = Int8Quantizer.Quantize(candidate, ranges, Clone(options, keep));
+            if (evaluation is null || floatResult?.Accuracy is null || maxAccuracyDropPoints is null)
+            {
+                IReadOnlyList<LayerSqnr> layers = evaluation is null ? [] : Rank(floatModel, candidate, evaluation);
+                return (candidate, new QuantizationReport(options.Mode, options.Method, floatResult?.Accuracy, Accuracy(candidate, evaluation), keptFloat, layers, rounds));
+            }
+
+            using Model quantized = Model.FromBytes(ModelEmitter.Emit(candidate.Clone()).File, floatGraph.Name + " (int8)");
+            double accuracy = ModelEvaluator.Evaluate(quantized, evaluation).Accuracy!.Value;
+            double drop = (floatResult.Accuracy.Value - accuracy) * 100;
+            IReadOnlyList<LayerSqnr> ranking = LayerComparison.Compare(floatModel, quantized, [.. evaluation.Samples.Take(RankingSamples)]);
+            note($"round {rounds}: float {floatResult.Accuracy.Value * 100:F2}%, int8 {accuracy * 100:F2}% (drop {drop:F2} points, budget {maxAccuracyDropPoints:F2})");
+            LayerSqnr? worst = ranking.Where(l => !keep.Contains(l.Node)).OrderByDescending(l => l.LossDb).FirstOrDefault();
+            if (drop <= maxAccuracyDropPoints.Value || worst is null)
+            {
+                if (drop > maxAccuracyDropPoints.Value)
+                {
+                    note("every layer is float and the budget is still not met");
+                }
+
+                return (candidate, new QuantizationReport(options.Mode, options.Method, floatResult.Accuracy, accuracy, keptFloat, ranking, rounds));
+            }
+
+            keep.Add(worst.Node);
+            note($"keeping '{worst.Node}' ({worst.Op}) in float: it loses {worst.LossDb:F1} dB (output SQNR {worst.SqnrDb:F1} dB)");
+        }
+    }
+
+    private static QuantizationOptions Clone(QuantizationOptions o, HashSet<string> keep) => new()
+    {
+        Mode = o.Mode,
+        Method = o.Method,
+        Percentile = o.Percentile,
+        CalibrationSamples = o.CalibrationSamples,
+        KeepFloat = keep,
+        Int8InputsAndOutputs = o.Int8InputsAndOutputs,
+        Progress = o.Progress,
+    };
+
+    private static IReadOnlyList<LayerSqnr> Rank(Model floatModel, Graph candidate, Dataset evaluation)
+    {
+        using Model quantized = Model.FromBytes(ModelEmitter.Emit(candidate.Clone()).File, candidate.Name + " (int8)");
+        return LayerComparison.Compare(floatModel, quantized, [.. evaluation.Samples.Take(RankingSamples)]);
+    }
+
+    private static double? Accuracy(Graph candidate, Dataset? evaluation)
+    {
+        if (evaluation is not { Labels: not null })
+        {
+            return null;
+        }
+
+        using Model quantized = Model.FromBytes(ModelEmitter.Emit(candidate.Clone()).File, candidate.Name + " (int8)");
+        return ModelEvaluator.Evaluate(quantized, evaluation).Accuracy;
+    }
+}
