@@ -6,9 +6,18 @@ namespace EdgeInfer.TestSupport;
 /// <summary>A tensor for a one-node test model: shape, type, data (constants and inputs) and quantization.</summary>
 public sealed record TestTensor(int[] Shape, DataType Type = DataType.Float32, byte[]? Data = null, bool IsConstant = false, QuantizationInfo? Quantization = null)
 {
+    /// <summary>
+    /// A load-time tensor: the runner stores the data as a constant and adds a Reshape node that copies it into a
+    /// derived tensor, which the interpreter fills only after every node is prepared (as the converter's weight-only
+    /// models do). Kernels must not read such an input in Prepare.
+    /// </summary>
+    public bool IsDerived { get; init; }
+
     public static TestTensor Input(int[] shape, float[] values) => new(shape, DataType.Float32, ToBytes(values));
 
     public static TestTensor Const(int[] shape, float[] values) => new(shape, DataType.Float32, ToBytes(values), IsConstant: true);
+
+    public static TestTensor Derived(int[] shape, float[] values) => new(shape, DataType.Float32, ToBytes(values), IsConstant: true) { IsDerived = true };
 
     public static TestTensor Output(int[] shape, DataType type = DataType.Float32, QuantizationInfo? q = null) => new(shape, type, null, false, q);
 
@@ -37,7 +46,13 @@ public static class KernelRunner
                 continue;
             }
 
-            if (t.IsConstant)
+            if (t.IsDerived)
+            {
+                int raw = writer.AddConstant($"in{i}_raw", t.Type, t.Shape, t.Data, t.Quantization);
+                inputIndex[i] = writer.AddDerivedTensor($"in{i}", t.Type, t.Shape, t.Quantization);
+                writer.AddNode(OpCode.Reshape, $"in{i}_load", [raw], [inputIndex[i]]);
+            }
+            else if (t.IsConstant)
             {
                 inputIndex[i] = writer.AddConstant($"in{i}", t.Type, t.Shape, t.Data, t.Quantization);
             }

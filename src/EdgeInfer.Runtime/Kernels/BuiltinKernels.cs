@@ -4,6 +4,26 @@ namespace EdgeInfer.Runtime.Kernels;
 internal static class BuiltinKernels
 {
     public static KernelRegistry Register(KernelRegistry registry) => registry
+        // float32
         .Add<FullyConnectedKernel>()
-        .Add<ReluKernel>();
+        .Add<Conv2DKernel>()
+        .Add<MaxPool2DKernel>()
+        .Add<AveragePool2DKernel>()
+        .Add<GlobalAveragePoolKernel>()
+        .Add<AddKernel>()
+        .Add<SubKernel>()
+        .Add<MulKernel>()
+        .Add<DivKernel>()
+        .Add<ReluKernel>()
+        .Add<ClipKernel>()
+        .Add<LeakyReluKernel>()
+        .Add<SigmoidKernel>()
+        .Add<TanhKernel>()
+        .Add<HardSigmoidKernel>()
+        .Add<HardSwishKernel>()
+        .Add<SoftmaxKernel>()
+        .Add<ConcatKernel>()
+        .Add<ReshapeKernel>()
+        .Add<TransposeKernel>()
+        .Add<MatMulKernel>();
 }
