@@ -18,7 +18,7 @@ public class MatMulKernelTests
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void Invoke_MatchesReference_WithBAsActivationOrConstant_SameBytes(int[] aShape, int[] bShape, int[] outShape)
+    public void Invoke_MatchesReference_WhicheverOperandIsConstant_SameBytes(int[] aShape, int[] bShape, int[] outShape)
     {
         var rng = new Random(aShape.Sum() + bShape.Sum());
         float[] a = KernelAssert.Random(rng, KernelAssert.Count(aShape));
@@ -26,8 +26,10 @@ public class MatMulKernelTests
         float[] activation = KernelAssert.RunEveryPath(OpCode.MatMul, ClampOptions.None, [TestTensor.Input(aShape, a), TestTensor.Input(bShape, b)], outShape);
         float[] constant = KernelAssert.RunEveryPath(OpCode.MatMul, ClampOptions.None, [TestTensor.Input(aShape, a), TestTensor.Const(bShape, b)], outShape);
         float[] derived = KernelAssert.RunEveryPath(OpCode.MatMul, ClampOptions.None, [TestTensor.Input(aShape, a), TestTensor.Derived(bShape, b)], outShape);
+        float[] constantA = KernelAssert.RunEveryPath(OpCode.MatMul, ClampOptions.None, [TestTensor.Const(aShape, a), TestTensor.Input(bShape, b)], outShape);
         Assert.Equal(activation, constant);
         Assert.Equal(activation, derived);
+        Assert.Equal(activation, constantA);
         KernelAssert.Close(Reference(aShape, a, bShape, b, outShape), activation);
     }
 

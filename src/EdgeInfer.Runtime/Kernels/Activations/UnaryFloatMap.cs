@@ -28,7 +28,7 @@ internal unsafe struct UnaryFloatMap
             _input = (float*)context.InputBuffer(0).Pointer,
             _output = (float*)context.OutputBuffer(0).Pointer,
             _count = (int)input.ElementCount,
-            _lanes = FloatLanesOf.Path(context.Path),
+            _lanes = FloatVector.LanesFor(context.Path),
         };
     }
 

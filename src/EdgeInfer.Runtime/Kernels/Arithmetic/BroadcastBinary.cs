@@ -110,7 +110,7 @@ internal unsafe struct BroadcastBinary
             _min = clamp.Min,
             _max = clamp.Max,
             _clamped = !clamp.IsNone,
-            _lanes = FloatLanesOf.Path(context.Path),
+            _lanes = FloatVector.LanesFor(context.Path),
         };
     }
 

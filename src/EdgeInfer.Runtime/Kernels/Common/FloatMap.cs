@@ -1,5 +1,3 @@
-using System.Runtime.Intrinsics;
-
 namespace EdgeInfer.Runtime.Kernels.Common;
 
 /// <summary>A lane-wise function, written once for every lane width (see <see cref="IFloatVector{TSelf}"/>).</summary>
@@ -14,15 +12,6 @@ internal enum FloatLanes
     One,
     Four,
     Eight,
-}
-
-internal static class FloatLanesOf
-{
-    /// <summary>The lane width of <paramref name="path"/>; DotProduct is a 128-bit path for float kernels.</summary>
-    public static FloatLanes Path(KernelPath path) =>
-        path == KernelPath.Avx2 && Vector256.IsHardwareAccelerated ? FloatLanes.Eight
-        : path != KernelPath.Scalar && Vector128.IsHardwareAccelerated ? FloatLanes.Four
-        : FloatLanes.One;
 }
 
 /// <summary>y[i] = op(x[i]) over a contiguous run: full vectors, then the remainder one lane at a time (same bits).</summary>

@@ -15,7 +15,7 @@ namespace EdgeInfer.Runtime.Kernels.Common;
 /// <para><b>sigmoid(x)</b> = 1/(1+e) for x ≥ 0 and e/(1+e) for x &lt; 0, with e = exp(−|x|) ≤ 1: never overflows and
 /// keeps relative accuracy in the subnormal tail for very negative x.</para>
 /// <para><b>tanh(x)</b> = sign(x)·(1−e)/(1+e) with e = exp(−2|x|) for |x| ≥ 0.625; below, where 1−e would cancel,
-/// |x|·(1 + x²·p(x²)) with p a degree-5 fitted polynomial. ±0 keep their sign; NaN stays NaN.</para>
+/// |x|·(1 + x²·p(x²)) with p a fitted polynomial of degree 4. ±0 keep their sign; NaN stays NaN.</para>
 /// Measured maximum errors against double precision are in docs/kernels.md and asserted by FloatMathTests.
 /// </summary>
 internal static class FloatMath

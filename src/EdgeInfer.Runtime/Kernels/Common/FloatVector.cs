@@ -68,6 +68,15 @@ internal interface IFloatVector<TSelf> where TSelf : struct, IFloatVector<TSelf>
 internal static class FloatVector
 {
     /// <summary>
+    /// The lane width a kernel path computes with: Avx2 → 8, Vector128 and DotProduct (a 128-bit path for float
+    /// kernels) → 4, Scalar → 1. The hardware checks only guard against a path the interpreter would have refused.
+    /// </summary>
+    public static FloatLanes LanesFor(KernelPath path) =>
+        path == KernelPath.Avx2 && Vector256.IsHardwareAccelerated ? FloatLanes.Eight
+        : path != KernelPath.Scalar && Vector128.IsHardwareAccelerated ? FloatLanes.Four
+        : FloatLanes.One;
+
+    /// <summary>
     /// The clamp of every fused activation, Relu and Clip: t = x &lt; lo ? lo : x, then t &gt; hi ? hi : t.
     /// NaN passes through (both comparisons are false), −0 passes a lower bound of 0 unchanged, and an empty range
     /// (lo &gt; hi) gives hi everywhere, as NumPy's and ONNX's clip do. For lo ≤ hi it is <see cref="Math.Clamp(float, float, float)"/>.

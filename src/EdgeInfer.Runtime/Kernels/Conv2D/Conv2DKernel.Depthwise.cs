@@ -89,7 +89,7 @@ public unsafe partial struct Conv2DKernel
         }
 
         float* zeros = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_depthwise.ZeroRow!));
-        switch (FloatLanesOf.Path(_path))
+        switch (FloatVector.LanesFor(_path))
         {
             case FloatLanes.Eight:
                 RunDepthwise<Float256>(taps, row, packed, zeros);

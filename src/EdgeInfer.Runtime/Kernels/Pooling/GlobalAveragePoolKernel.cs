@@ -35,7 +35,7 @@ public unsafe struct GlobalAveragePoolKernel : IKernel<GlobalAveragePoolKernel>
             _batch = input.Dim(0),
             _pixels = input.Dim(1) * input.Dim(2),
             _channels = input.Dim(3),
-            _lanes = FloatLanesOf.Path(context.Path),
+            _lanes = FloatVector.LanesFor(context.Path),
         };
     }
 

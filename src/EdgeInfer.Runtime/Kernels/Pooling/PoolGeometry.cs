@@ -78,7 +78,7 @@ internal unsafe struct PoolGeometry
             CountIncludePad = o.CountIncludePad,
             Min = clamp.Min,
             Max = clamp.Max,
-            Lanes = FloatLanesOf.Path(context.Path),
+            Lanes = FloatVector.LanesFor(context.Path),
         };
         context.RequestScratch((long)o.KernelH * o.KernelW * sizeof(nint));
         return geometry;

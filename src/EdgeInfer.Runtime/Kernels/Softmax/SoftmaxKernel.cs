@@ -59,7 +59,7 @@ public unsafe struct SoftmaxKernel : IKernel<SoftmaxKernel>
             _inner = inner,
             _beta = options.Beta,
             _path = context.Path,
-            _lanes = FloatLanesOf.Path(context.Path),
+            _lanes = FloatVector.LanesFor(context.Path),
         };
     }
 
