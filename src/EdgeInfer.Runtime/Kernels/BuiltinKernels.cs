@@ -1,9 +1,9 @@
 namespace EdgeInfer.Runtime.Kernels;
 
 /// <summary>The one list of built-in kernels. A device build that wants fewer makes its own registry.</summary>
-internal static class BuiltinKernels
+internal static partial class BuiltinKernels
 {
-    public static KernelRegistry Register(KernelRegistry registry) => registry
+    public static KernelRegistry Register(KernelRegistry registry) => RegisterInt8(registry
         .Add<FullyConnectedKernel>()
-        .Add<ReluKernel>();
+        .Add<ReluKernel>());
 }
