@@ -154,6 +154,16 @@ public unsafe struct Conv2DInt8Kernel : IKernel<Conv2DInt8Kernel>
                 }
 
                 sbyte* row = xb + (long)ih * g.Width * g.InputChannels;
+                int iwFirst = ow * g.StrideW - g.PadLeft;
+                int iwLast = iwFirst + (g.KernelWidth - 1) * g.DilationW;
+                if (g.Groups == 1 && g.DilationW == 1 && iwFirst >= 0 && iwLast < g.Width)
+                {
+                    // The whole kernel row is one contiguous run of the input row.
+                    SmallCopy(row + (long)iwFirst * g.InputChannels, dst, g.KernelWidth * groupIn);
+                    dst += g.KernelWidth * groupIn;
+                    continue;
+                }
+
                 for (int kw = 0; kw < g.KernelWidth; kw++)
                 {
                     int iw = ow * g.StrideW - g.PadLeft + kw * g.DilationW;
@@ -163,11 +173,42 @@ public unsafe struct Conv2DInt8Kernel : IKernel<Conv2DInt8Kernel>
                     }
                     else
                     {
-                        Buffer.MemoryCopy(row + (long)iw * g.InputChannels, dst, groupIn, groupIn);
+                        SmallCopy(row + (long)iw * g.InputChannels, dst, groupIn);
                     }
 
                     dst += groupIn;
                 }
+            }
+        }
+    }
+
+    /// <summary>Copies a short run (im2col copies a few to a few hundred bytes at a time) without a call into memmove.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static void SmallCopy(sbyte* source, sbyte* destination, int count)
+    {
+        if (count >= 16)
+        {
+            int i = 0;
+            for (; i <= count - 16; i += 16)
+            {
+                System.Runtime.Intrinsics.Vector128.Store(System.Runtime.Intrinsics.Vector128.Load(source + i), destination + i);
+            }
+
+            if (i < count)
+            {
+                System.Runtime.Intrinsics.Vector128.Store(System.Runtime.Intrinsics.Vector128.Load(source + count - 16), destination + count - 16);
+            }
+        }
+        else if (count >= 8)
+        {
+            *(long*)destination = *(long*)source;
+            *(long*)(destination + count - 8) = *(long*)(source + count - 8);
+        }
+        else
+        {
+            for (int i = 0; i < count; i++)
+            {
+                destination[i] = source[i];
             }
         }
     }

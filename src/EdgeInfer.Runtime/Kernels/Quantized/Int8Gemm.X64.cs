@@ -62,10 +62,10 @@ internal unsafe partial struct Int8Gemm
                         a3 = Avx2.Add(a3, Avx2.MultiplyAddAdjacent(Vector256.Create(x3[p]).AsInt16(), w0));
                     }
 
-                    StoreRow(Requantizer.Avx2x16(a0, Vector256<int>.Zero, n0), y + n0, count);
-                    if (rows > 1) StoreRow(Requantizer.Avx2x16(a1, Vector256<int>.Zero, n0), y + 1 * outputStride + n0, count);
-                    if (rows > 2) StoreRow(Requantizer.Avx2x16(a2, Vector256<int>.Zero, n0), y + 2 * outputStride + n0, count);
-                    if (rows > 3) StoreRow(Requantizer.Avx2x16(a3, Vector256<int>.Zero, n0), y + 3 * outputStride + n0, count);
+                    StoreRow8(Requantizer.Avx2x8(a0, n0), y + n0, count);
+                    if (rows > 1) StoreRow8(Requantizer.Avx2x8(a1, n0), y + 1 * outputStride + n0, count);
+                    if (rows > 2) StoreRow8(Requantizer.Avx2x8(a2, n0), y + 2 * outputStride + n0, count);
+                    if (rows > 3) StoreRow8(Requantizer.Avx2x8(a3, n0), y + 3 * outputStride + n0, count);
                 }
             }
         }

@@ -262,6 +262,13 @@ internal unsafe partial struct Int8Gemm
                 }
             }
 
+            if (i <= _depth - 8)
+            {
+                Vector128<short> wide = Vector128.WidenLower(Vector128.CreateScalar(*(long*)(src + i)).AsSByte());
+                wide.Store(dst + i);
+                i += 8;
+            }
+
             for (; i < _depth; i++)
             {
                 dst[i] = src[i];
@@ -308,5 +315,18 @@ internal unsafe partial struct Int8Gemm
         {
             destination[i] = bytes[i];
         }
+    }
+
+    /// <summary>Stores the first <paramref name="count"/> (at most 8) bytes of a result row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow8(Vector128<sbyte> value, sbyte* destination, int count)
+    {
+        if (count == 8)
+        {
+            *(long*)destination = value.AsInt64().ToScalar();
+            return;
+        }
+
+        StoreRow(value, destination, count);
     }
 }

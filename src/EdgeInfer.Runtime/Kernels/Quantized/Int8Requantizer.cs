@@ -80,6 +80,16 @@ internal struct Int8Requantizer
         return Sse41.Min(Sse41.Max(b, Vector128.Create((sbyte)Min)), Vector128.Create((sbyte)Max));
     }
 
+    /// <summary>8 channels starting at <paramref name="c"/>, AVX2, in the low 8 bytes of the result.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly Vector128<sbyte> Avx2x8(Vector256<int> acc, int c)
+    {
+        Vector256<int> y = Avx2Channels(acc, c);
+        Vector128<short> s = Sse2.PackSignedSaturate(y.GetLower(), y.GetUpper());
+        Vector128<sbyte> b = Sse2.PackSignedSaturate(s, s);
+        return Sse41.Min(Sse41.Max(b, Vector128.Create((sbyte)Min)), Vector128.Create((sbyte)Max));
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private readonly Vector256<int> Avx2Channels(Vector256<int> acc, int c)
     {
