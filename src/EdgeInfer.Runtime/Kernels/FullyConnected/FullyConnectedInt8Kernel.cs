@@ -37,7 +37,7 @@ public unsafe struct FullyConnectedInt8Kernel : IKernel<FullyConnectedInt8Kernel
         ClampOptions clamp = ClampOptions.Read(context.Options);
         context.Require(!(clamp.Min > clamp.Max), $"clamp [{clamp.Min}, {clamp.Max}] is empty");
         var gemm = Int8Gemm.Create(ref context, (sbyte*)context.InputBuffer(1).Pointer, units, depth, bias, inputZero,
-            inputScale, weightScales, outputScale, outputZero, clamp);
+            inputScale, weightScales, outputScale, outputZero, clamp, rows);
         context.RequestScratch(gemm.ScratchBytes);
         return new FullyConnectedInt8Kernel { _input = context.InputBuffer(0), _output = context.OutputBuffer(0), _rows = rows, _gemm = gemm };
     }

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using EdgeInfer.Runtime.Kernels.Quantized;
 
 namespace EdgeInfer.Runtime.Kernels;
@@ -52,7 +53,22 @@ public unsafe struct GlobalAveragePoolInt8Kernel : IKernel<GlobalAveragePoolInt8
             for (int p = 0; p < _pixels; p++)
             {
                 sbyte* xp = xb + (long)p * c;
-                for (int ch = 0; ch < c; ch++)
+                int ch = 0;
+                if (Vector256.IsHardwareAccelerated)
+                {
+                    // Exact integer sums in any order: every path gives the same result.
+                    fixed (int* s = sums)
+                    {
+                        for (; ch <= c - 8; ch += 8)
+                        {
+                            Vector128<short> x16 = Vector128.WidenLower(Vector128.CreateScalar(*(long*)(xp + ch)).AsSByte());
+                            Vector256<int> wide = Vector256.Create(Vector128.WidenLower(x16), Vector128.WidenUpper(x16));
+                            (Vector256.Load(s + ch) + wide).Store(s + ch);
+                        }
+                    }
+                }
+
+                for (; ch < c; ch++)
                 {
                     sums[ch] += xp[ch];
                 }

@@ -40,6 +40,7 @@ internal unsafe partial struct Int8Gemm
     private sbyte* _weights;     // W [N, K] in the model (Scalar path)
     private sbyte[]? _packed8;   // DotProduct
     private short[]? _packed16;  // Avx2, Vector128
+    private bool _gemv;          // Avx2 with fewer than 4 rows: W used in place
     public Int8Requantizer Requantizer;
 
     public readonly int Depth => _depth;
@@ -49,8 +50,10 @@ internal unsafe partial struct Int8Gemm
     /// Prepares W (constant int8 [N, K] at <paramref name="weights"/>), folds −zx·Σw into the bias, builds the
     /// requantization tables and packs W for the context's path.
     /// </summary>
+    /// <remarks><paramref name="rows"/>: the rows every Run will have, when known (FullyConnected), else 0. Fewer than
+    /// 4 rows on AVX2 run as matrix–vector products over W in place (<see cref="RunGemvAvx2"/>): nothing is packed.</remarks>
     public static Int8Gemm Create(ref KernelContext context, sbyte* weights, int units, int depth, int* bias, int inputZeroPoint,
-        float inputScale, ReadOnlySpan<float> weightScales, float outputScale, int outputZeroPoint, ClampOptions clamp)
+        float inputScale, ReadOnlySpan<float> weightScales, float outputScale, int outputZeroPoint, ClampOptions clamp, int rows = 0)
     {
         context.Require(depth >= 1 && depth <= MaxDepth, $"depth {depth} is outside 1..{MaxDepth}: int32 accumulation could overflow");
         var folded = new int[units];
@@ -73,6 +76,13 @@ internal unsafe partial struct Int8Gemm
             _weights = weights,
             Requantizer = Int8Requantizer.Create(ref context, folded, inputScale, weightScales, outputScale, outputZeroPoint, clamp),
         };
+        if (rows is > 0 and < RowTile && UseAvx2(gemm._path))
+        {
+            gemm._gemv = true;
+            gemm._paddedDepth = (depth + 15) & ~15;
+            return gemm;
+        }
+
         gemm.Pack(ref context);
         return gemm;
     }
@@ -181,6 +191,17 @@ internal unsafe partial struct Int8Gemm
 
         fixed (byte* strip = scratch)
         {
+            if (_gemv)
+            {
+                for (int m = 0; m < rows; m++)
+                {
+                    PackRows16(x + (long)m * inputStride, inputStride, 1, (short*)strip);
+                    RunGemvAvx2((short*)strip, y + (long)m * outputStride);
+                }
+
+                return;
+            }
+
             for (int nb = 0; nb < _units; nb += _blockUnits)
             {
                 int blockEnd = Math.Min(_units, nb + _blockUnits);
