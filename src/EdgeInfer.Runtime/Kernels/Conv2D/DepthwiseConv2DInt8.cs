@@ -64,7 +64,7 @@ internal unsafe struct DepthwiseConv2DInt8
 
     public readonly void Run(sbyte* x, sbyte* y)
     {
-        ConvGeometry g = _g;
+        ref readonly ConvGeometry g = ref _g;
         int cout = g.OutputChannels;
         int vectorEnd = _packed == null ? 0 : cout & ~15;
         for (int b = 0; b < g.Batch; b++)
@@ -97,7 +97,7 @@ internal unsafe struct DepthwiseConv2DInt8
 
     private readonly void PixelScalar(sbyte* xb, int ih0, int iw0, sbyte* yp, int from)
     {
-        ConvGeometry g = _g;
+        ref readonly ConvGeometry g = ref _g;
         int taps = g.KernelHeight * g.KernelWidth;
         for (int oc = from; oc < g.OutputChannels; oc++)
         {
@@ -130,7 +130,7 @@ internal unsafe struct DepthwiseConv2DInt8
 
     private readonly void PixelAvx2(sbyte* xb, int ih0, int iw0, sbyte* yp, int end)
     {
-        ConvGeometry g = _g;
+        ref readonly ConvGeometry g = ref _g;
         Vector256<short> zero = Vector256.Create((short)_inputZero);
         fixed (short* packed = _packed)
         {
@@ -169,7 +169,7 @@ internal unsafe struct DepthwiseConv2DInt8
 
     private readonly void PixelVector128(sbyte* xb, int ih0, int iw0, sbyte* yp, int end)
     {
-        ConvGeometry g = _g;
+        ref readonly ConvGeometry g = ref _g;
         Vector128<short> zero = Vector128.Create((short)_inputZero);
         fixed (short* packed = _packed)
         {

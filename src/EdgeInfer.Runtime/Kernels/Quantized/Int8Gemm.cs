@@ -175,7 +175,7 @@ internal unsafe partial struct Int8Gemm
     private static int PanelWidth(int n, int n0) => n - n0 <= 8 ? 8 : 16;
 
     /// <summary>Scratch bytes <see cref="Run"/> needs: one packed strip of four X rows.</summary>
-    public readonly int ScratchBytes => _path == KernelPath.Scalar ? 0 : RowTile * _paddedDepth * (_packed16 != null ? 2 : 1) + 64;
+    public readonly int ScratchBytes => _path == KernelPath.Scalar ? 0 : RowTile * _paddedDepth * (_packed8 != null ? 1 : 2) + 64;
 
     /// <summary>
     /// Y rows 0..rows−1 (stride <paramref name="outputStride"/>, columns 0..N−1) from X rows (stride
@@ -188,6 +188,9 @@ internal unsafe partial struct Int8Gemm
             RunScalar(x, inputStride, rows, y, outputStride);
             return;
         }
+
+        // The strip is written through a pointer: a short scratch would corrupt the heap silently.
+        System.Diagnostics.Debug.Assert(scratch.Length >= ScratchBytes, "scratch shorter than Int8Gemm.ScratchBytes");
 
         fixed (byte* strip = scratch)
         {
