@@ -1,9 +1,9 @@
 namespace EdgeInfer.Runtime.Kernels;
 
 /// <summary>The one list of built-in kernels. A device build that wants fewer makes its own registry.</summary>
-internal static class BuiltinKernels
+internal static partial class BuiltinKernels
 {
-    public static KernelRegistry Register(KernelRegistry registry) => registry
+    public static KernelRegistry Register(KernelRegistry registry) => RegisterInt8(registry
         // float32
         .Add<FullyConnectedKernel>()
         .Add<Conv2DKernel>()
@@ -25,5 +25,5 @@ internal static class BuiltinKernels
         .Add<ConcatKernel>()
         .Add<ReshapeKernel>()
         .Add<TransposeKernel>()
-        .Add<MatMulKernel>();
+                .Add<MatMulKernel>());
 }
