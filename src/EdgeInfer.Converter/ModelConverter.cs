@@ -36,13 +36,26 @@ public static class ModelConverter
             options.Log?.Invoke(line);
         }
 
-        Graph graph = Path.GetExtension(path).ToLowerInvariant() switch
-        {
-            ".onnx" => Importers.Onnx.OnnxImporter.Import(path, options, Note),
-            string ext => throw new ConversionException($"{path}: cannot convert '{ext}' files (supported: .onnx)"),
-        };
-
+        Graph graph = Lower(path, options, Note);
         EmitResult emitted = ModelEmitter.Emit(graph);
         return new ConversionResult(emitted.File, emitted, notes);
+    }
+
+    /// <summary>
+    /// Imports the model at <paramref name="path"/> and runs the conversion passes: the fully lowered float graph,
+    /// before emission (quantization and evaluation start from it).
+    /// </summary>
+    /// <exception cref="ConversionException">The file cannot be read or holds something EdgeInfer cannot convert.</exception>
+    public static Graph Lower(string path, ConvertOptions options, Action<string> note)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Graph graph = Path.GetExtension(path).ToLowerInvariant() switch
+        {
+            ".onnx" => Passes.OnnxPipeline.Convert(path, options, note),
+            string ext => throw new ConversionException($"{path}: cannot convert '{ext}' files (supported: .onnx)"),
+        };
+        graph.Name = options.ModelName ?? Path.GetFileNameWithoutExtension(path);
+
+        return graph;
     }
 }
