@@ -27,6 +27,8 @@ public class LoweringMatchesOrtTests
 
     public static TheoryData<string> Cases => [.. Models.Keys];
 
+    internal static OnnxBuilder Build(string name) => Models[name]();
+
     private static readonly Dictionary<string, Func<OnnxBuilder>> Models = new()
     {
         ["conv2d"] = () => Conv2D(13, [1, 3, 7, 6], [4, 3, 3, 3], true),

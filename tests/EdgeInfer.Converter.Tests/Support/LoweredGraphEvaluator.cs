@@ -69,13 +69,13 @@ internal static class LoweredGraphEvaluator
         {
             for (int u = 0; u < units; u++)
             {
-                float sum = 0;
+                double sum = 0;
                 for (int k = 0; k < depth; k++)
                 {
                     sum += x[r * depth + k] * w[u * depth + k];
                 }
 
-                y[r * units + u] = Clamp(sum + (b?[u] ?? 0), clamp);
+                y[r * units + u] = Clamp((float)(sum + (b?[u] ?? 0)), clamp);
             }
         }
 
@@ -98,7 +98,7 @@ internal static class LoweredGraphEvaluator
                     for (int m = 0; m < oc; m++)
                     {
                         int g = m / ocg;
-                        float sum = 0;
+                        double sum = 0;
                         for (int ky = 0; ky < kh; ky++)
                         {
                             int iy = oy * o.StrideH - o.PadTop + ky * o.DilationH;
@@ -122,7 +122,7 @@ internal static class LoweredGraphEvaluator
                             }
                         }
 
-                        y[((b0 * oh + oy) * ow + ox) * oc + m] = Clamp(sum + (b?[m] ?? 0), o.Clamp);
+                        y[((b0 * oh + oy) * ow + ox) * oc + m] = Clamp((float)(sum + (b?[m] ?? 0)), o.Clamp);
                     }
                 }
             }
@@ -184,13 +184,13 @@ internal static class LoweredGraphEvaluator
         {
             for (int ch = 0; ch < c; ch++)
             {
-                float sum = 0;
+                double sum = 0;
                 for (int i = 0; i < hw; i++)
                 {
                     sum += x[(b * hw + i) * c + ch];
                 }
 
-                y[b * c + ch] = sum / hw;
+                y[b * c + ch] = (float)(sum / hw);
             }
         }
 
@@ -324,13 +324,13 @@ internal static class LoweredGraphEvaluator
             {
                 for (int j = 0; j < n; j++)
                 {
-                    float sum = 0;
+                    double sum = 0;
                     for (int t = 0; t < k; t++)
                     {
                         sum += a[am[p] * m * k + i * k + t] * b[bm[p] * k * n + t * n + j];
                     }
 
-                    y[(p * m + i) * n + j] = Clamp(sum, clamp);
+                    y[(p * m + i) * n + j] = Clamp((float)sum, clamp);
                 }
             }
         }
