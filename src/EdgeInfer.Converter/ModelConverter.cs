@@ -7,8 +7,9 @@ namespace EdgeInfer.Converter;
 public sealed class ConvertOptions
 {
     /// <summary>
-    /// Fixed shapes for graph inputs, by name; a null key (or the only input) matches the first input.
-    /// Without one, a dynamic batch dimension becomes 1 and any other dynamic dimension is an error.
+    /// Fixed shapes for graph inputs, by name; the empty key "" (an unnamed --input-shape) matches the first input,
+    /// and when the model has a single input any one key matches it. Without one, a dynamic batch dimension becomes
+    /// 1 and any other dynamic dimension is an error. A key naming no input is an error.
     /// </summary>
     public Dictionary<string, int[]> InputShapes { get; } = new(StringComparer.Ordinal);
 

@@ -108,6 +108,11 @@ public static class ShapeInference
 
     private static void Infer(Graph graph, Node n)
     {
+        if (!OnnxOperators.IsLowered(n.OpType))
+        {
+            throw OnnxOperators.NotSupported(graph, n);
+        }
+
         Value x = n.Inputs.Count > 0 && n.Inputs[0] is { } first ? first : throw new ArgumentException("input 0 is missing");
         int[] xs = Shape(x);
         switch (n.OpType)
