@@ -1,6 +1,8 @@
-using EdgeInfer.Format;
 using EdgeInfer.Converter;
 using EdgeInfer.Converter.Importers.Onnx;
+using EdgeInfer.Converter.Ir;
+using EdgeInfer.Converter.Tests.Support;
+using EdgeInfer.Format;
 using EdgeInfer.Runtime;
 using EdgeInfer.Runtime.Kernels;
 
@@ -25,10 +27,12 @@ public sealed record CaseResult(ConformanceCase Case, CaseStatus Status, string 
 }
 
 /// <summary>
-/// Converts a case's model with the shapes it declares, runs every data set through the EdgeInfer interpreter and
-/// compares each output with the expected one: |a − e| ≤ 1e-5 + 1e-3·|e|, NaN only where NaN is expected, and
-/// infinities exactly. Unsupported operators (UnsupportedOperatorException) skip the case, as does an operator whose
-/// kernel this runtime build lacks; anything else that goes wrong fails it.
+/// Converts a case's model with the shapes it declares, runs every data set and compares each output with the
+/// expected one: |a − e| ≤ 1e-5 + 1e-3·|e|, NaN only where NaN is expected, infinities exactly. Unsupported operators
+/// (UnsupportedOperatorException) skip the case; anything else that goes wrong fails it.
+/// <see cref="Run"/> executes the emitted .eim in EdgeInfer's Interpreter (a case whose operators this runtime build
+/// has no kernel for is skipped, saying which); <see cref="RunReference"/> evaluates the lowered graph with the plain
+/// reference evaluator, which checks the conversion alone.
 /// </summary>
 public static class ConformanceRunner
 {
@@ -63,65 +67,93 @@ public static class ConformanceRunner
             }
 
             var interpreter = new Interpreter(model, new InterpreterOptions { KernelPath = KernelPath.Auto });
-            string[] sets = [.. System.IO.Directory.GetDirectories(c.Directory, "test_data_set_*").Order(StringComparer.Ordinal)];
-            if (sets.Length == 0)
+            return Compare(c, interpreter.InputCount, interpreter.OutputCount, inputs =>
             {
-                return new CaseResult(c, CaseStatus.Failed, "no test_data_set_* directory");
-            }
-
-            double maxDiff = 0;
-            foreach (string set in sets)
-            {
-                OnnxTensor[] inputs = [.. Files(set, "input_").Select(OnnxTensors.ReadFile)];
-                OnnxTensor[] expected = [.. Files(set, "output_").Select(OnnxTensors.ReadFile)];
-                if (inputs.Length < interpreter.InputCount || expected.Length != interpreter.OutputCount)
+                for (int i = 0; i < inputs.Length; i++)
                 {
-                    return new CaseResult(c, CaseStatus.Failed, $"{Path.GetFileName(set)} has {inputs.Length} inputs and {expected.Length} outputs; the model takes {interpreter.InputCount} and gives {interpreter.OutputCount}");
-                }
-
-                for (int i = 0; i < interpreter.InputCount; i++)
-                {
-                    TensorView input = interpreter.Input(i);
-                    float[] values = inputs[i].Data.ToFloatArray();
-                    if (values.Length != input.ElementCount)
-                    {
-                        return new CaseResult(c, CaseStatus.Failed, $"{Path.GetFileName(set)} input {i} has {values.Length} values; '{input.Name}' {input.Info.ShapeText} takes {input.ElementCount}");
-                    }
-
-                    input.WriteFloats(values);
+                    interpreter.Input(i).WriteFloats(inputs[i]);
                 }
 
                 interpreter.Invoke();
-                for (int o = 0; o < expected.Length; o++)
-                {
-                    float[] actual = interpreter.Output(o).ToFloatArray();
-                    float[] wanted = expected[o].Data.ToFloatArray();
-                    if (actual.Length != wanted.Length)
-                    {
-                        return new CaseResult(c, CaseStatus.Failed, $"{Path.GetFileName(set)} output {o} has {actual.Length} values, expected {wanted.Length}");
-                    }
-
-                    for (int k = 0; k < wanted.Length; k++)
-                    {
-                        if (!Close(actual[k], wanted[k]))
-                        {
-                            return new CaseResult(c, CaseStatus.Failed, $"{Path.GetFileName(set)} output {o}[{k}] is {actual[k]:G9}, expected {wanted[k]:G9}");
-                        }
-
-                        if (float.IsFinite(wanted[k]))
-                        {
-                            maxDiff = Math.Max(maxDiff, Math.Abs(actual[k] - (double)wanted[k]));
-                        }
-                    }
-                }
-            }
-
-            return new CaseResult(c, CaseStatus.Passed, $"{sets.Length} data set(s), max |Δ| {maxDiff:G3}");
+                return [.. Enumerable.Range(0, interpreter.OutputCount).Select(o => interpreter.Output(o).ToFloatArray())];
+            });
         }
         catch (Exception e)
         {
             return new CaseResult(c, CaseStatus.Failed, $"run failed: {e.GetType().Name}: {e.Message}");
         }
+    }
+
+    public static CaseResult RunReference(ConformanceCase c)
+    {
+        Graph graph;
+        try
+        {
+            graph = ModelConverter.Lower(Path.Combine(c.Directory, "model.onnx"), new ConvertOptions(), _ => { });
+        }
+        catch (UnsupportedOperatorException e)
+        {
+            return new CaseResult(c, CaseStatus.Skipped, $"unsupported: {e.Reason}");
+        }
+        catch (Exception e)
+        {
+            return new CaseResult(c, CaseStatus.Failed, $"conversion failed: {e.GetType().Name}: {e.Message}");
+        }
+
+        try
+        {
+            return Compare(c, graph.Inputs.Count, graph.Outputs.Count, inputs => LoweredGraphEvaluator.Run(graph, inputs));
+        }
+        catch (Exception e)
+        {
+            return new CaseResult(c, CaseStatus.Failed, $"evaluation failed: {e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    private static CaseResult Compare(ConformanceCase c, int inputCount, int outputCount, Func<float[][], float[][]> run)
+    {
+        string[] sets = [.. System.IO.Directory.GetDirectories(c.Directory, "test_data_set_*").Order(StringComparer.Ordinal)];
+        if (sets.Length == 0)
+        {
+            return new CaseResult(c, CaseStatus.Failed, "no test_data_set_* directory");
+        }
+
+        double maxDiff = 0;
+        foreach (string set in sets)
+        {
+            string setName = Path.GetFileName(set);
+            OnnxTensor[] inputs = [.. Files(set, "input_").Select(OnnxTensors.ReadFile)];
+            OnnxTensor[] expected = [.. Files(set, "output_").Select(OnnxTensors.ReadFile)];
+            if (inputs.Length < inputCount || expected.Length != outputCount)
+            {
+                return new CaseResult(c, CaseStatus.Failed, $"{setName} has {inputs.Length} inputs and {expected.Length} outputs; the model takes {inputCount} and gives {outputCount}");
+            }
+
+            float[][] actual = run([.. inputs.Take(inputCount).Select(t => t.Data.ToFloatArray())]);
+            for (int o = 0; o < expected.Length; o++)
+            {
+                float[] wanted = expected[o].Data.ToFloatArray();
+                if (actual[o].Length != wanted.Length)
+                {
+                    return new CaseResult(c, CaseStatus.Failed, $"{setName} output {o} has {actual[o].Length} values, expected {wanted.Length}");
+                }
+
+                for (int k = 0; k < wanted.Length; k++)
+                {
+                    if (!Close(actual[o][k], wanted[k]))
+                    {
+                        return new CaseResult(c, CaseStatus.Failed, $"{setName} output {o}[{k}] is {actual[o][k]:G9}, expected {wanted[k]:G9}");
+                    }
+
+                    if (float.IsFinite(wanted[k]))
+                    {
+                        maxDiff = Math.Max(maxDiff, Math.Abs(actual[o][k] - (double)wanted[k]));
+                    }
+                }
+            }
+        }
+
+        return new CaseResult(c, CaseStatus.Passed, $"{sets.Length} data set(s), max |Δ| {maxDiff:G3}");
     }
 
     public static bool Close(float actual, float expected)

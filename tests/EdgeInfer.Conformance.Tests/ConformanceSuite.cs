@@ -11,8 +11,13 @@ public static class ConformanceSuite
     public static readonly string[] Suites = ["pytorch-converted", "pytorch-operator"];
 
     private static readonly Lazy<IReadOnlyList<CaseResult>> LazyResults = new(() => [.. Cases().Select(ConformanceRunner.Run)]);
+    private static readonly Lazy<IReadOnlyList<CaseResult>> LazyReferenceResults = new(() => [.. Cases().Select(ConformanceRunner.RunReference)]);
 
+    /// <summary>Results through EdgeInfer's Interpreter.</summary>
     public static IReadOnlyList<CaseResult> Results => LazyResults.Value;
+
+    /// <summary>Results of the lowered graphs through the reference evaluator (the conversion alone).</summary>
+    public static IReadOnlyList<CaseResult> ReferenceResults => LazyReferenceResults.Value;
 
     /// <summary>The data directory for a suite, or an explanation of why it is missing.</summary>
     public static string SuiteDirectory(string suite) => Path.Combine(DataRoot, suite);
