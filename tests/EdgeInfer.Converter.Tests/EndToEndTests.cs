@@ -52,7 +52,7 @@ public class EndToEndTests(ITestOutputHelper output)
         }
 
         var interpreter = new Interpreter(m);
-        double vsTorch = 0, vsOrt = 0;
+        double vsTorch = 0, vsOrt = 0, ortVsTorch = 0, maxAbs = 0;
         for (int r = 0; r < rows.Length; r++)
         {
             interpreter.Input(0).WriteFloats(rows[r]);
@@ -61,11 +61,19 @@ public class EndToEndTests(ITestOutputHelper output)
             float[] ort = OrtOracle.Run(onnx, (graph.Inputs[0].Name, InputShape(graph), rows[r]))[0];
             vsTorch = Math.Max(vsTorch, MaxAbsDiff(actual, expected[r]));
             vsOrt = Math.Max(vsOrt, MaxAbsDiff(actual, ort));
+            ortVsTorch = Math.Max(ortVsTorch, MaxAbsDiff(ort, expected[r]));
+            maxAbs = Math.Max(maxAbs, ort.Max(MathF.Abs));
         }
 
-        output.WriteLine($"{model}: {rows.Length} rows, max |Δ| vs PyTorch {vsTorch:G3}, vs ONNX Runtime {vsOrt:G3}");
+        output.WriteLine($"{model}: {rows.Length} rows, max |Δ| vs PyTorch {vsTorch:G3}, vs ONNX Runtime {vsOrt:G3}; ORT vs PyTorch {ortVsTorch:G3}; max |y| {maxAbs:G3}");
+
+        // Two float32 implementations that sum in different orders differ by a few ulp of the largest partial sums.
+        // Outputs below ±10 (digits MLP) meet 1e-5 outright; digits_cnn's logits reach ±31, where 1e-5 is 5 ulp and
+        // ONNX Runtime is itself 1.5e-5 from the double-precision result (Lowered_Fixture_… below), so no float32
+        // summation order could guarantee 1e-5 against it. The bound is 1e-5 plus 8 ulp of the largest output.
+        double slack = 8 * maxAbs * Math.Pow(2, -23);
         Assert.True(vsTorch <= 1e-4, $"max |Δ| vs PyTorch {vsTorch:G3} > 1e-4");
-        Assert.True(vsOrt <= 1e-5, $"max |Δ| vs ONNX Runtime {vsOrt:G3} > 1e-5");
+        Assert.True(vsOrt <= 1e-5 + slack, $"max |Δ| vs ONNX Runtime {vsOrt:G3} > 1e-5 + {slack:G3}");
     }
 
     [Theory]
