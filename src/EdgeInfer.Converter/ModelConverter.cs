@@ -7,8 +7,9 @@ namespace EdgeInfer.Converter;
 public sealed class ConvertOptions
 {
     /// <summary>
-    /// Fixed shapes for graph inputs, by name; a null key (or the only input) matches the first input.
-    /// Without one, a dynamic batch dimension becomes 1 and any other dynamic dimension is an error.
+    /// Fixed shapes for graph inputs, by name; the empty key "" (an unnamed --input-shape) matches the first input,
+    /// and when the model has a single input any one key matches it. Without one, a dynamic batch dimension becomes
+    /// 1 and any other dynamic dimension is an error. A key naming no input is an error.
     /// </summary>
     public Dictionary<string, int[]> InputShapes { get; } = new(StringComparer.Ordinal);
 
@@ -36,13 +37,26 @@ public static class ModelConverter
             options.Log?.Invoke(line);
         }
 
-        Graph graph = Path.GetExtension(path).ToLowerInvariant() switch
-        {
-            ".onnx" => Importers.Onnx.OnnxImporter.Import(path, options, Note),
-            string ext => throw new ConversionException($"{path}: cannot convert '{ext}' files (supported: .onnx)"),
-        };
-
+        Graph graph = Lower(path, options, Note);
         EmitResult emitted = ModelEmitter.Emit(graph);
         return new ConversionResult(emitted.File, emitted, notes);
+    }
+
+    /// <summary>
+    /// Imports the model at <paramref name="path"/> and runs the conversion passes: the fully lowered float graph,
+    /// before emission (quantization and evaluation start from it).
+    /// </summary>
+    /// <exception cref="ConversionException">The file cannot be read or holds something EdgeInfer cannot convert.</exception>
+    public static Graph Lower(string path, ConvertOptions options, Action<string> note)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Graph graph = Path.GetExtension(path).ToLowerInvariant() switch
+        {
+            ".onnx" => Passes.OnnxPipeline.Convert(path, options, note),
+            string ext => throw new ConversionException($"{path}: cannot convert '{ext}' files (supported: .onnx)"),
+        };
+        graph.Name = options.ModelName ?? Path.GetFileNameWithoutExtension(path);
+
+        return graph;
     }
 }

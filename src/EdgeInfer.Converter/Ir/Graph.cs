@@ -162,6 +162,36 @@ public sealed class Graph
 
     public bool IsGraphOutput(Value v) => Outputs.Any(o => ReferenceEquals(o, v));
 
+    /// <summary>
+    /// Removes <paramref name="node"/>, which copies <paramref name="input"/> to <paramref name="output"/> unchanged, and
+    /// points its readers at the input. When the output is a graph output its name must survive, so the input's
+    /// producer writes the output directly instead; that is impossible when the input is a graph input, a constant or
+    /// itself a graph output, and then the node stays (false).
+    /// </summary>
+    public bool TryBypass(Node node, Value input, Value output)
+    {
+        if (IsGraphOutput(output))
+        {
+            Node? producer = Nodes.FirstOrDefault(n => n.Outputs.Any(o => ReferenceEquals(o, input)));
+            if (producer is null || IsGraphOutput(input))
+            {
+                return false;
+            }
+
+            ReplaceUses(input, output);
+            producer.Outputs[producer.Outputs.FindIndex(o => ReferenceEquals(o, input))] = output;
+            output.Shape = input.Shape;
+            output.Type = input.Type;
+        }
+        else
+        {
+            ReplaceUses(output, input);
+        }
+
+        Nodes.Remove(node);
+        return true;
+    }
+
     /// <summary>Removes nodes whose outputs nothing reads (and that are not graph outputs), repeatedly.</summary>
     public int RemoveDeadNodes()
     {

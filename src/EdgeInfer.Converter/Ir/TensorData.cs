@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 
 namespace EdgeInfer.Converter.Ir;
@@ -28,12 +29,36 @@ public sealed class TensorData
 
     public static TensorData FromInt8s(ReadOnlySpan<sbyte> values) => new(DataType.Int8, MemoryMarshal.AsBytes(values).ToArray());
 
+    /// <summary>Integers stored as <paramref name="type"/> (any integer type or bool), narrowing each value.</summary>
+    public static TensorData FromIntegers(DataType type, ReadOnlySpan<long> values)
+    {
+        var bytes = new byte[values.Length * DataTypes.SizeOf(type)];
+        for (int i = 0; i < values.Length; i++)
+        {
+            long v = values[i];
+            switch (type)
+            {
+                case DataType.Int64: BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(8 * i), v); break;
+                case DataType.Int32: BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(4 * i), (int)v); break;
+                case DataType.Int16: BinaryPrimitives.WriteInt16LittleEndian(bytes.AsSpan(2 * i), (short)v); break;
+                case DataType.Int8: bytes[i] = (byte)(sbyte)v; break;
+                case DataType.UInt8: bytes[i] = (byte)v; break;
+                case DataType.Bool: bytes[i] = v != 0 ? (byte)1 : (byte)0; break;
+                default: throw new InvalidOperationException($"{DataTypes.Name(type)} is not an integer type");
+            }
+        }
+
+        return new TensorData(type, bytes);
+    }
+
     /// <summary>Integer values of an int32/int64/int8 constant, widened; for shape arithmetic and attributes.</summary>
     public long[] ToInt64Array() => Type switch
     {
         DataType.Int64 => Int64s.ToArray(),
         DataType.Int32 => Array.ConvertAll(Int32s.ToArray(), v => (long)v),
         DataType.Int8 => Array.ConvertAll(Int8s.ToArray(), v => (long)v),
+        DataType.Int16 => Array.ConvertAll(MemoryMarshal.Cast<byte, short>(Bytes.AsSpan()).ToArray(), v => (long)v),
+        DataType.UInt8 or DataType.Bool => Array.ConvertAll(Bytes, v => (long)v),
         DataType.Float32 => Array.ConvertAll(Floats.ToArray(), v => (long)v),
         _ => throw new InvalidOperationException($"cannot read {DataTypes.Name(Type)} as integers"),
     };
@@ -44,6 +69,7 @@ public sealed class TensorData
         DataType.Float32 => Floats.ToArray(),
         DataType.Int64 => Array.ConvertAll(Int64s.ToArray(), v => (float)v),
         DataType.Int32 => Array.ConvertAll(Int32s.ToArray(), v => (float)v),
+        DataType.Int8 or DataType.Int16 or DataType.UInt8 or DataType.Bool => Array.ConvertAll(ToInt64Array(), v => (float)v),
         _ => throw new InvalidOperationException($"cannot read {DataTypes.Name(Type)} as floats"),
     };
 

@@ -13,8 +13,13 @@ namespace EdgeInfer.Runtime.Kernels.Common;
 /// <item>the tail k = K8..K−1 continues s with fused multiply-adds in increasing k.</item>
 /// </list>
 /// The 256-bit path holds the eight lanes in one vector, the 128-bit path in two, the scalar path in eight locals.
+/// <para>Every float reduction in the runtime uses this order over its ordered list of terms, whatever the layout
+/// it reads them from: a sum is the dot product with ones (each step l + x·1 is the plain sum), a maximum replaces
+/// the additions by IEEE maximum (lanes start at −∞). So an output's bits depend on its terms alone, not on the
+/// path, nor on whether the kernel vectorizes along the terms (FloatDot.Tile2x4, Sum, Max) or across independent
+/// outputs with eight accumulators per lane (<see cref="FloatColumns"/>).</para>
 /// </summary>
-internal static class FloatDot
+internal static partial class FloatDot
 {
     /// <summary>Σ a[i]·b[i] over <paramref name="length"/> elements in the canonical order.</summary>
     public static float Dot(KernelPath path, ref float a, ref float b, int length)

@@ -1,0 +1,152 @@
+using EdgeInfer.Converter.Ir;
+using EdgeInfer.Converter.Passes.Shapes;
+
+namespace EdgeInfer.Converter.Passes.Lowering;
+
+/// <summary>
+/// Operators that move data without arithmetic. Reshape, Flatten, Squeeze and Unsqueeze are one runtime Reshape (a
+/// copy into the output's shape) over the ONNX layout; Transpose keeps its permutation; Concat stays channels-last
+/// with a remapped axis when an input was computed channels-last. Pad in constant mode is a Concat with constant
+/// blocks along each padded axis — exact for any value; reflect/edge/wrap modes and cropping (negative pads) have no
+/// runtime operator. Tile is a Concat of the input with itself along each repeated axis.
+/// </summary>
+internal static class ShapeOpLowering
+{
+    public static void Copy(LoweringContext ctx, Node n)
+    {
+        Value y = n.Output(0);
+        if (y.Type != DataType.Float32)
+        {
+            throw ctx.Unsupported($"{n.OpType} to {DataTypes.Name(y.Type)}");
+        }
+
+        ctx.Emit(OpCode.Reshape, null, [ctx.Onnx(n.Input(0))], y);
+        ctx.ProducedOnnx(y);
+    }
+
+    public static void Transpose(LoweringContext ctx, Node n)
+    {
+        Value x = n.Input(0), y = n.Output(0);
+        int rank = x.Shape!.Length;
+        int[] perm = n.GetInts("perm") is { } p ? ShapeMath.CheckPerm(p, rank) : ShapeMath.DefaultPerm(rank);
+        if (rank > FormatConstants.MaxRank)
+        {
+            throw ctx.Unsupported($"a rank-{rank} transpose (the runtime handles up to {FormatConstants.MaxRank})");
+        }
+
+        ctx.Emit(OpCode.Transpose, new TransposeOptions(perm), [ctx.Onnx(x)], y);
+        ctx.ProducedOnnx(y);
+    }
+
+    public static void Concat(LoweringContext ctx, Node n)
+    {
+        Value y = n.Output(0);
+        Value[] inputs = [.. n.Inputs.OfType<Value>()];
+        int rank = y.Shape!.Length;
+        int axis = ShapeMath.Axis(n.GetInt("axis"), rank);
+        bool cl = ElementwiseLowering.ChooseChannelsLast(ctx, inputs, y);
+        Value[] operands = [.. inputs.Select(v => cl ? ctx.ChannelsLast(v) : ctx.Onnx(v))];
+        int physicalAxis = cl ? LoweringContext.ChannelsLastAxis(axis, rank) : axis;
+        ctx.Emit(OpCode.Concat, new ConcatOptions(physicalAxis), operands, ElementwiseLowering.Output(ctx, y, cl));
+    }
+
+    public static void Pad(LoweringContext ctx, Node n)
+    {
+        string mode = n.GetString("mode") ?? "constant";
+        if (mode != "constant")
+        {
+            throw ctx.Unsupported($"Pad mode '{mode}'");
+        }
+
+        Value x = n.Input(0), y = n.Output(0);
+        int rank = x.Shape!.Length;
+        long[] pads = ctx.RequireConstant(n.Input(1), "pads").ToInt64Array();
+        float value = n.OptionalInput(2) is { } v ? ctx.RequireConstant(v, "pad value").ToFloatArray().FirstOrDefault() : 0f;
+        int[] axes = n.OptionalInput(3) is { } a
+            ? [.. ctx.RequireConstant(a, "axes").ToInt64Array().Select(i => ShapeMath.Axis(i, rank))]
+            : [.. Enumerable.Range(0, rank)];
+        if (pads.Any(p => p < 0))
+        {
+            throw ctx.Unsupported("negative pads (cropping)");
+        }
+
+        bool cl = ElementwiseLowering.ChooseChannelsLast(ctx, [x], y);
+        Value current = cl ? ctx.ChannelsLast(x) : ctx.Onnx(x);
+        var steps = new List<(int Axis, int Begin, int End)>();
+        for (int i = 0; i < axes.Length; i++)
+        {
+            if (pads[i] > 0 || pads[i + axes.Length] > 0)
+            {
+                steps.Add((cl ? LoweringContext.ChannelsLastAxis(axes[i], rank) : axes[i], (int)pads[i], (int)pads[i + axes.Length]));
+            }
+        }
+
+        Value output = ElementwiseLowering.Output(ctx, y, cl);
+        if (steps.Count == 0)
+        {
+            ctx.Emit(OpCode.Reshape, null, [current], output);
+            return;
+        }
+
+        for (int s = 0; s < steps.Count; s++)
+        {
+            (int axis, int begin, int end) = steps[s];
+            int[] shape = [.. current.Shape!];
+            var parts = new List<Value>();
+            if (begin > 0)
+            {
+                parts.Add(Block(ctx, shape, axis, begin, value, $"{n.Name}_pad{axis}_begin"));
+            }
+
+            parts.Add(current);
+            if (end > 0)
+            {
+                parts.Add(Block(ctx, shape, axis, end, value, $"{n.Name}_pad{axis}_end"));
+            }
+
+            shape[axis] += begin + end;
+            Value next = s == steps.Count - 1 ? output : ctx.NewValue($"{y.Name}_pad{axis}", shape);
+            ctx.Emit(OpCode.Concat, new ConcatOptions(axis), [.. parts], next);
+            current = next;
+        }
+    }
+
+    /// <summary>Tile repeats the tensor along each axis: a Concat of the same input r times per axis.</summary>
+    public static void Tile(LoweringContext ctx, Node n)
+    {
+        Value x = n.Input(0), y = n.Output(0);
+        int rank = x.Shape!.Length;
+        long[] repeats = ctx.RequireConstant(n.Input(1), "repeats").ToInt64Array();
+        if (repeats.Length != rank || repeats.Any(r => r < 1))
+        {
+            throw ctx.Invalid($"repeats [{string.Join(",", repeats)}] do not fit rank {rank}");
+        }
+
+        bool cl = ElementwiseLowering.ChooseChannelsLast(ctx, [x], y);
+        Value current = cl ? ctx.ChannelsLast(x) : ctx.Onnx(x);
+        int[] axes = [.. Enumerable.Range(0, rank).Where(i => repeats[i] > 1)];
+        Value output = ElementwiseLowering.Output(ctx, y, cl);
+        if (axes.Length == 0)
+        {
+            ctx.Emit(OpCode.Reshape, null, [current], output);
+            return;
+        }
+
+        for (int s = 0; s < axes.Length; s++)
+        {
+            int axis = cl ? LoweringContext.ChannelsLastAxis(axes[s], rank) : axes[s];
+            int[] shape = [.. current.Shape!];
+            shape[axis] *= (int)repeats[axes[s]];
+            Value next = s == axes.Length - 1 ? output : ctx.NewValue($"{y.Name}_tile{axis}", shape);
+            ctx.Emit(OpCode.Concat, new ConcatOptions(axis), [.. Enumerable.Repeat(current, (int)repeats[axes[s]])], next);
+            current = next;
+        }
+    }
+
+    private static Value Block(LoweringContext ctx, int[] shape, int axis, int size, float value, string name)
+    {
+        int[] blockShape = [.. shape];
+        blockShape[axis] = size;
+        return ctx.Constant(name, blockShape, Enumerable.Repeat(value, (int)ShapeMath.Count(blockShape)).ToArray());
+    }
+}

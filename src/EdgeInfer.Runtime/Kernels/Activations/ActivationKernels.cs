@@ -1,0 +1,163 @@
+using System.Runtime.CompilerServices;
+using EdgeInfer.Runtime.Kernels.Common;
+
+namespace EdgeInfer.Runtime.Kernels;
+
+// The elementwise activations. Each kernel validates its options and runs a lane-wise operator; lanes never mix,
+// so every path gives the same bits. Comparisons follow one rule (FloatVector.Clamp): a NaN input comes out NaN,
+// and −0 is kept wherever x itself is returned.
+
+/// <summary>y = max(x, 0) as x &lt; 0 ? 0 : x (NaN and −0 pass through).</summary>
+public struct ReluKernel : IKernel<ReluKernel>
+{
+    private UnaryFloatMap _map;
+
+    public static OpCode OpCode => OpCode.Relu;
+
+    public static ReluKernel Prepare(ref KernelContext context) => new() { _map = UnaryFloatMap.Prepare(ref context) };
+
+    public void Invoke(Span<byte> scratch) => _map.Run(default(ReluOperator));
+
+    private readonly struct ReluOperator : IFloatUnaryOperator
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public T Apply<T>(T x) where T : struct, IFloatVector<T> => T.Select(T.LessThan(x, T.Zero), T.Zero, x);
+    }
+}
+
+/// <summary>y = clamp(x, Min, Max) by <see cref="FloatVector.Clamp(float, float, float)"/>; Min &gt; Max gives Max everywhere (ONNX).</summary>
+public struct ClipKernel : IKernel<ClipKernel>
+{
+    private UnaryFloatMap _map;
+    private ClampOperator _op;
+
+    public static OpCode OpCode => OpCode.Clip;
+
+    public static ClipKernel Prepare(ref KernelContext context)
+    {
+        var map = UnaryFloatMap.Prepare(ref context);
+        ClampOptions clamp = ClampOptions.Read(context.Options);
+        context.Require(!float.IsNaN(clamp.Min) && !float.IsNaN(clamp.Max), $"clip bounds [{clamp.Min}, {clamp.Max}] must not be NaN");
+        return new ClipKernel { _map = map, _op = new ClampOperator(clamp.Min, clamp.Max) };
+    }
+
+    public void Invoke(Span<byte> scratch) => _map.Run(_op);
+
+    private readonly struct ClampOperator(float min, float max) : IFloatUnaryOperator
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public T Apply<T>(T x) where T : struct, IFloatVector<T> => FloatVector.Clamp(x, T.Create(min), T.Create(max));
+    }
+}
+
+/// <summary>y = x &lt; 0 ? Alpha·x : x.</summary>
+public struct LeakyReluKernel : IKernel<LeakyReluKernel>
+{
+    private UnaryFloatMap _map;
+    private LeakyReluOperator _op;
+
+    public static OpCode OpCode => OpCode.LeakyRelu;
+
+    public static LeakyReluKernel Prepare(ref KernelContext context)
+    {
+        var map = UnaryFloatMap.Prepare(ref context);
+        float alpha = LeakyReluOptions.Read(context.Options).Alpha;
+        context.Require(float.IsFinite(alpha), $"alpha {alpha} must be finite");
+        return new LeakyReluKernel { _map = map, _op = new LeakyReluOperator(alpha) };
+    }
+
+    public void Invoke(Span<byte> scratch) => _map.Run(_op);
+
+    private readonly struct LeakyReluOperator(float alpha) : IFloatUnaryOperator
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public T Apply<T>(T x) where T : struct, IFloatVector<T> => T.Select(T.LessThan(x, T.Zero), x * T.Create(alpha), x);
+    }
+}
+
+/// <summary>y = 1 / (1 + e^−x) by <see cref="FloatMath.Sigmoid{T}(T)"/>.</summary>
+public struct SigmoidKernel : IKernel<SigmoidKernel>
+{
+    private UnaryFloatMap _map;
+
+    public static OpCode OpCode => OpCode.Sigmoid;
+
+    public static SigmoidKernel Prepare(ref KernelContext context) => new() { _map = UnaryFloatMap.Prepare(ref context) };
+
+    public void Invoke(Span<byte> scratch) => _map.Run(default(SigmoidOperator));
+
+    private readonly struct SigmoidOperator : IFloatUnaryOperator
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public T Apply<T>(T x) where T : struct, IFloatVector<T> => FloatMath.Sigmoid(x);
+    }
+}
+
+/// <summary>y = tanh(x) by <see cref="FloatMath.Tanh{T}(T)"/>.</summary>
+public struct TanhKernel : IKernel<TanhKernel>
+{
+    private UnaryFloatMap _map;
+
+    public static OpCode OpCode => OpCode.Tanh;
+
+    public static TanhKernel Prepare(ref KernelContext context) => new() { _map = UnaryFloatMap.Prepare(ref context) };
+
+    public void Invoke(Span<byte> scratch) => _map.Run(default(TanhOperator));
+
+    private readonly struct TanhOperator : IFloatUnaryOperator
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public T Apply<T>(T x) where T : struct, IFloatVector<T> => FloatMath.Tanh(x);
+    }
+}
+
+/// <summary>y = clamp(fma(Alpha, x, Beta), 0, 1): the affine step is one fused multiply-add on every path.</summary>
+public struct HardSigmoidKernel : IKernel<HardSigmoidKernel>
+{
+    private UnaryFloatMap _map;
+    private HardSigmoidOperator _op;
+
+    public static OpCode OpCode => OpCode.HardSigmoid;
+
+    public static HardSigmoidKernel Prepare(ref KernelContext context)
+    {
+        var map = UnaryFloatMap.Prepare(ref context);
+        HardSigmoidOptions options = HardSigmoidOptions.Read(context.Options);
+        context.Require(float.IsFinite(options.Alpha) && float.IsFinite(options.Beta), $"alpha {options.Alpha} and beta {options.Beta} must be finite");
+        return new HardSigmoidKernel { _map = map, _op = new HardSigmoidOperator(options.Alpha, options.Beta) };
+    }
+
+    public void Invoke(Span<byte> scratch) => _map.Run(_op);
+
+    private readonly struct HardSigmoidOperator(float alpha, float beta) : IFloatUnaryOperator
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public T Apply<T>(T x) where T : struct, IFloatVector<T>
+            => FloatVector.Clamp(T.FusedMultiplyAdd(T.Create(alpha), x, T.Create(beta)), T.Zero, T.Create(1f));
+    }
+}
+
+/// <summary>
+/// y = x · (clamp(x + 3, 0, 6) · (1/6)). The factor is exactly 1 for x ≥ 3 (6 · float(1/6) rounds to 1), so large
+/// inputs pass unchanged, and exactly 0 for x ≤ −3.
+/// </summary>
+public struct HardSwishKernel : IKernel<HardSwishKernel>
+{
+    private UnaryFloatMap _map;
+
+    public static OpCode OpCode => OpCode.HardSwish;
+
+    public static HardSwishKernel Prepare(ref KernelContext context) => new() { _map = UnaryFloatMap.Prepare(ref context) };
+
+    public void Invoke(Span<byte> scratch) => _map.Run(default(HardSwishOperator));
+
+    private readonly struct HardSwishOperator : IFloatUnaryOperator
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public T Apply<T>(T x) where T : struct, IFloatVector<T>
+        {
+            T relu6 = FloatVector.Clamp(x + T.Create(3f), T.Zero, T.Create(6f));
+            return x * (relu6 * T.Create(1f / 6f));
+        }
+    }
+}

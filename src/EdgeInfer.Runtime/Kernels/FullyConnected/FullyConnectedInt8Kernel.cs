@@ -1,0 +1,47 @@
+using EdgeInfer.Runtime.Kernels.Quantized;
+
+namespace EdgeInfer.Runtime.Kernels;
+
+/// <summary>
+/// Y[M,N] = clamp(zy + MBQM(Σ_k (X[m,k] − zx)·W[n,k] + B[n], M_n, shift_n)) on int8 activations, symmetric int8
+/// weights (per tensor or per output channel) and an optional int32 bias. The work is <see cref="Int8Gemm"/>'s.
+/// </summary>
+public unsafe struct FullyConnectedInt8Kernel : IKernel<FullyConnectedInt8Kernel>
+{
+    private TensorBuffer _input;
+    private TensorBuffer _output;
+    private int _rows;
+    private Int8Gemm _gemm;
+
+    public static OpCode OpCode => OpCode.FullyConnected;
+
+    public static DataType InputType => DataType.Int8;
+
+    public static FullyConnectedInt8Kernel Prepare(ref KernelContext context)
+    {
+        context.RequireInputs(2, 3);
+        context.RequireOutputs(1);
+        TensorInfo input = context.Input(0);
+        TensorInfo weights = context.Input(1);
+        TensorInfo output = context.Output(0);
+        context.Require(weights.Rank == 2, $"weights {weights} must be rank 2 [units, depth]");
+        int units = weights.Dim(0);
+        int depth = weights.Dim(1);
+        context.Require(depth > 0 && input.ElementCount % depth == 0, $"input {input} does not divide into rows of {depth}");
+        int rows = (int)(input.ElementCount / depth);
+        context.Require(output.ElementCount == (long)rows * units && output.Dim(-1) == units, $"output {output} should hold {rows}×{units} values");
+        (float inputScale, int inputZero) = QuantizedTensors.PerTensor(ref context, input, "input");
+        (float outputScale, int outputZero) = QuantizedTensors.PerTensor(ref context, output, "output");
+        float[] weightScales = QuantizedTensors.SymmetricWeights(ref context, weights, units, "weights");
+        int* bias = QuantizedTensors.Bias(ref context, 2, units);
+        ClampOptions clamp = ClampOptions.Read(context.Options);
+        context.Require(!(clamp.Min > clamp.Max), $"clamp [{clamp.Min}, {clamp.Max}] is empty");
+        var gemm = Int8Gemm.Create(ref context, (sbyte*)context.InputBuffer(1).Pointer, units, depth, bias, inputZero,
+            inputScale, weightScales, outputScale, outputZero, clamp, rows);
+        context.RequestScratch(gemm.ScratchBytes);
+        return new FullyConnectedInt8Kernel { _input = context.InputBuffer(0), _output = context.OutputBuffer(0), _rows = rows, _gemm = gemm };
+    }
+
+    public readonly void Invoke(Span<byte> scratch)
+        => _gemm.Run((sbyte*)_input.Pointer, _gemm.Depth, _rows, (sbyte*)_output.Pointer, _gemm.Units, scratch);
+}

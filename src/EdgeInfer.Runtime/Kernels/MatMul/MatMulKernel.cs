@@ -1,0 +1,159 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using EdgeInfer.Runtime.Kernels.Common;
+
+namespace EdgeInfer.Runtime.Kernels;
+
+/// <summary>
+/// Y [..., M, N] = clamp(A [..., M, K] × B [..., K, N]) with NumPy broadcasting of the batch axes (everything before
+/// the last two; ranks may differ, missing leading axes are 1). Each output is a canonical dot product over K, so
+/// MatMul agrees bit for bit with FullyConnected on the same numbers.
+/// <para>The canonical dot product reads both operands along K, but B's columns are strided. B is therefore used
+/// transposed ([N, K] per batch, the layout <see cref="FloatGemm"/> takes): transposed once at load when B is a
+/// constant, otherwise transposed into scratch on each invoke, once per distinct B batch (a B broadcast over A's
+/// batches is transposed once). Which A and B batch each output batch reads is precomputed.</para>
+/// </summary>
+public unsafe struct MatMulKernel : IKernel<MatMulKernel>
+{
+    private float* _a;
+    private float* _b;
+    private float* _output;
+    private int[] _aBatch;        // per output batch: A's batch index
+    private int[] _bBatch;        // per output batch: B's batch index
+    private float[]? _packedB;    // constant B, transposed per batch [batchesB][N][K] (pinned), or null
+    private int _m;
+    private int _k;
+    private int _n;
+    private float _min;
+    private float _max;
+    private KernelPath _path;
+
+    public static OpCode OpCode => OpCode.MatMul;
+
+    public static MatMulKernel Prepare(ref KernelContext context)
+    {
+        context.RequireInputs(2, 2);
+        context.RequireOutputs(1);
+        TensorInfo a = context.Input(0);
+        TensorInfo b = context.Input(1);
+        TensorInfo output = context.Output(0);
+        context.RequireType(a, DataType.Float32, "input a");
+        context.RequireType(b, DataType.Float32, "input b");
+        context.RequireType(output, DataType.Float32, "output");
+        context.Require(a.Rank >= 2 && b.Rank >= 2, $"inputs {a} and {b} must be at least rank 2 ([..., M, K] and [..., K, N])");
+        ClampOptions clamp = FusedClamp.Validate(ref context, ClampOptions.Read(context.Options));
+        int m = a.Dim(-2), k = a.Dim(-1), n = b.Dim(-1);
+        context.Require(b.Dim(-2) == k, $"inner sizes differ: {a} has K = {k}, {b} has {b.Dim(-2)}");
+
+        int rank = Math.Max(a.Rank, b.Rank);
+        int batchAxes = rank - 2;
+        var expected = new int[rank];
+        var aSizes = new int[batchAxes];
+        var bSizes = new int[batchAxes];
+        for (int d = 0; d < batchAxes; d++)
+        {
+            int ad = d - (rank - a.Rank) >= 0 ? a.Dim(d - (rank - a.Rank)) : 1;
+            int bd = d - (rank - b.Rank) >= 0 ? b.Dim(d - (rank - b.Rank)) : 1;
+            context.Require(ad == bd || ad == 1 || bd == 1, $"batch axes of {a} and {b} do not broadcast (axis {d}: {ad} against {bd})");
+            aSizes[d] = ad;
+            bSizes[d] = bd;
+            expected[d] = Math.Max(ad, bd);
+        }
+
+        expected[rank - 2] = m;
+        expected[rank - 1] = n;
+        context.RequireShape(output, expected, "output");
+
+        // Output batch → (A batch, B batch), walking the output batch axes in order.
+        int batches = 1;
+        for (int d = 0; d < batchAxes; d++)
+        {
+            batches *= expected[d];
+        }
+
+        var aBatch = new int[batches];
+        var bBatch = new int[batches];
+        Span<int> index = stackalloc int[FormatConstants.MaxRank];
+        for (int ob = 0; ob < batches; ob++)
+        {
+            int ai = 0, bi = 0;
+            for (int d = 0; d < batchAxes; d++)
+            {
+                ai = ai * aSizes[d] + (aSizes[d] == 1 ? 0 : index[d]);
+                bi = bi * bSizes[d] + (bSizes[d] == 1 ? 0 : index[d]);
+            }
+
+            aBatch[ob] = ai;
+            bBatch[ob] = bi;
+            for (int d = batchAxes - 1; d >= 0 && ++index[d] == expected[d]; d--)
+            {
+                index[d] = 0;
+            }
+        }
+
+        var kernel = new MatMulKernel
+        {
+            _a = (float*)context.InputBuffer(0).Pointer,
+            _b = (float*)context.InputBuffer(1).Pointer,
+            _output = (float*)context.OutputBuffer(0).Pointer,
+            _aBatch = aBatch,
+            _bBatch = bBatch,
+            _m = m,
+            _k = k,
+            _n = n,
+            _min = clamp.Min,
+            _max = clamp.Max,
+            _path = context.Path,
+        };
+
+        long matrix = (long)k * n;
+        if (b.Storage == TensorStorage.Constant)
+        {
+            long bBatches = b.ElementCount / matrix;
+            kernel._packedB = context.AllocatePersistent<float>((int)b.ElementCount);
+            fixed (float* packed = kernel._packedB)
+            {
+                for (long i = 0; i < bBatches; i++)
+                {
+                    FloatMatrix.Transpose(kernel._b + i * matrix, packed + i * matrix, k, n);
+                }
+            }
+        }
+        else
+        {
+            context.RequestScratch(matrix * sizeof(float));
+        }
+
+        return kernel;
+    }
+
+    public readonly void Invoke(Span<byte> scratch)
+    {
+        long matrix = (long)_k * _n;
+        float* transposed = _packedB is { } packed
+            ? (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(packed)) // pinned at allocation
+            : (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(scratch));
+        int lastB = -1;
+        for (int ob = 0; ob < _aBatch.Length; ob++)
+        {
+            int bi = _bBatch[ob];
+            float* bt;
+            if (_packedB is not null)
+            {
+                bt = transposed + bi * matrix;
+            }
+            else
+            {
+                bt = transposed;
+                if (bi != lastB)
+                {
+                    FloatMatrix.Transpose(_b + bi * matrix, bt, _k, _n);
+                    lastB = bi;
+                }
+            }
+
+            FloatGemm.MultiplyTransposed(_path, _a + (long)_aBatch[ob] * _m * _k, _k, _m, bt, _k, _n, _k,
+                _output + (long)ob * _m * _n, _n, null, _min, _max);
+        }
+    }
+}

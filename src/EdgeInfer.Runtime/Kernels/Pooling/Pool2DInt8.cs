@@ -1,0 +1,180 @@
+using EdgeInfer.Runtime.Kernels.Quantized;
+
+namespace EdgeInfer.Runtime.Kernels;
+
+/// <summary>Int8 NHWC pooling geometry and the checks both pooling kernels share (same quantization in and out).</summary>
+internal struct Pool2DInt8Geometry
+{
+    public int Batch, Height, Width, Channels, OutputHeight, OutputWidth;
+    public int KernelH, KernelW, StrideH, StrideW, DilationH, DilationW, PadTop, PadLeft;
+    public bool CountIncludePad;
+    public int Min, Max, ZeroPoint;
+
+    public static Pool2DInt8Geometry Read(ref KernelContext context)
+    {
+        context.RequireInputs(1, 1);
+        context.RequireOutputs(1);
+        TensorInfo input = context.Input(0);
+        TensorInfo output = context.Output(0);
+        Pool2DOptions o = Pool2DOptions.Read(context.Options);
+        QuantizedTensors.RequireSameQuantization(ref context, input, output);
+        context.Require(input.Rank == 4 && output.Rank == 4, $"pooling works on NHWC tensors, not {input} → {output}");
+        context.Require(o.KernelH >= 1 && o.KernelW >= 1 && o.StrideH >= 1 && o.StrideW >= 1 && o.DilationH >= 1 && o.DilationW >= 1,
+            "window, strides and dilations must be at least 1");
+        context.Require(o.PadTop >= 0 && o.PadLeft >= 0 && o.PadBottom >= 0 && o.PadRight >= 0, "pads must not be negative");
+        var g = new Pool2DInt8Geometry
+        {
+            Batch = input.Dim(0), Height = input.Dim(1), Width = input.Dim(2), Channels = input.Dim(3),
+            KernelH = o.KernelH, KernelW = o.KernelW, StrideH = o.StrideH, StrideW = o.StrideW,
+            DilationH = o.DilationH, DilationW = o.DilationW, PadTop = o.PadTop, PadLeft = o.PadLeft, CountIncludePad = o.CountIncludePad,
+        };
+        long outH = (g.Height + (long)o.PadTop + o.PadBottom - ((long)o.DilationH * (o.KernelH - 1) + 1)) / o.StrideH + 1;
+        long outW = (g.Width + (long)o.PadLeft + o.PadRight - ((long)o.DilationW * (o.KernelW - 1) + 1)) / o.StrideW + 1;
+        context.Require(outH >= 1 && outW >= 1 && output.Dim(0) == g.Batch && output.Dim(1) == outH && output.Dim(2) == outW && output.Dim(3) == g.Channels,
+            $"output {output} should be [{g.Batch},{outH},{outW},{g.Channels}]");
+        g.OutputHeight = (int)outH;
+        g.OutputWidth = (int)outW;
+        context.Require(!(o.Clamp.Min > o.Clamp.Max), $"clamp [{o.Clamp.Min}, {o.Clamp.Max}] is empty");
+        QuantizationInfo q = output.Quantization!;
+        (g.Min, g.Max) = QuantizedMath.ActivationRange(o.Clamp.Min, o.Clamp.Max, q.Scales[0], q.ZeroPoints[0]);
+        context.Require(g.Min <= g.Max, $"clamp [{o.Clamp.Min}, {o.Clamp.Max}] is empty once quantized");
+        g.ZeroPoint = q.ZeroPoints[0];
+        return g;
+    }
+}
+
+/// <summary>Int8 max pooling: the largest value of the in-bounds window, clamped. Same quantization in and out.</summary>
+public unsafe struct MaxPool2DInt8Kernel : IKernel<MaxPool2DInt8Kernel>
+{
+    private TensorBuffer _input;
+    private TensorBuffer _output;
+    private Pool2DInt8Geometry _g;
+
+    public static OpCode OpCode => OpCode.MaxPool2D;
+
+    public static DataType InputType => DataType.Int8;
+
+    public static MaxPool2DInt8Kernel Prepare(ref KernelContext context)
+        => new() { _g = Pool2DInt8Geometry.Read(ref context), _input = context.InputBuffer(0), _output = context.OutputBuffer(0) };
+
+    public readonly void Invoke(Span<byte> scratch)
+    {
+        Pool2DInt8Geometry g = _g;
+        sbyte* x = (sbyte*)_input.Pointer;
+        sbyte* y = (sbyte*)_output.Pointer;
+        int c = g.Channels;
+        for (int b = 0; b < g.Batch; b++)
+        for (int oh = 0; oh < g.OutputHeight; oh++)
+        for (int ow = 0; ow < g.OutputWidth; ow++)
+        {
+            sbyte* yp = y + (((long)b * g.OutputHeight + oh) * g.OutputWidth + ow) * c;
+            new Span<sbyte>(yp, c).Fill(sbyte.MinValue);
+            for (int kh = 0; kh < g.KernelH; kh++)
+            {
+                int ih = oh * g.StrideH - g.PadTop + kh * g.DilationH;
+                if ((uint)ih >= (uint)g.Height)
+                {
+                    continue;
+                }
+
+                for (int kw = 0; kw < g.KernelW; kw++)
+                {
+                    int iw = ow * g.StrideW - g.PadLeft + kw * g.DilationW;
+                    if ((uint)iw >= (uint)g.Width)
+                    {
+                        continue;
+                    }
+
+                    sbyte* xp = x + (((long)b * g.Height + ih) * g.Width + iw) * c;
+                    for (int ch = 0; ch < c; ch++)
+                    {
+                        yp[ch] = Math.Max(yp[ch], xp[ch]);
+                    }
+                }
+            }
+
+            for (int ch = 0; ch < c; ch++)
+            {
+                yp[ch] = (sbyte)Math.Clamp(yp[ch], g.Min, g.Max);
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Int8 average pooling as TFLite's reference: the sum of the window's raw values divided by the count, rounded half
+/// away from zero, clamped; the count is the in-bounds taps, or the whole window when CountIncludePad (padded taps
+/// then add the zero point, the quantized 0.0). Same quantization in and out.
+/// </summary>
+public unsafe struct AveragePool2DInt8Kernel : IKernel<AveragePool2DInt8Kernel>
+{
+    private TensorBuffer _input;
+    private TensorBuffer _output;
+    private Pool2DInt8Geometry _g;
+    private int[] _sums;
+
+    public static OpCode OpCode => OpCode.AveragePool2D;
+
+    public static DataType InputType => DataType.Int8;
+
+    public static AveragePool2DInt8Kernel Prepare(ref KernelContext context)
+    {
+        Pool2DInt8Geometry g = Pool2DInt8Geometry.Read(ref context);
+        return new() { _g = g, _input = context.InputBuffer(0), _output = context.OutputBuffer(0), _sums = context.AllocatePersistent<int>(g.Channels) };
+    }
+
+    public readonly void Invoke(Span<byte> scratch)
+    {
+        Pool2DInt8Geometry g = _g;
+        sbyte* x = (sbyte*)_input.Pointer;
+        sbyte* y = (sbyte*)_output.Pointer;
+        int c = g.Channels;
+        Span<int> sums = _sums;
+        for (int b = 0; b < g.Batch; b++)
+        for (int oh = 0; oh < g.OutputHeight; oh++)
+        for (int ow = 0; ow < g.OutputWidth; ow++)
+        {
+            sums.Clear();
+            int count = 0;
+            for (int kh = 0; kh < g.KernelH; kh++)
+            {
+                int ih = oh * g.StrideH - g.PadTop + kh * g.DilationH;
+                if ((uint)ih >= (uint)g.Height)
+                {
+                    continue;
+                }
+
+                for (int kw = 0; kw < g.KernelW; kw++)
+                {
+                    int iw = ow * g.StrideW - g.PadLeft + kw * g.DilationW;
+                    if ((uint)iw >= (uint)g.Width)
+                    {
+                        continue;
+                    }
+
+                    count++;
+                    sbyte* xp = x + (((long)b * g.Height + ih) * g.Width + iw) * c;
+                    for (int ch = 0; ch < c; ch++)
+                    {
+                        sums[ch] += xp[ch];
+                    }
+                }
+            }
+
+            int padded = 0;
+            if (g.CountIncludePad)
+            {
+                padded = g.KernelH * g.KernelW - count;
+                count = g.KernelH * g.KernelW;
+            }
+
+            sbyte* yp = y + (((long)b * g.OutputHeight + oh) * g.OutputWidth + ow) * c;
+            for (int ch = 0; ch < c; ch++)
+            {
+                int acc = sums[ch] + padded * g.ZeroPoint;
+                int avg = count == 0 ? g.ZeroPoint : acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+                yp[ch] = (sbyte)Math.Clamp(avg, g.Min, g.Max);
+            }
+        }
+    }
+}

@@ -1,0 +1,139 @@
+using EdgeInfer.Runtime.Kernels.Quantized;
+using EdgeInfer.Runtime.Quantization;
+
+namespace EdgeInfer.Runtime.Kernels;
+
+/// <summary>
+/// float32 → int8/uint8 with the output's per-tensor quantization: q = clamp(round_half_away(x / scale) + zp), a true
+/// division as TFLite's reference quantizer (not a multiply by 1/scale); NaN becomes the zero point.
+/// </summary>
+public unsafe struct QuantizeKernel : IKernel<QuantizeKernel>
+{
+    private TensorBuffer _input;
+    private TensorBuffer _output;
+    private float _scale;
+    private int _zeroPoint;
+    private DataType _type;
+
+    public static OpCode OpCode => OpCode.Quantize;
+
+    public static QuantizeKernel Prepare(ref KernelContext context)
+    {
+        context.RequireInputs(1, 1);
+        context.RequireOutputs(1);
+        TensorInfo input = context.Input(0);
+        TensorInfo output = context.Output(0);
+        context.RequireType(input, DataType.Float32, "input");
+        context.Require(output.DataType is DataType.Int8 or DataType.UInt8, $"output {output} must be int8 or uint8");
+        context.RequireSameElements(input, output);
+        QuantizationInfo? q = output.Quantization;
+        context.Require(q is not null && q.Scales.Length == 1, $"output {output} needs per-tensor quantization parameters");
+        return new QuantizeKernel { _input = context.InputBuffer(0), _output = context.OutputBuffer(0), _scale = q.Scales[0], _zeroPoint = q.ZeroPoints[0], _type = output.DataType };
+    }
+
+    public readonly void Invoke(Span<byte> scratch)
+        => QuantizeUtil.Quantize(_input.AsReadOnlySpan<float>(), _scale, _zeroPoint, _type, _output.AsSpan<byte>());
+}
+
+/// <summary>int8 → int8 requantization: y = clamp(zy + MBQM(x − zx, QuantizeMultiplier(sx/sy))), tabulated at Prepare.</summary>
+public unsafe struct QuantizeInt8Kernel : IKernel<QuantizeInt8Kernel>
+{
+    private TensorBuffer _input;
+    private TensorBuffer _output;
+    private int _count;
+    private sbyte[] _table;
+
+    public static OpCode OpCode => OpCode.Quantize;
+
+    public static DataType InputType => DataType.Int8;
+
+    public static QuantizeInt8Kernel Prepare(ref KernelContext context)
+    {
+        context.RequireInputs(1, 1);
+        context.RequireOutputs(1);
+        TensorInfo input = context.Input(0);
+        TensorInfo output = context.Output(0);
+        (float sx, int zx) = QuantizedTensors.PerTensor(ref context, input, "input");
+        (float sy, int zy) = QuantizedTensors.PerTensor(ref context, output, "output");
+        context.RequireSameElements(input, output);
+        (int m, int shift) = QuantizedMath.QuantizeMultiplier((double)sx / sy);
+        sbyte[] table = context.AllocatePersistent<sbyte>(256);
+        for (int q = -128; q < 128; q++)
+        {
+            table[q + 128] = (sbyte)Math.Clamp(zy + QuantizedMath.MultiplyByQuantizedMultiplier(q - zx, m, shift), -128, 127);
+        }
+
+        return new QuantizeInt8Kernel { _input = context.InputBuffer(0), _output = context.OutputBuffer(0), _count = (int)input.ElementCount, _table = table };
+    }
+
+    public readonly void Invoke(Span<byte> scratch)
+    {
+        sbyte* x = (sbyte*)_input.Pointer;
+        sbyte* y = (sbyte*)_output.Pointer;
+        fixed (sbyte* t = _table)
+        {
+            for (int i = 0; i < _count; i++)
+            {
+                y[i] = t[x[i] + 128];
+            }
+        }
+    }
+}
+
+/// <summary>
+/// int8 → float32: scale·(q − zp), per tensor or per channel on any axis (weight-only models dequantize per-channel
+/// constants once at load through this kernel).
+/// </summary>
+public unsafe struct DequantizeInt8Kernel : IKernel<DequantizeInt8Kernel>
+{
+    private TensorBuffer _input;
+    private TensorBuffer _output;
+    private float[] _scales;
+    private int[] _zeroPoints;
+    private int _inner;
+    private int _count;
+
+    public static OpCode OpCode => OpCode.Dequantize;
+
+    public static DataType InputType => DataType.Int8;
+
+    public static DequantizeInt8Kernel Prepare(ref KernelContext context)
+    {
+        context.RequireInputs(1, 1);
+        context.RequireOutputs(1);
+        TensorInfo input = context.Input(0);
+        TensorInfo output = context.Output(0);
+        context.RequireType(input, DataType.Int8, "input");
+        context.RequireType(output, DataType.Float32, "output");
+        context.RequireSameElements(input, output);
+        QuantizationInfo? q = input.Quantization;
+        context.Require(q is not null, $"input {input} has no quantization parameters");
+        int inner = (int)input.ElementCount;
+        if (q.IsPerChannel)
+        {
+            inner = 1;
+            for (int d = q.Axis + 1; d < input.Rank; d++)
+            {
+                inner *= input.Dim(d);
+            }
+        }
+
+        return new DequantizeInt8Kernel
+        {
+            _input = context.InputBuffer(0), _output = context.OutputBuffer(0), _scales = q.Scales, _zeroPoints = q.ZeroPoints,
+            _inner = Math.Max(inner, 1), _count = (int)input.ElementCount,
+        };
+    }
+
+    public readonly void Invoke(Span<byte> scratch)
+    {
+        sbyte* x = (sbyte*)_input.Pointer;
+        float* y = (float*)_output.Pointer;
+        int channels = _scales.Length;
+        for (int i = 0; i < _count; i++)
+        {
+            int c = channels == 1 ? 0 : i / _inner % channels;
+            y[i] = _scales[c] * (x[i] - _zeroPoints[c]);
+        }
+    }
+}

@@ -1,0 +1,188 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace EdgeInfer.Runtime.Kernels.Quantized;
+
+// x64 micro-kernels: int16 k-pairs and vpmaddwd (Avx2.MultiplyAddAdjacent), which multiplies eight (or four)
+// channel pairs by one broadcast pair of X and adds adjacent products into int32 lanes. Exact: |x·w| ≤ 2^14.
+internal unsafe partial struct Int8Gemm
+{
+    private readonly void RunAvx2(short* strip, int rows, sbyte* y, int outputStride, int nb, int ne)
+    {
+        int kp = _paddedDepth;
+        int pairs = kp / 2;
+        int* x0 = (int*)strip;
+        int* x1 = (int*)(strip + kp);
+        int* x2 = (int*)(strip + 2 * kp);
+        int* x3 = (int*)(strip + 3 * kp);
+        fixed (short* packed = _packed16)
+        {
+            for (int n0 = nb; n0 < ne; n0 += 16)
+            {
+                short* w = packed + (long)n0 * kp;
+                int count = Math.Min(16, _units - n0);
+                if (PanelWidth(_units, n0) == 16)
+                {
+                    Vector256<int> a00 = Vector256<int>.Zero, a01 = Vector256<int>.Zero, a10 = Vector256<int>.Zero, a11 = Vector256<int>.Zero, a20 = Vector256<int>.Zero, a21 = Vector256<int>.Zero, a30 = Vector256<int>.Zero, a31 = Vector256<int>.Zero;
+                    for (int p = 0; p < pairs; p++)
+                    {
+                        Vector256<short> w0 = Avx.LoadVector256(w);
+                        Vector256<short> w1 = Avx.LoadVector256(w + 16);
+                        w += 32;
+                        Vector256<short> b0 = Vector256.Create(x0[p]).AsInt16();
+                        a00 = Avx2.Add(a00, Avx2.MultiplyAddAdjacent(b0, w0));
+                        a01 = Avx2.Add(a01, Avx2.MultiplyAddAdjacent(b0, w1));
+                        Vector256<short> b1 = Vector256.Create(x1[p]).AsInt16();
+                        a10 = Avx2.Add(a10, Avx2.MultiplyAddAdjacent(b1, w0));
+                        a11 = Avx2.Add(a11, Avx2.MultiplyAddAdjacent(b1, w1));
+                        Vector256<short> b2 = Vector256.Create(x2[p]).AsInt16();
+                        a20 = Avx2.Add(a20, Avx2.MultiplyAddAdjacent(b2, w0));
+                        a21 = Avx2.Add(a21, Avx2.MultiplyAddAdjacent(b2, w1));
+                        Vector256<short> b3 = Vector256.Create(x3[p]).AsInt16();
+                        a30 = Avx2.Add(a30, Avx2.MultiplyAddAdjacent(b3, w0));
+                        a31 = Avx2.Add(a31, Avx2.MultiplyAddAdjacent(b3, w1));
+                    }
+
+                    StoreRow(Requantizer.Avx2x16(a00, a01, n0), y + n0, count);
+                    if (rows > 1) StoreRow(Requantizer.Avx2x16(a10, a11, n0), y + 1 * outputStride + n0, count);
+                    if (rows > 2) StoreRow(Requantizer.Avx2x16(a20, a21, n0), y + 2 * outputStride + n0, count);
+                    if (rows > 3) StoreRow(Requantizer.Avx2x16(a30, a31, n0), y + 3 * outputStride + n0, count);
+                }
+                else
+                {
+                    Vector256<int> a0 = Vector256<int>.Zero, a1 = Vector256<int>.Zero, a2 = Vector256<int>.Zero, a3 = Vector256<int>.Zero;
+                    for (int p = 0; p < pairs; p++)
+                    {
+                        Vector256<short> w0 = Avx.LoadVector256(w);
+                        w += 16;
+                        a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(Vector256.Create(x0[p]).AsInt16(), w0));
+                        a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(Vector256.Create(x1[p]).AsInt16(), w0));
+                        a2 = Avx2.Add(a2, Avx2.MultiplyAddAdjacent(Vector256.Create(x2[p]).AsInt16(), w0));
+                        a3 = Avx2.Add(a3, Avx2.MultiplyAddAdjacent(Vector256.Create(x3[p]).AsInt16(), w0));
+                    }
+
+                    StoreRow8(Requantizer.Avx2x8(a0, n0), y + n0, count);
+                    if (rows > 1) StoreRow8(Requantizer.Avx2x8(a1, n0), y + 1 * outputStride + n0, count);
+                    if (rows > 2) StoreRow8(Requantizer.Avx2x8(a2, n0), y + 2 * outputStride + n0, count);
+                    if (rows > 3) StoreRow8(Requantizer.Avx2x8(a3, n0), y + 3 * outputStride + n0, count);
+                }
+            }
+        }
+    }
+
+    private readonly void RunSse(short* strip, int rows, sbyte* y, int outputStride, int nb, int ne)
+    {
+        int kp = _paddedDepth;
+        int pairs = kp / 2;
+        fixed (short* packed = _packed16)
+        {
+            for (int half = 0; half < rows; half += 2)
+            {
+                int* x0 = (int*)(strip + half * kp);
+                int* x1 = (int*)(strip + (half + 1) * kp);
+                sbyte* y0 = y + (long)half * outputStride;
+                for (int n0 = nb; n0 < ne; n0 += 16)
+                {
+                    short* w = packed + (long)n0 * kp;
+                    int count = Math.Min(16, _units - n0);
+                    int step = PanelWidth(_units, n0) * 2;
+                    Vector128<int> a00 = Vector128<int>.Zero, a01 = Vector128<int>.Zero, a02 = Vector128<int>.Zero, a03 = Vector128<int>.Zero, a10 = Vector128<int>.Zero, a11 = Vector128<int>.Zero, a12 = Vector128<int>.Zero, a13 = Vector128<int>.Zero;
+                    if (step == 32)
+                    {
+                        for (int p = 0; p < pairs; p++)
+                        {
+                            Vector128<short> w0 = Sse2.LoadVector128(w);
+                            Vector128<short> w1 = Sse2.LoadVector128(w + 8);
+                            Vector128<short> w2 = Sse2.LoadVector128(w + 16);
+                            Vector128<short> w3 = Sse2.LoadVector128(w + 24);
+                            w += 32;
+                            Vector128<short> b0 = Vector128.Create(x0[p]).AsInt16();
+                            a00 = Sse2.Add(a00, Sse2.MultiplyAddAdjacent(b0, w0));
+                            a01 = Sse2.Add(a01, Sse2.MultiplyAddAdjacent(b0, w1));
+                            a02 = Sse2.Add(a02, Sse2.MultiplyAddAdjacent(b0, w2));
+                            a03 = Sse2.Add(a03, Sse2.MultiplyAddAdjacent(b0, w3));
+                            Vector128<short> b1 = Vector128.Create(x1[p]).AsInt16();
+                            a10 = Sse2.Add(a10, Sse2.MultiplyAddAdjacent(b1, w0));
+                            a11 = Sse2.Add(a11, Sse2.MultiplyAddAdjacent(b1, w1));
+                            a12 = Sse2.Add(a12, Sse2.MultiplyAddAdjacent(b1, w2));
+                            a13 = Sse2.Add(a13, Sse2.MultiplyAddAdjacent(b1, w3));
+                        }
+                    }
+                    else
+                    {
+                        for (int p = 0; p < pairs; p++)
+                        {
+                            Vector128<short> w0 = Sse2.LoadVector128(w);
+                            Vector128<short> w1 = Sse2.LoadVector128(w + 8);
+                            w += 16;
+                            Vector128<short> b0 = Vector128.Create(x0[p]).AsInt16();
+                            a00 = Sse2.Add(a00, Sse2.MultiplyAddAdjacent(b0, w0));
+                            a01 = Sse2.Add(a01, Sse2.MultiplyAddAdjacent(b0, w1));
+                            Vector128<short> b1 = Vector128.Create(x1[p]).AsInt16();
+                            a10 = Sse2.Add(a10, Sse2.MultiplyAddAdjacent(b1, w0));
+                            a11 = Sse2.Add(a11, Sse2.MultiplyAddAdjacent(b1, w1));
+                        }
+                    }
+
+                    StoreRow(Requantizer.V128x16(a00, a01, a02, a03, n0), y0 + n0, count);
+                    if (rows > half + 1) StoreRow(Requantizer.V128x16(a10, a11, a12, a13, n0), y0 + outputStride + n0, count);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// One row against W [N, K] in place: W is sign-extended to int16 as it is read (vpmovsxbw) and multiplied with the
+    /// widened row by vpmaddwd, four channels at a time; half the bytes of the packed int16 form, which matters
+    /// when the weights stream from memory (a classifier), and exactly the same integer sums.
+    /// </summary>
+    private readonly void RunGemvAvx2(short* x, sbyte* y)
+    {
+        int k = _depth;
+        int k16 = k & ~15;
+        int n = 0;
+        for (; n <= _units - 4; n += 4)
+        {
+            sbyte* w0 = _weights + (long)n * k;
+            sbyte* w1 = w0 + k;
+            sbyte* w2 = w1 + k;
+            sbyte* w3 = w2 + k;
+            Vector256<int> a0 = Vector256<int>.Zero, a1 = Vector256<int>.Zero, a2 = Vector256<int>.Zero, a3 = Vector256<int>.Zero;
+            for (int i = 0; i < k16; i += 16)
+            {
+                Vector256<short> xv = Avx.LoadVector256(x + i);
+                a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(xv, Avx2.ConvertToVector256Int16(w0 + i)));
+                a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(xv, Avx2.ConvertToVector256Int16(w1 + i)));
+                a2 = Avx2.Add(a2, Avx2.MultiplyAddAdjacent(xv, Avx2.ConvertToVector256Int16(w2 + i)));
+                a3 = Avx2.Add(a3, Avx2.MultiplyAddAdjacent(xv, Avx2.ConvertToVector256Int16(w3 + i)));
+            }
+
+            int s0 = Vector256.Sum(a0), s1 = Vector256.Sum(a1), s2 = Vector256.Sum(a2), s3 = Vector256.Sum(a3);
+            for (int i = k16; i < k; i++)
+            {
+                s0 += x[i] * w0[i];
+                s1 += x[i] * w1[i];
+                s2 += x[i] * w2[i];
+                s3 += x[i] * w3[i];
+            }
+
+            y[n] = Requantizer.Scalar(s0, n);
+            y[n + 1] = Requantizer.Scalar(s1, n + 1);
+            y[n + 2] = Requantizer.Scalar(s2, n + 2);
+            y[n + 3] = Requantizer.Scalar(s3, n + 3);
+        }
+
+        for (; n < _units; n++)
+        {
+            sbyte* w = _weights + (long)n * k;
+            int s = 0;
+            for (int i = 0; i < k; i++)
+            {
+                s += x[i] * w[i];
+            }
+
+            y[n] = Requantizer.Scalar(s, n);
+        }
+    }
+}

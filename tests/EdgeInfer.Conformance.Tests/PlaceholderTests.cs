@@ -1,7 +1,0 @@
-namespace EdgeInfer.Conformance.Tests;
-
-public class PlaceholderTests
-{
-    [Fact]
-    public void Project_Builds() => Assert.True(true);
-}

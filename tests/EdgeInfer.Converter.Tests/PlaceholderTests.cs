@@ -1,7 +1,0 @@
-namespace EdgeInfer.Converter.Tests;
-
-public class PlaceholderTests
-{
-    [Fact]
-    public void Project_Builds() => Assert.True(true);
-}

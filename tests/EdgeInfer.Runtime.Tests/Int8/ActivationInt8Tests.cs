@@ -1,0 +1,69 @@
+using EdgeInfer.Format;
+using EdgeInfer.Runtime.Kernels.Quantized;
+using EdgeInfer.TestSupport;
+
+namespace EdgeInfer.Runtime.Tests.Int8;
+
+public class ActivationInt8Tests
+{
+    private static readonly sbyte[] AllBytes = [.. Enumerable.Range(-128, 256).Select(v => (sbyte)v)];
+
+    public static TheoryData<OpCode> Ops => new() { OpCode.Relu, OpCode.Clip, OpCode.LeakyRelu, OpCode.HardSigmoid, OpCode.HardSwish, OpCode.Sigmoid, OpCode.Tanh };
+
+    [Theory]
+    [MemberData(nameof(Ops))]
+    public void Invoke_EveryInputByte_MatchesTheRealFunctionRequantized(OpCode op)
+    {
+        (float sx, int zx) = (0.047f, 9);
+        (float sy, int zy) = op switch
+        {
+            OpCode.Sigmoid or OpCode.HardSigmoid => (1f / 256, -128),
+            OpCode.Tanh => (1f / 128, 0),
+            _ => (0.031f, -17),
+        };
+        (IOpOptions? options, Func<double, double> f) = op switch
+        {
+            OpCode.Relu => ((IOpOptions?)null, (Func<double, double>)(x => Math.Max(x, 0))),
+            OpCode.Clip => (new ClampOptions(-1.5f, 2.25f), x => Math.Clamp(x, -1.5, 2.25)),
+            OpCode.LeakyRelu => (new LeakyReluOptions(0.1f), x => x >= 0 ? x : (double)0.1f * x),
+            OpCode.HardSigmoid => (new HardSigmoidOptions(0.2f, 0.5f), x => Math.Clamp((double)0.2f * x + (double)0.5f, 0, 1)),
+            OpCode.HardSwish => (null, x => x * Math.Clamp(x + 3, 0, 6) / 6),
+            OpCode.Sigmoid => (null, x => 1 / (1 + Math.Exp(-x))),
+            _ => (null, Math.Tanh),
+        };
+        sbyte[] y = ElementwiseInt8Tests.Bytes(KernelRunner.RunEveryPath(op, options, [TestTensor.Int8([256], AllBytes, sx, zx)], TestTensor.Int8Output([256], sy, zy)));
+        for (int i = 0; i < 256; i++)
+        {
+            double real = f((double)sx * (AllBytes[i] - zx)) / sy;
+            // The platform's exp/tanh may differ from the kernel's deterministic ones in the last bits; allow that
+            // only where the scaled value sits on a rounding boundary.
+            int expected = Math.Clamp(zy + (int)Math.Round(real, MidpointRounding.AwayFromZero), -128, 127);
+            bool nearTie = Math.Abs(Math.Abs(real - Math.Truncate(real)) - 0.5) < 1e-9;
+            Assert.True(expected == y[i] || nearTie, $"{op} q={AllBytes[i]}: expected {expected}, got {y[i]}");
+        }
+    }
+
+    [Fact]
+    public void DeterministicMath_AgreesWithTheLibrary()
+    {
+        for (double x = -40; x <= 40; x += 0.01)
+        {
+            Assert.Equal(Math.Exp(x), DeterministicMath.Exp(x), Math.Exp(x) * 1e-14);
+            Assert.Equal(Math.Tanh(x), DeterministicMath.Tanh(x), 1e-15);
+            Assert.Equal(1 / (1 + Math.Exp(-x)), DeterministicMath.Logistic(x), 1e-15);
+        }
+
+        Assert.Equal(1.0, DeterministicMath.Exp(0));
+        Assert.Equal(0.0, DeterministicMath.Exp(-800));
+        Assert.Equal(double.PositiveInfinity, DeterministicMath.Exp(800));
+    }
+
+    [Fact]
+    public void Prepare_RejectsMissingQuantization()
+    {
+        Assert.Throws<EdgeInferModelException>(() => KernelRunner.RunInt8(OpCode.Tanh, null,
+            [TestTensor.Int8([4], new sbyte[4], 0.1f, 0)], TestTensor.Output([4], DataType.Int8)));
+        Assert.Throws<EdgeInferModelException>(() => KernelRunner.RunInt8(OpCode.Relu, null,
+            [TestTensor.Int8([4], new sbyte[4], 0.1f, 0)], TestTensor.Int8Output([5], 0.1f, 0)));
+    }
+}

@@ -1,0 +1,104 @@
+using EdgeInfer.Format;
+using EdgeInfer.TestSupport;
+
+namespace EdgeInfer.Runtime.Tests.Int8;
+
+public class FullyConnectedInt8Tests
+{
+    public static TheoryData<int, int, int, bool> Cases => new()
+    {
+        { 1, 1, 1, false }, { 1, 7, 3, true }, { 2, 8, 4, false }, { 3, 19, 5, true }, { 5, 64, 10, true },
+        { 4, 133, 9, false }, { 7, 33, 17, true }, { 9, 40, 24, true }, { 1, 300, 40, false },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Invoke_Int8_MatchesTfliteReference(int rows, int depth, int units, bool perChannel)
+    {
+        var rng = new Random(rows * 1000 + depth * 10 + units);
+        sbyte[] x = Int8Data.Random(rng, rows * depth);
+        sbyte[] w = Int8Data.Random(rng, units * depth, -127, 127);
+        int[] bias = Int8Data.RandomInts(rng, units, -5000, 5000);
+        float[] ws = Int8Data.Scales(rng, perChannel ? units : 1, 0.001f, 0.02f);
+        (float sx, int zx, float sy, int zy) = (0.05f, rng.Next(-20, 20), 0.08f, rng.Next(-10, 10));
+        foreach (ClampOptions clamp in new[] { ClampOptions.None, ClampOptions.Relu, new ClampOptions(-0.5f, 1.5f) })
+        {
+            sbyte[] y = KernelRunner.RunInt8(OpCode.FullyConnected, clamp,
+                [TestTensor.Int8([rows, depth], x, sx, zx), TestTensor.Int8Weights([units, depth], w, ws), TestTensor.Int32Const([units], bias)],
+                TestTensor.Int8Output([rows, units], sy, zy));
+            (int lo, int hi) = TfliteReference.ActivationRange(clamp.Min, clamp.Max, sy, zy);
+            for (int m = 0; m < rows; m++)
+            {
+                for (int n = 0; n < units; n++)
+                {
+                    int acc = bias[n];
+                    for (int k = 0; k < depth; k++)
+                    {
+                        acc += (x[m * depth + k] - zx) * w[n * depth + k];
+                    }
+
+                    double real = (double)sx * ws[perChannel ? n : 0] / sy;
+                    Assert.Equal(TfliteReference.Requantize(acc, real, zy, lo, hi), y[m * units + n]);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Invoke_EveryPath_GivesIdenticalBytes_OverRandomShapes()
+    {
+        var rng = new Random(5);
+        for (int trial = 0; trial < 60; trial++)
+        {
+            int rows = rng.Next(1, 71), depth = rng.Next(1, 71), units = rng.Next(1, 71);
+            bool perChannel = trial % 2 == 0;
+            // Full-range weights including −128, extreme zero points and large multipliers stress every lane.
+            TestTensor?[] inputs =
+            [
+                TestTensor.Int8([rows, depth], Int8Data.Random(rng, rows * depth), 0.1f, rng.Next(-128, 128)),
+                TestTensor.Int8Weights([units, depth], Int8Data.Random(rng, units * depth), Int8Data.Scales(rng, perChannel ? units : 1, 0.0005f, 0.05f)),
+                trial % 3 == 0 ? null : TestTensor.Int32Const([units], Int8Data.RandomInts(rng, units, -100000, 100000)),
+            ];
+            IOpOptions clamp = trial % 4 == 0 ? ClampOptions.Relu : ClampOptions.None;
+            KernelRunner.RunEveryPath(OpCode.FullyConnected, clamp, inputs, TestTensor.Int8Output([rows, units], rng.Next(1, 4) * 0.07f, rng.Next(-128, 128)));
+        }
+    }
+
+    [Fact]
+    public void Invoke_EveryPath_GivesIdenticalBytes_WithLargeDepthAndMultiplierAboveOne()
+    {
+        var rng = new Random(9);
+        const int rows = 6, depth = 1500, units = 37;
+        TestTensor?[] inputs =
+        [
+            TestTensor.Int8([rows, depth], Int8Data.Random(rng, rows * depth), 0.5f, 3),
+            TestTensor.Int8Weights([units, depth], Int8Data.Random(rng, units * depth), Int8Data.Scales(rng, units, 0.5f, 4f)),
+            TestTensor.Int32Const([units], Int8Data.RandomInts(rng, units, -1000, 1000)),
+        ];
+        // Effective scales 0.5·[0.5, 4]/0.05 = 5..40 > 1: the left-shift half of the requantization is exercised.
+        KernelRunner.RunEveryPath(OpCode.FullyConnected, ClampOptions.None, inputs, TestTensor.Int8Output([rows, units], 0.05f, -7));
+    }
+
+    [Fact]
+    public void Prepare_RejectsMalformedNodes()
+    {
+        sbyte[] x = new sbyte[8], w = new sbyte[16];
+        TestTensor input = TestTensor.Int8([2, 4], x, 0.1f, 0);
+        TestTensor weights = TestTensor.Int8Weights([4, 4], w, [0.1f]);
+        TestTensor output = TestTensor.Int8Output([2, 4], 0.1f, 0);
+        Reject([input, weights, null], TestTensor.Output([2, 4]));                                                   // float output
+        Reject([input with { Quantization = null }, weights, null], output);                                          // no input params
+        Reject([input, weights with { Quantization = new QuantizationInfo([0.1f], [3], -1) }, null], output);         // asymmetric weights
+        Reject([input, weights with { Quantization = new QuantizationInfo([0.1f, 0.2f], [0, 0], 1) }, null], output, expectReader: true);
+        Reject([input, weights with { IsConstant = false }, null], output);                                           // weights not constant
+        Reject([input, weights, TestTensor.Const([4], [1, 2, 3, 4])], output);                                        // float bias
+        Reject([input, weights, null], TestTensor.Int8Output([2, 4], 0.1f, 0) with { Quantization = new QuantizationInfo([0.1f, 0.1f, 0.1f, 0.1f], [0, 0, 0, 0], 1) });
+        Reject([input, TestTensor.Int8Weights([4, 4], w, [0.1f]) with { Type = DataType.UInt8 }, null], output);
+    }
+
+    private static void Reject(TestTensor?[] inputs, TestTensor output, bool expectReader = false)
+    {
+        Exception e = Assert.ThrowsAny<Exception>(() => KernelRunner.RunInt8(OpCode.FullyConnected, ClampOptions.None, inputs, output));
+        Assert.True(e is EdgeInferModelException || (expectReader && e is not null), e.ToString());
+    }
+}
