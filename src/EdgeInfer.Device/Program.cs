@@ -24,10 +24,14 @@ public static class Program
     public const int ExitSensor = 3;
 
     private const string Usage = """
-        usage: edgeinfer-device [--config FILE] [--replay FILE] [--once] [--max-windows N] [--status-interval S]
+        usage: edgeinfer-device [--config FILE] [--model FILE] [--replay FILE | --input FILE] [--once] [--max-windows N]
+                                [--status-interval S]
           --config FILE        device.json (default: ./device.json, then /etc/edgeinfer/device.json)
+          --model FILE         the .eim model (overrides "model" in the config; with --input no config is needed)
           --replay FILE        read samples from a CSV recording (timestamp_us,<channels>) as fast as possible
-          --once               run until one window has been inferred, then exit
+          --input FILE         run the model on whole input tensors, one CSV row each (no header, no timestamps;
+                               a row may end with one extra column, a label, which is ignored)
+          --once               run until one window (or one --input row) has been inferred, then exit
           --max-windows N      stop after N windows
           --status-interval S  seconds between status lines on stderr (overrides the config; 0 = none)
           --version            print the version and the sensors this build carries
@@ -72,11 +76,34 @@ public static class Program
             return ExitOk;
         }
 
+        if (options.InputPath is not null && options.ReplayPath is not null)
+        {
+            error.WriteLine("edgeinfer-device: --input and --replay exclude each other");
+            return ExitConfig;
+        }
+
+        if (options.InputPath is not null && options.ConfigPath is null)
+        {
+            if (options.ModelPath is null)
+            {
+                error.WriteLine("edgeinfer-device: --input needs --model FILE (or --config FILE naming the model)");
+                return ExitConfig;
+            }
+
+            return TensorRows.Run(options.ModelPath, options.InputPath, classes: null, options.Once, stdout, error, stop);
+        }
+
         DeviceConfig config;
         string configPath = options.ConfigPath ?? FindConfig();
         try
         {
             config = DeviceConfigLoader.Load(configPath);
+            if (options.InputPath is not null)
+            {
+                string inputModel = options.ModelPath ?? DeviceConfigLoader.ResolvePath(configPath, config.Model!);
+                return TensorRows.Run(inputModel, options.InputPath, config.Classes, options.Once, stdout, error, stop);
+            }
+
             if (options.ReplayPath is null)
             {
                 SensorFactory.CheckSupported(config.Sensor!, configPath);
@@ -88,7 +115,7 @@ public static class Program
             return ExitConfig;
         }
 
-        string modelPath = DeviceConfigLoader.ResolvePath(configPath, config.Model!);
+        string modelPath = options.ModelPath ?? DeviceConfigLoader.ResolvePath(configPath, config.Model!);
         Model model;
         Interpreter interpreter;
         try
@@ -311,6 +338,8 @@ public static class Program
     {
         public string? ConfigPath { get; private set; }
         public string? ReplayPath { get; private set; }
+        public string? InputPath { get; private set; }
+        public string? ModelPath { get; private set; }
         public bool Once { get; private set; }
         public long MaxWindows { get; private set; }
         public double? StatusIntervalS { get; private set; }
@@ -330,6 +359,12 @@ public static class Program
                         break;
                     case "--replay":
                         o.ReplayPath = Value(args, ref i);
+                        break;
+                    case "--input":
+                        o.InputPath = Value(args, ref i);
+                        break;
+                    case "--model":
+                        o.ModelPath = Value(args, ref i);
                         break;
                     case "--once":
                         o.Once = true;
