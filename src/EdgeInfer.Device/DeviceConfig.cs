@@ -1,12 +1,10 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
-
 namespace EdgeInfer.Device;
 
 /// <summary>
 /// device.json: what to load, what to read, how to window and normalize it, and where results go. Property names
 /// are snake_case; unknown properties are errors (a misspelt key must not silently fall back to a default).
-/// Paths are relative to the directory of the config file.
+/// Paths are relative to the directory of the config file. Read by <see cref="DeviceConfigJson"/> (a hand-written
+/// Utf8JsonReader walk: the reflection-free JsonSerializer source generator still costs ~0.5 MB of NativeAOT binary).
 /// </summary>
 public sealed class DeviceConfig
 {
@@ -49,7 +47,6 @@ public sealed class SensorConfig
     public int Bus { get; set; } = 1;
 
     /// <summary>7-bit address, as a number or a "0x68" string.</summary>
-    [JsonConverter(typeof(AddressConverter))]
     public int Address { get; set; } = -1;
 
     /// <summary>Source channels that feed the model, in the model's channel order (e.g. ["ax","ay","az"]).</summary>
@@ -122,44 +119,3 @@ public sealed class FaultConfig
     public double LatenessTolerance { get; set; } = 0.5;
 }
 
-/// <summary>Reads an I2C address written as a number (104) or a hexadecimal string ("0x68").</summary>
-public sealed class AddressConverter : JsonConverter<int>
-{
-    public override int Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
-    {
-        if (reader.TokenType == JsonTokenType.Number)
-        {
-            return reader.GetInt32();
-        }
-
-        string? text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
-        if (text is not null && text.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
-            && int.TryParse(text.AsSpan(2), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture, out int hex))
-        {
-            return hex;
-        }
-
-        if (text is not null && int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int dec))
-        {
-            return dec;
-        }
-
-        throw new JsonException($"an I2C address is a number or a \"0x..\" string, not {reader.TokenType} '{text}'");
-    }
-
-    public override void Write(Utf8JsonWriter writer, int value, JsonSerializerOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteStringValue($"0x{value:x2}");
-    }
-}
-
-/// <summary>Source-generated (reflection-free, trim- and AOT-safe) serialization of <see cref="DeviceConfig"/>.</summary>
-[JsonSourceGenerationOptions(
-    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
-    ReadCommentHandling = JsonCommentHandling.Skip,
-    AllowTrailingCommas = true,
-    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-    NumberHandling = JsonNumberHandling.Strict)]
-[JsonSerializable(typeof(DeviceConfig))]
-internal sealed partial class DeviceConfigContext : JsonSerializerContext;

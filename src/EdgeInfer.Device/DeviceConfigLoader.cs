@@ -1,4 +1,3 @@
-using System.Text.Json;
 using EdgeInfer.Sensors.Windowing;
 
 namespace EdgeInfer.Device;
@@ -23,22 +22,8 @@ public static class DeviceConfigLoader
 
     public static DeviceConfig Parse(string json, string source)
     {
-        DeviceConfig? config;
-        try
-        {
-            config = JsonSerializer.Deserialize(json, DeviceConfigContext.Default.DeviceConfig);
-        }
-        catch (JsonException e)
-        {
-            string where = e.LineNumber is long line ? $":{line + 1}" : string.Empty;
-            throw new ConfigException($"{source}{where}: {FirstLine(e.Message)}", e);
-        }
-
-        if (config is null)
-        {
-            throw new ConfigException($"{source}: the config is empty (null)");
-        }
-
+        ArgumentNullException.ThrowIfNull(json);
+        DeviceConfig config = DeviceConfigJson.Parse(json, source);
         Validate(config, source);
         return config;
     }
@@ -145,12 +130,6 @@ public static class DeviceConfigLoader
                 throw new ConfigException($"{source}: gpio pin {g.Pin} needs either \"class\" or both \"score\" and \"threshold\"");
             }
         }
-    }
-
-    private static string FirstLine(string message)
-    {
-        int end = message.IndexOfAny(['\r', '\n']);
-        return end < 0 ? message : message[..end];
     }
 
     private static float[] Filled(int n, float v)

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 
 namespace EdgeInfer.Sensors.Outputs;
 
@@ -44,8 +43,8 @@ public sealed class JsonLinesSink : IInferenceSink
         int longestLabel = 0;
         for (int i = 0; i < _labels.Length; i++)
         {
-            // JsonEncodedText escapes quotes, backslashes and control characters once, here.
-            _labels[i] = Encoding.UTF8.GetBytes("\"" + JsonEncodedText.Encode(labels![i]).ToString() + "\"");
+            // Escaped once, here: quotes, backslashes and control characters.
+            _labels[i] = Encoding.UTF8.GetBytes(Quote(labels![i]));
             longestLabel = Math.Max(longestLabel, _labels[i].Length);
         }
 
@@ -126,6 +125,37 @@ public sealed class JsonLinesSink : IInferenceSink
         int n = 0;
         AppendFloat(destination, ref n, value);
         return n;
+    }
+
+    /// <summary>A JSON string literal: the text in quotes, with quote, backslash and control characters escaped.</summary>
+    internal static string Quote(string text)
+    {
+        var b = new StringBuilder(text.Length + 2);
+        b.Append('"');
+        foreach (char ch in text)
+        {
+            switch (ch)
+            {
+                case '"': b.Append("\\\""); break;
+                case '\\': b.Append("\\\\"); break;
+                case '\n': b.Append("\\n"); break;
+                case '\r': b.Append("\\r"); break;
+                case '\t': b.Append("\\t"); break;
+                default:
+                    if (ch < ' ')
+                    {
+                        b.Append("\\u").Append(((int)ch).ToString("x4", CultureInfo.InvariantCulture));
+                    }
+                    else
+                    {
+                        b.Append(ch);
+                    }
+
+                    break;
+            }
+        }
+
+        return b.Append('"').ToString();
     }
 
     private static void Append(Span<byte> line, ref int n, ReadOnlySpan<byte> bytes)
