@@ -24,6 +24,11 @@ internal ref struct DeviceConfigJson
 
     public static DeviceConfig Parse(string json, string source)
     {
+        if (string.IsNullOrWhiteSpace(json))
+        {
+            throw new ConfigException($"{source}: the config is empty");
+        }
+
         byte[] utf8 = Encoding.UTF8.GetBytes(json);
         var parser = new DeviceConfigJson(utf8, source);
         try
