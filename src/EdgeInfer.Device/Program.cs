@@ -72,7 +72,7 @@ public static class Program
 
         if (options.Version)
         {
-            error.WriteLine($"edgeinfer-device {typeof(Program).Assembly.GetName().Version} ({RuntimeInformation.ProcessArchitecture}); sensors: {SensorFactory.Supported}");
+            error.WriteLine($"edgeinfer-device {typeof(Program).Assembly.GetName().Version} ({RuntimeInformation.ProcessArchitecture}); sensors: {SensorFactory.Supported}; kernels: best={KernelPaths.Best} supported={string.Join(",", KernelPaths.Supported)}");
             return ExitOk;
         }
 
