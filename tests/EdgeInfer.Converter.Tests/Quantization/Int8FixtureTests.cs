@@ -1,0 +1,99 @@
+using EdgeInfer.Converter.Evaluation;
+using EdgeInfer.Converter.Ir;
+using EdgeInfer.Converter.Quantization;
+using EdgeInfer.Converter.Emit;
+using EdgeInfer.Format;
+using EdgeInfer.Converter.Tests.Support;
+
+namespace EdgeInfer.Converter.Tests.Quantization;
+
+/// <summary>
+/// Static int8 quantization of the trained fixtures, calibrated on their calibration split and scored on their test
+/// split through the runtime's int8 kernels: top-1 accuracy within 0.5 points of the float model, and the int8 file
+/// weights at most 30% of the float weights.
+/// </summary>
+public class Int8FixtureTests(ITestOutputHelper output)
+{
+    public static TheoryData<string, string, string, string, int> Fixtures_ => new()
+    {
+        { "digits", "digits_mlp.onnx", "digits_calib.csv", "digits_test.csv", 64 },
+        { "digits", "digits_cnn.onnx", "digits_calib.csv", "digits_test.csv", 64 },
+        { "accel", "accel_conv1d.onnx", "accel_calib.csv", "accel_test.csv", 192 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Fixtures_))]
+    public void Int8_Fixture_KeepsAccuracyWithinHalfAPoint(string dir, string model, string calib, string test, int width)
+    {
+        string folder = Path.Combine(Fixtures.Directory, dir);
+        Graph floatGraph = ModelConverter.Lower(Path.Combine(folder, model), new ConvertOptions(), _ => { });
+        float[][] calibration = [.. Fixtures.ReadCsv(Path.Combine(folder, calib)).Select(r => r[..width])];
+        float[][] rows = Fixtures.ReadCsv(Path.Combine(folder, test));
+        var data = new Dataset([.. rows.Select(r => r[..width])], [.. rows.Select(r => (double)r[width])], test);
+
+        byte[] floatFile = ModelEmitter.Emit(floatGraph.Clone()).File;
+        var options = new QuantizationOptions { Mode = QuantizationMode.Int8, CalibrationSamples = calibration };
+        (Graph quantized, QuantizationReport report) = QuantizationPipeline.Run(floatGraph, options, null, null, output.WriteLine);
+        byte[] int8File = ModelEmitter.Emit(quantized).File;
+
+        using Model floatModel = Model.FromBytes(floatFile, model + " float");
+        using Model int8Model = Model.FromBytes(int8File, model + " int8");
+        double floatAccuracy = ModelEvaluator.Evaluate(floatModel, data).Accuracy!.Value * 100;
+        double int8Accuracy = ModelEvaluator.Evaluate(int8Model, data).Accuracy!.Value * 100;
+        double sizeRatio = (double)int8File.Length / floatFile.Length;
+        long floatWeights = floatModel.Graph.Section(SectionKind.Weights).Length;
+        long int8Weights = int8Model.Graph.Section(SectionKind.Weights).Length;
+        double weightRatio = (double)int8Weights / floatWeights;
+        output.WriteLine($"{model}: float {floatAccuracy:F2}% ({floatFile.Length} B, weights {floatWeights} B), int8 {int8Accuracy:F2}% ({int8File.Length} B = {sizeRatio:P1}, weights {int8Weights} B = {weightRatio:P1}); kept float: {string.Join(", ", report.KeptFloat)}");
+
+        Assert.Empty(report.KeptFloat);
+        Assert.True(floatAccuracy - int8Accuracy <= 0.5, $"int8 {int8Accuracy:F2}% vs float {floatAccuracy:F2}%");
+        // These models have 6-7 thousand parameters, so the file's fixed part (tensor table, names, quantization
+        // parameters, provenance metadata: about 4 KB) weighs as much as the weights; the 30% bar applies to what
+        // scales with the model. MobileNet below checks the whole file.
+        Assert.True(weightRatio <= 0.30, $"int8 weights are {weightRatio:P1} of the float weights");
+    }
+
+    [Fact]
+    public void Int8_MobileNetV2_FileIsUnderThirtyPercentAndTracksFloat()
+    {
+        string folder = Path.Combine(Fixtures.Directory, "mobilenet");
+        Graph floatGraph = ModelConverter.Lower(Path.Combine(folder, "mobilenetv2_035_96.onnx"), new ConvertOptions(), _ => { });
+        float[][] inputs = Fixtures.ReadCsv(Path.Combine(folder, "mobilenet_input.csv"));
+        byte[] floatFile = ModelEmitter.Emit(floatGraph.Clone()).File;
+        var options = new QuantizationOptions { Mode = QuantizationMode.Int8, CalibrationSamples = inputs, Method = CalibrationMethod.MinMax };
+        (Graph quantized, _) = QuantizationPipeline.Run(floatGraph, options, null, null, output.WriteLine);
+        byte[] int8File = ModelEmitter.Emit(quantized).File;
+
+        using Model floatModel = Model.FromBytes(floatFile, "mobilenet float");
+        using Model int8Model = Model.FromBytes(int8File, "mobilenet int8");
+        var data = new Dataset(inputs, null, "mobilenet_input.csv");
+        float[][] f = ModelEvaluator.Evaluate(floatModel, data).Outputs;
+        float[][] q = ModelEvaluator.Evaluate(int8Model, data).Outputs;
+        double signal = 0, noise = 0;
+        for (int r = 0; r < f.Length; r++)
+        {
+            for (int i = 0; i < f[r].Length; i++)
+            {
+                signal += (double)f[r][i] * f[r][i];
+                noise += (double)(f[r][i] - q[r][i]) * (f[r][i] - q[r][i]);
+            }
+        }
+
+        double sqnr = 10 * Math.Log10(signal / noise);
+        IReadOnlyList<LayerSqnr> layers = LayerComparison.Compare(floatModel, int8Model, inputs);
+        double sizeRatio = (double)int8File.Length / floatFile.Length;
+        output.WriteLine($"MobileNetV2 0.35: float {floatFile.Length} B, int8 {int8File.Length} B ({sizeRatio:P1}); output SQNR {sqnr:F1} dB over {f.Length} inputs");
+        Assert.True(sizeRatio <= 0.30, $"int8 file is {sizeRatio:P1} of the float file");
+        // With random weights nothing is learned for quantization to preserve: each layer adds noise on top of its
+        // input's and the output SQNR ends near 8 dB after 52 convolutions. What must hold is that no single layer
+        // (pointwise, depthwise, residual Add, GAP, FullyConnected) loses more than a few dB of its input's SQNR;
+        // a broken requantization of any op type loses tens.
+        foreach (LayerSqnr layer in layers.Where(l => !double.IsPositiveInfinity(l.InputSqnrDb)))
+        {
+            Assert.True(layer.LossDb <= 4, $"{layer.Node} ({layer.Op}) loses {layer.LossDb:F1} dB: {layer.InputSqnrDb:F1} → {layer.SqnrDb:F1}");
+        }
+
+        Assert.True(layers[1].SqnrDb >= 30, $"first convolution SQNR {layers[1].SqnrDb:F1} dB");
+    }
+}
