@@ -96,4 +96,28 @@ public class Int8FixtureTests(ITestOutputHelper output)
 
         Assert.True(layers[1].SqnrDb >= 30, $"first convolution SQNR {layers[1].SqnrDb:F1} dB");
     }
+
+    [Theory]
+    [MemberData(nameof(Fixtures_))]
+    public void Int8Weights_Fixture_KeepsAccuracyAndShrinksWeights(string dir, string model, string calib, string test, int width)
+    {
+        _ = calib; // weight-only quantization needs no calibration data
+        string folder = Path.Combine(Fixtures.Directory, dir);
+        Graph floatGraph = ModelConverter.Lower(Path.Combine(folder, model), new ConvertOptions(), _ => { });
+        float[][] rows = Fixtures.ReadCsv(Path.Combine(folder, test));
+        var data = new Dataset([.. rows.Select(r => r[..width])], [.. rows.Select(r => (double)r[width])], test);
+
+        byte[] floatFile = ModelEmitter.Emit(floatGraph.Clone()).File;
+        (Graph quantized, _) = QuantizationPipeline.Run(floatGraph, new QuantizationOptions { Mode = QuantizationMode.Int8Weights }, null, null, output.WriteLine);
+        byte[] weightOnlyFile = ModelEmitter.Emit(quantized).File;
+
+        using Model floatModel = Model.FromBytes(floatFile, model + " float");
+        using Model weightOnly = Model.FromBytes(weightOnlyFile, model + " int8 weights");
+        double floatAccuracy = ModelEvaluator.Evaluate(floatModel, data).Accuracy!.Value * 100;
+        double weightOnlyAccuracy = ModelEvaluator.Evaluate(weightOnly, data).Accuracy!.Value * 100;
+        double weightRatio = (double)weightOnly.Graph.Section(SectionKind.Weights).Length / floatModel.Graph.Section(SectionKind.Weights).Length;
+        output.WriteLine($"{model}: float {floatAccuracy:F2}%, int8 weights {weightOnlyAccuracy:F2}%, weights {weightRatio:P1} of float");
+        Assert.True(floatAccuracy - weightOnlyAccuracy <= 0.5, $"int8-weights {weightOnlyAccuracy:F2}% vs float {floatAccuracy:F2}%");
+        Assert.True(weightRatio <= 0.35, $"weights are {weightRatio:P1} of the float weights");
+    }
 }
