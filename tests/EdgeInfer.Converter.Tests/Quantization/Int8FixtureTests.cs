@@ -120,4 +120,63 @@ public class Int8FixtureTests(ITestOutputHelper output)
         Assert.True(floatAccuracy - weightOnlyAccuracy <= 0.5, $"int8-weights {weightOnlyAccuracy:F2}% vs float {floatAccuracy:F2}%");
         Assert.True(weightRatio <= 0.35, $"weights are {weightRatio:P1} of the float weights");
     }
+
+    [Fact]
+    public void AccuracyContract_UnreachableBudget_KeepsLayersFloatOneByOne_AndMixedGraphsRun()
+    {
+        string folder = Path.Combine(Fixtures.Directory, "digits");
+        Graph floatGraph = ModelConverter.Lower(Path.Combine(folder, "digits_cnn.onnx"), new ConvertOptions(), _ => { });
+        float[][] calibration = [.. Fixtures.ReadCsv(Path.Combine(folder, "digits_calib.csv")).Take(64)];
+        float[][] rows = Fixtures.ReadCsv(Path.Combine(folder, "digits_test.csv"));
+        var data = new Dataset([.. rows.Take(120).Select(r => r[..64])], [.. rows.Take(120).Select(r => (double)r[64])], "digits_test.csv");
+        var options = new QuantizationOptions { Mode = QuantizationMode.Int8, CalibrationSamples = calibration };
+        var notes = new List<string>();
+
+        // A negative budget (int8 must beat float by a point) cannot be met: every round keeps one more layer in
+        // float, each round's mixed graph is emitted and evaluated, and the loop ends with every layer float.
+        (Graph result, QuantizationReport report) = QuantizationPipeline.Run(floatGraph, options, data, -1.0, notes.Add);
+        foreach (string note in notes)
+        {
+            output.WriteLine(note);
+        }
+
+        int quantizable = floatGraph.Nodes.Count(n => n.Code is OpCode.Conv2D or OpCode.FullyConnected);
+        Assert.True(report.Rounds > 2, $"{report.Rounds} rounds");
+        Assert.Equal(report.Rounds - 1, report.KeptFloat.Count);
+        Assert.Equal(report.KeptFloat.Count, report.KeptFloat.Distinct().Count());
+        Assert.Contains(notes, n => n.Contains("every layer is float", StringComparison.Ordinal));
+        Assert.True(report.KeptFloat.Count >= quantizable, $"kept {report.KeptFloat.Count} of {quantizable} Conv/FC layers float");
+
+        using Model model = Model.FromBytes(ModelEmitter.Emit(result).File, "all float");
+        Assert.Equal(report.FloatAccuracy, ModelEvaluator.Evaluate(model, data).Accuracy);
+    }
+
+    [Fact]
+    public void KeepFloat_OneConvolution_MixedGraphQuantizesAtItsBoundaries()
+    {
+        string folder = Path.Combine(Fixtures.Directory, "digits");
+        Graph floatGraph = ModelConverter.Lower(Path.Combine(folder, "digits_cnn.onnx"), new ConvertOptions(), _ => { });
+        string conv2 = floatGraph.Nodes.Where(n => n.Code == OpCode.Conv2D).Skip(1).First().Name;
+        float[][] calibration = Fixtures.ReadCsv(Path.Combine(folder, "digits_calib.csv"));
+        float[][] rows = Fixtures.ReadCsv(Path.Combine(folder, "digits_test.csv"));
+        var data = new Dataset([.. rows.Select(r => r[..64])], [.. rows.Select(r => (double)r[64])], "digits_test.csv");
+        var options = new QuantizationOptions
+        {
+            Mode = QuantizationMode.Int8,
+            CalibrationSamples = calibration,
+            KeepFloat = new HashSet<string>(StringComparer.Ordinal) { conv2 },
+        };
+
+        (Graph mixed, QuantizationReport report) = QuantizationPipeline.Run(floatGraph, options, data, null, output.WriteLine);
+        Assert.Contains(conv2, report.KeptFloat);
+        Node kept = mixed.Nodes.Single(n => n.Name == conv2);
+        Assert.Equal(DataType.Float32, kept.Inputs[0]!.Type);
+        Assert.Contains(mixed.Nodes, n => n.Code == OpCode.Dequantize && n.Outputs[0] == kept.Inputs[0]);
+        Assert.Contains(mixed.Nodes, n => n.Code == OpCode.Quantize && n.Inputs[0] == kept.Outputs[0]);
+
+        using Model model = Model.FromBytes(ModelEmitter.Emit(mixed).File, "mixed");
+        double accuracy = ModelEvaluator.Evaluate(model, data).Accuracy!.Value;
+        output.WriteLine($"conv2 float, rest int8: {accuracy * 100:F2}% (float {report.FloatAccuracy * 100:F2}%)");
+        Assert.True((report.FloatAccuracy!.Value - accuracy) * 100 <= 0.5);
+    }
 }
