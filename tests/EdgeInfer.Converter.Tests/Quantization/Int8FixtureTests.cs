@@ -21,9 +21,22 @@ public class Int8FixtureTests(ITestOutputHelper output)
         { "accel", "accel_conv1d.onnx", "accel_calib.csv", "accel_test.csv", 192 },
     };
 
+    public static TheoryData<string, string, string, string, int, CalibrationMethod> FixturesByMethod()
+    {
+        var data = new TheoryData<string, string, string, string, int, CalibrationMethod>();
+        foreach (CalibrationMethod method in Enum.GetValues<CalibrationMethod>())
+        {
+            data.Add("digits", "digits_mlp.onnx", "digits_calib.csv", "digits_test.csv", 64, method);
+            data.Add("digits", "digits_cnn.onnx", "digits_calib.csv", "digits_test.csv", 64, method);
+            data.Add("accel", "accel_conv1d.onnx", "accel_calib.csv", "accel_test.csv", 192, method);
+        }
+
+        return data;
+    }
+
     [Theory]
-    [MemberData(nameof(Fixtures_))]
-    public void Int8_Fixture_KeepsAccuracyWithinHalfAPoint(string dir, string model, string calib, string test, int width)
+    [MemberData(nameof(FixturesByMethod))]
+    public void Int8_Fixture_KeepsAccuracyWithinHalfAPoint(string dir, string model, string calib, string test, int width, CalibrationMethod method)
     {
         string folder = Path.Combine(Fixtures.Directory, dir);
         Graph floatGraph = ModelConverter.Lower(Path.Combine(folder, model), new ConvertOptions(), _ => { });
@@ -32,7 +45,7 @@ public class Int8FixtureTests(ITestOutputHelper output)
         var data = new Dataset([.. rows.Select(r => r[..width])], [.. rows.Select(r => (double)r[width])], test);
 
         byte[] floatFile = ModelEmitter.Emit(floatGraph.Clone()).File;
-        var options = new QuantizationOptions { Mode = QuantizationMode.Int8, CalibrationSamples = calibration };
+        var options = new QuantizationOptions { Mode = QuantizationMode.Int8, CalibrationSamples = calibration, Method = method };
         (Graph quantized, QuantizationReport report) = QuantizationPipeline.Run(floatGraph, options, null, null, output.WriteLine);
         byte[] int8File = ModelEmitter.Emit(quantized).File;
 
