@@ -27,8 +27,9 @@ internal static class BenchCommand
         var iterations = new Option<int?>("--iterations", "-n") { Description = "Timed inferences per engine (default: about 2 s worth)" };
         var compare = new Option<string?>("--compare") { Description = "The original .onnx, run by ONNX Runtime (1 thread) beside EdgeInfer" };
         var json = new Option<bool>("--json") { Description = "Print JSON" };
+        var profile = new Option<bool>("--profile") { Description = "Also print the time of each operator" };
         var kernels = CommandSupport.KernelsOption();
-        var command = new Command("bench", "Measure inference latency and allocations, optionally against ONNX Runtime") { model, input, iterations, compare, json, kernels };
+        var command = new Command("bench", "Measure inference latency and allocations, optionally against ONNX Runtime") { model, input, iterations, compare, json, profile, kernels };
         command.SetAction(r =>
         {
             using Model m = CommandSupport.LoadModel(r.GetValue(model)!);
@@ -37,6 +38,13 @@ internal static class BenchCommand
             IReadOnlyList<float[]> samples = inputPath is null ? [RandomSample(width)] : SampleFile.Read(inputPath, width, LabelColumn.None, maxSamples: 32).Samples;
             BenchResult result = Measure(m, r.GetValue(compare), samples, CommandSupport.ParseKernels(r.GetValue(kernels)!), r.GetValue(iterations), 2.0);
             console.Out.Write(r.GetValue(json) ? Json(result) : Text(result));
+            if (r.GetValue(profile))
+            {
+                var interpreter = new Interpreter(m, new InterpreterOptions { KernelPath = CommandSupport.ParseKernels(r.GetValue(kernels)!) });
+                interpreter.Input(0).WriteFloats(samples[0]);
+                console.Out.Write(NodeProfiler.Profile(interpreter, Math.Max(10, result.EdgeInfer.Iterations / 4), top: 15));
+            }
+
             return ExitCodes.Ok;
         });
         return command;
