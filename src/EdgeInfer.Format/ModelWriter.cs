@@ -230,31 +230,54 @@ public sealed class ModelWriter
         return g;
     }
 
+    /// <summary>
+    /// The records, then the runs they point at. A run is stored once however many records use it: symmetric int8
+    /// weights and int32 biases all have zero points of 0, so their records share one block of zeros (as long as the
+    /// widest of them), and tensors that share a quantization (a Reshape's input and output) share their scales.
+    /// </summary>
     private byte[] QuantSection()
     {
         int records = 8 + _quant.Count * FormatConstants.QuantRecordSize;
-        int data = _quant.Sum(q => q.Scales.Length * 8);
-        var s = new byte[records + data];
-        BinaryPrimitives.WriteUInt32LittleEndian(s, (uint)_quant.Count);
-        int at = records;
+        var data = new List<byte>();
+        var runs = new Dictionary<string, int>(StringComparer.Ordinal);
+        int zeros = _quant.Where(q => q.ZeroPoints.All(z => z == 0)).Select(q => q.ZeroPoints.Length).DefaultIfEmpty(0).Max();
+        int zerosAt = records;
+        data.AddRange(new byte[4 * zeros]);
+
+        int Run(ReadOnlySpan<byte> bytes)
+        {
+            string key = Convert.ToHexString(bytes);
+            if (!runs.TryGetValue(key, out int at))
+            {
+                at = records + data.Count;
+                data.AddRange(bytes);
+                runs.Add(key, at);
+            }
+
+            return at;
+        }
+
+        var header = new byte[records];
+        BinaryPrimitives.WriteUInt32LittleEndian(header, (uint)_quant.Count);
         for (int i = 0; i < _quant.Count; i++)
         {
             QuantizationInfo q = _quant[i];
-            Span<byte> r = s.AsSpan(8 + i * FormatConstants.QuantRecordSize);
-            BinaryPrimitives.WriteUInt32LittleEndian(r, (uint)q.Scales.Length);
-            BinaryPrimitives.WriteInt32LittleEndian(r[4..], q.Axis);
-            BinaryPrimitives.WriteUInt32LittleEndian(r[8..], (uint)at);
-            BinaryPrimitives.WriteUInt32LittleEndian(r[12..], (uint)(at + 4 * q.Scales.Length));
+            var scales = new byte[4 * q.Scales.Length];
+            var zeroPoints = new byte[4 * q.Scales.Length];
             for (int c = 0; c < q.Scales.Length; c++)
             {
-                BinaryPrimitives.WriteSingleLittleEndian(s.AsSpan(at + 4 * c), q.Scales[c]);
-                BinaryPrimitives.WriteInt32LittleEndian(s.AsSpan(at + 4 * (q.Scales.Length + c)), q.ZeroPoints[c]);
+                BinaryPrimitives.WriteSingleLittleEndian(scales.AsSpan(4 * c), q.Scales[c]);
+                BinaryPrimitives.WriteInt32LittleEndian(zeroPoints.AsSpan(4 * c), q.ZeroPoints[c]);
             }
 
-            at += 8 * q.Scales.Length;
+            Span<byte> r = header.AsSpan(8 + i * FormatConstants.QuantRecordSize);
+            BinaryPrimitives.WriteUInt32LittleEndian(r, (uint)q.Scales.Length);
+            BinaryPrimitives.WriteInt32LittleEndian(r[4..], q.Axis);
+            BinaryPrimitives.WriteUInt32LittleEndian(r[8..], (uint)Run(scales));
+            BinaryPrimitives.WriteUInt32LittleEndian(r[12..], (uint)(q.ZeroPoints.All(z => z == 0) ? zerosAt : Run(zeroPoints)));
         }
 
-        return s;
+        return [.. header, .. data];
     }
 
     private uint AddString(string value)

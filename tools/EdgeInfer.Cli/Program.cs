@@ -1,2 +1,1 @@
-// Placeholder entry point until the CLI lands.
-return 0;
+return EdgeInfer.Cli.EdgeInferCli.Run(args, Console.Out, Console.Error);

@@ -2,7 +2,10 @@ namespace EdgeInfer.Converter.Quantization;
 
 /// <summary>
 /// The values one activation took over the calibration set: its extremes and a histogram of |x| with
-/// <see cref="Bins"/> equal bins over [0, max |x|], filled in a second pass once the extremes are known.
+/// <see cref="Bins"/> equal bins over [0, max |x|], filled in a second pass once the extremes are known. Exact zeros
+/// (half of a typical ReLU output) are counted apart: every int8 range represents 0 exactly, so they carry no
+/// quantization error whatever the threshold, and left in the first bin they would drown the distribution the
+/// entropy and MSE searches weigh (entropy then clips a ReLU layer at a fraction of its range).
 /// </summary>
 public sealed class ActivationStatistics
 {
@@ -13,6 +16,9 @@ public sealed class ActivationStatistics
     public double AbsMax => Math.Max(Math.Abs(Min), Math.Abs(Max));
     public long[] Histogram { get; } = new long[Bins];
     public long Count { get; private set; }
+
+    /// <summary>Observed values that were exactly 0 (part of <see cref="Count"/>, not of <see cref="Histogram"/>).</summary>
+    public long Zeros { get; private set; }
 
     /// <summary>Pass 1: extremes.</summary>
     public void ObserveRange(ReadOnlySpan<float> values)
@@ -38,14 +44,19 @@ public sealed class ActivationStatistics
         if (!(absMax > 0))
         {
             Count += values.Length;
-            Histogram[0] += values.Length;
+            Zeros += values.Length;
             return;
         }
 
         double perBin = Bins / absMax;
         foreach (float v in values)
         {
-            if (float.IsFinite(v))
+            if (v == 0)
+            {
+                Zeros++;
+                Count++;
+            }
+            else if (float.IsFinite(v))
             {
                 int bin = (int)Math.Min(Math.Abs(v) * perBin, Bins - 1);
                 Histogram[bin]++;
@@ -97,7 +108,7 @@ public static class RangeEstimator
     private static double PercentileThreshold(ActivationStatistics s, double percentile)
     {
         long wanted = (long)Math.Ceiling(s.Count * Math.Clamp(percentile, 0, 100) / 100.0);
-        long seen = 0;
+        long seen = s.Zeros;
         for (int i = 0; i < ActivationStatistics.Bins; i++)
         {
             seen += s.Histogram[i];
@@ -135,8 +146,10 @@ public static class RangeEstimator
 
             p[end - 1] += outliers;
 
-            // Q: merge the `end` bins into `levels` groups, then spread each group's mass evenly over its
-            // non-empty bins (empty bins stay empty, as in P).
+            // Q: the clipped histogram WITHOUT the outliers, merged into `levels` groups, each group's mass spread
+            // evenly over its non-empty bins. Q lacks the mass clipping moved into P's last bin, which is what makes
+            // a too-small threshold expensive (with the outliers in Q too, end = levels would reproduce P exactly
+            // and always win with KL = 0).
             for (int g = 0; g < levels; g++)
             {
                 int from = (int)((long)g * end / levels);
@@ -145,34 +158,38 @@ public static class RangeEstimator
                 int nonEmpty = 0;
                 for (int i = from; i < to; i++)
                 {
-                    mass += h[i] + (i == end - 1 ? outliers : 0);
-                    nonEmpty += p[i] > 0 ? 1 : 0;
+                    mass += h[i];
+                    nonEmpty += h[i] > 0 ? 1 : 0;
                 }
 
                 for (int i = from; i < to; i++)
                 {
-                    q[i] = p[i] > 0 ? mass / nonEmpty : 0;
+                    q[i] = h[i] > 0 ? mass / nonEmpty : 0;
                 }
             }
 
-            double total = 0;
+            double pTotal = 0, qTotal = 0;
             for (int i = 0; i < end; i++)
             {
-                total += p[i];
+                pTotal += p[i];
+                qTotal += q[i];
             }
 
-            if (total <= 0)
+            if (pTotal <= 0 || qTotal <= 0)
             {
                 continue;
             }
 
+            // A bin P has and Q lacks (the clipped mass landing in an empty last bin) costs as if Q held a
+            // vanishing probability there, not infinity, so thresholds stay comparable.
+            const double Floor = 1e-9;
             double kl = 0;
             for (int i = 0; i < end; i++)
             {
                 if (p[i] > 0)
                 {
-                    double pi = p[i] / total;
-                    double qi = q[i] / total;
+                    double pi = p[i] / pTotal;
+                    double qi = Math.Max(q[i] / qTotal, Floor);
                     kl += pi * Math.Log(pi / qi);
                 }
             }

@@ -73,4 +73,19 @@ public class RangeEstimatorTests
     [Fact]
     public void Estimate_NeverObserved_IsZeroRange()
         => Assert.Equal((0d, 0d), RangeEstimator.Estimate(new ActivationStatistics(), CalibrationMethod.Entropy, 99.99));
+
+    [Theory]
+    [InlineData(CalibrationMethod.Entropy)]
+    [InlineData(CalibrationMethod.Mse)]
+    [InlineData(CalibrationMethod.Percentile)]
+    public void ReluOutput_HalfExactZeros_KeepsTheBulk(CalibrationMethod method)
+    {
+        // A ReLU output: half exact zeros, half |N(0,1)|. Zeros are exact in any int8 range, so the threshold must
+        // follow the nonzero values (their 99th percentile is 2.58), not collapse towards the spike at 0.
+        float[] relu = ReluWithOutlier()[..10_000];
+        float[] v = [.. relu, .. new float[10_000]];
+        (_, double max) = RangeEstimator.Estimate(Observe(v), method, 99.99);
+        Assert.InRange(max, 2.5, v.Max());
+    }
 }
+

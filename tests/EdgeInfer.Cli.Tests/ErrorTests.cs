@@ -1,0 +1,100 @@
+using EdgeInfer.Converter.Tests.Support;
+
+namespace EdgeInfer.Cli.Tests;
+
+/// <summary>Bad input: one line naming the file and the problem on stderr, exit code 2, no stack trace, nothing lost.</summary>
+public sealed class ErrorTests : IDisposable
+{
+    private readonly string _dir = CliRunner.TempDirectory();
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string DigitsMlp()
+    {
+        string eim = Path.Combine(_dir, "mlp.eim");
+        Assert.Equal(0, CliRunner.Run("convert", CliRunner.Fixture("digits", "digits_mlp.onnx"), "-o", eim).Exit);
+        return eim;
+    }
+
+    private static void AssertBadInput((int Exit, string Out, string Err) result, params string[] mentions)
+    {
+        Assert.True(result.Exit == ExitCodes.BadInput, $"exit {result.Exit}: {result.Err}");
+        Assert.StartsWith("edgeinfer: ", result.Err, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Err, StringComparison.Ordinal);
+        foreach (string m in mentions)
+        {
+            Assert.Contains(m, result.Err, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void MissingModel_NamesTheFile()
+    {
+        string missing = Path.Combine(_dir, "nope.onnx");
+        AssertBadInput(CliRunner.Run("convert", missing, "-o", Path.Combine(_dir, "x.eim")), missing, "not found");
+        AssertBadInput(CliRunner.Run("run", Path.Combine(_dir, "nope.eim"), "--input", "x.csv"), "nope.eim", "not found");
+    }
+
+    [Fact]
+    public void CsvOfTheWrongWidth_NamesFileAndLine()
+    {
+        string csv = Path.Combine(_dir, "bad.csv");
+        File.WriteAllLines(csv, [string.Join(",", Enumerable.Repeat("0.5", 64)), string.Join(",", Enumerable.Repeat("0.5", 63))]);
+        AssertBadInput(CliRunner.Run("run", DigitsMlp(), "--input", csv), $"{csv}:2:", "63 columns", "64 values");
+    }
+
+    [Fact]
+    public void CsvWithText_NamesFileLineAndColumn()
+    {
+        string csv = Path.Combine(_dir, "text.csv");
+        File.WriteAllLines(csv, [string.Join(",", Enumerable.Repeat("0.5", 64)), "0.1," + string.Join(",", Enumerable.Repeat("x", 63))]);
+        AssertBadInput(CliRunner.Run("run", DigitsMlp(), "--input", csv), $"{csv}:2:", "column 2 'x' is not a number");
+    }
+
+    [Fact]
+    public void CorruptModel_GivesTheErrorCode_AndConvertLosesNothing()
+    {
+        string eim = DigitsMlp();
+        byte[] bytes = File.ReadAllBytes(eim);
+        bytes[^100] ^= 0x10;
+        File.WriteAllBytes(eim, bytes);
+        AssertBadInput(CliRunner.Run("run", eim, "--input", CliRunner.Fixture("digits", "digits_test.csv"), "--labels", "last-column"), eim, "[EIM110]");
+
+        // A failed conversion leaves an existing output file as it was.
+        string onnx = Path.Combine(_dir, "broken.onnx");
+        File.WriteAllBytes(onnx, [1, 2, 3, 4, 5]);
+        AssertBadInput(CliRunner.Run("convert", onnx, "-o", eim), onnx);
+        Assert.Equal(bytes, File.ReadAllBytes(eim));
+    }
+
+    [Fact]
+    public void UnsupportedOperator_NamesOpNodeAndSupportedList()
+    {
+        string onnx = Path.Combine(_dir, "erf.onnx");
+        File.WriteAllBytes(onnx, new OnnxBuilder().Input("x", 1, 4).Node("Erf", ["x"], ["y"]).Output("y", 1, 4).ToBytes());
+        var result = CliRunner.Run("convert", onnx, "-o", Path.Combine(_dir, "erf.eim"));
+        AssertBadInput(result, onnx, "(Erf)", "Conv", "Gemm", "Softmax");
+        Assert.False(File.Exists(Path.Combine(_dir, "erf.eim")));
+    }
+
+    [Fact]
+    public void Int8WithoutCalibration_SaysWhatToDo()
+        => AssertBadInput(CliRunner.Run("convert", CliRunner.Fixture("digits", "digits_mlp.onnx"), "-o", Path.Combine(_dir, "q.eim"), "--quantize", "int8"),
+            "--calibration", "int8-weights");
+
+    [Fact]
+    public void UnknownOption_IsAUsageError()
+    {
+        var result = CliRunner.Run("convert", CliRunner.Fixture("digits", "digits_mlp.onnx"), "-o", Path.Combine(_dir, "x.eim"), "--frobnicate");
+        Assert.Equal(ExitCodes.BadInput, result.Exit);
+        Assert.Contains("--frobnicate", result.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Verbose_AddsTheStackTrace()
+    {
+        var result = CliRunner.Run("run", Path.Combine(_dir, "nope.eim"), "--input", "x.csv", "--verbose");
+        Assert.Equal(ExitCodes.BadInput, result.Exit);
+        Assert.Contains("   at ", result.Err, StringComparison.Ordinal);
+    }
+}

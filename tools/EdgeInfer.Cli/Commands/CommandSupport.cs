@@ -1,0 +1,83 @@
+using System.CommandLine;
+using EdgeInfer.Cli.Data;
+using EdgeInfer.Converter;
+using EdgeInfer.Runtime;
+
+namespace EdgeInfer.Cli.Commands;
+
+/// <summary>Options and loading shared by several commands.</summary>
+internal static class CommandSupport
+{
+    public static Option<string> KernelsOption() => new("--kernels")
+    {
+        Description = "Kernel path: auto, scalar, vector128, avx2, dotproduct (default: auto, or EDGEINFER_KERNELS)",
+        DefaultValueFactory = _ => "auto",
+    };
+
+    public static Option<string> LabelsOption(string name = "--labels") => new(name)
+    {
+        Description = "Where the labels are: last-column (the CSV's last column) or none",
+        DefaultValueFactory = _ => "none",
+    };
+
+    public static KernelPath ParseKernels(string text)
+    {
+        if (!KernelPaths.TryParse(text, out KernelPath path))
+        {
+            throw new CliError($"--kernels: '{text}' is not a kernel path (auto, scalar, vector128, avx2, dotproduct)");
+        }
+
+        if (!KernelPaths.IsSupported(path))
+        {
+            throw new CliError($"--kernels: this CPU cannot run the {path} path (supported: {string.Join(", ", KernelPaths.Supported)})");
+        }
+
+        return path;
+    }
+
+    public static LabelColumn ParseLabels(string text) => text switch
+    {
+        "last-column" => LabelColumn.LastColumn,
+        "none" or "" => LabelColumn.None,
+        _ => throw new CliError($"--labels: '{text}' is not understood (last-column or none)"),
+    };
+
+    public static void RequireFile(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new CliError($"{path}: file not found");
+        }
+    }
+
+    /// <summary>Loads an .eim, or converts an .onnx to float32 in memory (for eval and reference comparisons).</summary>
+    public static Model LoadModel(string path)
+    {
+        RequireFile(path);
+        return Path.GetExtension(path).Equals(".eim", StringComparison.OrdinalIgnoreCase)
+            ? Model.Load(path)
+            : Model.FromBytes(ModelConverter.Convert(path, new ConvertOptions()).File, path);
+    }
+
+    /// <summary>The element count of the model's single input.</summary>
+    public static int InputWidth(Model model)
+    {
+        if (model.Graph.Inputs.Length != 1)
+        {
+            throw new CliError($"{model.Source}: this command feeds single-input models; this one has {model.Graph.Inputs.Length} inputs");
+        }
+
+        return checked((int)model.Graph.Tensors[model.Graph.Inputs[0]].ElementCount);
+    }
+
+    /// <summary>Writes a file so that a failure part-way leaves any earlier file of that name intact.</summary>
+    public static void WriteAtomically(string path, ReadOnlySpan<byte> bytes)
+    {
+        string full = Path.GetFullPath(path);
+        string temp = full + ".tmp-" + Environment.ProcessId;
+        File.WriteAllBytes(temp, bytes);
+        File.Move(temp, full, overwrite: true);
+    }
+
+    public static string Bytes(long n) => n < 10_000 ? $"{n:N0} B" : n < 10_000_000 ? $"{n / 1024.0:F1} KiB" : $"{n / (1024.0 * 1024):F2} MiB";
+}

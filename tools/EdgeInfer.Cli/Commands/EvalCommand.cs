@@ -1,0 +1,139 @@
+using System.CommandLine;
+using System.Text;
+using System.Text.Json;
+using EdgeInfer.Cli.Data;
+using EdgeInfer.Converter.Evaluation;
+using EdgeInfer.Runtime;
+
+namespace EdgeInfer.Cli.Commands;
+
+/// <summary>
+/// <c>edgeinfer eval model.eim --data test.csv --labels last-column [--reference model.onnx] [--per-layer] [--json]</c>:
+/// top-1 accuracy for classifiers, MSE and MAE for regressors; beside a reference model (the float original) when
+/// one is given, with each layer's SQNR against it.
+/// </summary>
+internal static class EvalCommand
+{
+    /// <summary>Samples used for per-layer SQNR: enough for a stable figure, few enough to be quick.</summary>
+    private const int LayerSamples = 64;
+
+    public static Command Create(CliConsole console)
+    {
+        var model = new Argument<string>("model") { Description = "The model to evaluate (.eim, or .onnx converted to float in memory)" };
+        var data = new Option<string>("--data", "-d") { Description = "Test data: CSV or .npy", Required = true };
+        var labels = CommandSupport.LabelsOption();
+        var reference = new Option<string?>("--reference") { Description = "The float model to compare with (.onnx or .eim)" };
+        var perLayer = new Option<bool>("--per-layer") { Description = "Each layer's SQNR in dB against --reference" };
+        var json = new Option<bool>("--json") { Description = "Print JSON" };
+        var kernels = CommandSupport.KernelsOption();
+        var command = new Command("eval", "Measure a model's accuracy (or error) on labelled data, beside a reference") { model, data, labels, reference, perLayer, json, kernels };
+        command.SetAction(r =>
+        {
+            string? referencePath = r.GetValue(reference);
+            if (r.GetValue(perLayer) && referencePath is null)
+            {
+                throw new CliError("--per-layer compares against a float model: give it with --reference model.onnx");
+            }
+
+            var options = new InterpreterOptions { KernelPath = CommandSupport.ParseKernels(r.GetValue(kernels)!) };
+            using Model m = CommandSupport.LoadModel(r.GetValue(model)!);
+            Dataset set = SampleFile.Read(r.GetValue(data)!, CommandSupport.InputWidth(m), CommandSupport.ParseLabels(r.GetValue(labels)!));
+            EvaluationResult result = console.WithProgress("evaluating", p => ModelEvaluator.Evaluate(m, set, options, p));
+            using Model? referenceModel = referencePath is null ? null : CommandSupport.LoadModel(referencePath);
+            EvaluationResult? referenceResult = referenceModel is null ? null : ModelEvaluator.Evaluate(referenceModel, set, options);
+            IReadOnlyList<LayerSqnr> layers = r.GetValue(perLayer) && referenceModel is not null
+                ? LayerComparison.Compare(referenceModel, m, [.. set.Samples.Take(LayerSamples)])
+                : [];
+            console.Out.Write(r.GetValue(json)
+                ? Json(m.Source, result, referenceModel?.Source, referenceResult, layers)
+                : Text(m.Source, result, referenceModel?.Source, referenceResult, layers, Math.Min(LayerSamples, set.Samples.Count)));
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static string Text(string source, EvaluationResult result, string? referenceSource, EvaluationResult? reference, IReadOnlyList<LayerSqnr> layers, int layerSamples)
+    {
+        var s = new StringBuilder();
+        s.AppendLine($"{source}: {result.Summary}");
+        if (reference is not null)
+        {
+            s.AppendLine($"{referenceSource}: {reference.Summary}");
+            if (result.Accuracy is double a && reference.Accuracy is double f)
+            {
+                s.AppendLine($"difference: {(a - f) * 100:+0.00;-0.00;0.00} points");
+            }
+        }
+
+        if (layers.Count > 0)
+        {
+            s.AppendLine($"per-layer SQNR against {referenceSource} ({layerSamples} samples):");
+            foreach (LayerSqnr l in layers)
+            {
+                string bar = new('#', (int)Math.Clamp(double.IsPositiveInfinity(l.SqnrDb) ? 30 : l.SqnrDb / 2, 0, 30));
+                s.AppendLine($"  {l.Node,-40} {l.Op,-18} {Db(l.SqnrDb),8} dB  {bar}");
+            }
+        }
+
+        return s.ToString();
+    }
+
+    private static string Db(double db) => double.IsPositiveInfinity(db) ? "exact" : db.ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static string Json(string source, EvaluationResult result, string? referenceSource, EvaluationResult? reference, IReadOnlyList<LayerSqnr> layers)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            Scores(w, source, result);
+            if (reference is not null)
+            {
+                w.WriteStartObject("reference");
+                Scores(w, referenceSource!, reference);
+                w.WriteEndObject();
+            }
+
+            w.WriteStartArray("layers");
+            foreach (LayerSqnr l in layers)
+            {
+                w.WriteStartObject();
+                w.WriteString("node", l.Node);
+                w.WriteString("op", l.Op);
+                w.WriteString("tensor", l.Tensor);
+                if (double.IsPositiveInfinity(l.SqnrDb))
+                {
+                    w.WriteNull("sqnr_db");
+                }
+                else
+                {
+                    w.WriteNumber("sqnr_db", Math.Round(l.SqnrDb, 3));
+                }
+
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(stream.ToArray()) + Environment.NewLine;
+    }
+
+    private static void Scores(Utf8JsonWriter w, string source, EvaluationResult r)
+    {
+        w.WriteString("model", source);
+        w.WriteNumber("samples", r.Samples);
+        foreach ((string name, double? value) in new[] { ("accuracy", r.Accuracy), ("mse", r.Mse), ("mae", r.Mae) })
+        {
+            if (value is double v)
+            {
+                w.WriteNumber(name, v);
+            }
+            else
+            {
+                w.WriteNull(name);
+            }
+        }
+    }
+}

@@ -1,0 +1,36 @@
+using System.CommandLine;
+using EdgeInfer.Runtime;
+
+namespace EdgeInfer.Cli.Commands;
+
+/// <summary>
+/// <c>edgeinfer verify model.eim</c>: everything the device checks before it runs a model — the container, every
+/// hash, the graph, the memory plan — and then every kernel's preparation. Exit 0 when the model would run, 1 when
+/// it would be refused (with the error code), 2 when the file cannot be read at all.
+/// </summary>
+internal static class VerifyCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var model = new Argument<string>("model") { Description = "The .eim model" };
+        var command = new Command("verify", "Check a model's integrity and structure, and that this runtime can run it") { model };
+        command.SetAction(r =>
+        {
+            string path = r.GetValue(model)!;
+            CommandSupport.RequireFile(path);
+            try
+            {
+                using Model m = Model.Load(path);
+                var interpreter = new Interpreter(m);
+                console.Out.WriteLine($"{path}: OK: {CommandSupport.Bytes(m.FileLength)}, {m.Graph.Sections.Count} sections hashed, {m.Graph.Nodes.Count} operators prepared, arena {CommandSupport.Bytes(m.Graph.ArenaBytes)}, scratch {CommandSupport.Bytes(interpreter.ScratchBytes)}");
+                return ExitCodes.Ok;
+            }
+            catch (EdgeInferModelException e)
+            {
+                console.Error.WriteLine($"edgeinfer: {e.ModelSource}: invalid model: {e.Error} (EIM{(int)e.Error}): {e.Problem}");
+                return ExitCodes.ModelInvalid;
+            }
+        });
+        return command;
+    }
+}
