@@ -60,6 +60,18 @@ public sealed class DeviceConfigLoaderTests
         Assert.DoesNotContain('\n', e.Message);
     }
 
+    [Theory]
+    [InlineData("firmware-config/gesture.device.json", "mpu6050", 3)]
+    [InlineData("firmware-config/anomaly.device.json", "bme280", 3)]
+    [InlineData("accel/device.json", "mpu6050", 3)]
+    public void Load_ShippedExamples_AreValid(string file, string sensor, int channels)
+    {
+        DeviceConfig c = DeviceConfigLoader.Load(Fixtures.Path(file));
+        Assert.Equal(sensor, c.Sensor!.Type);
+        Assert.Equal(channels, c.Sensor.Channels!.Length);
+        Assert.Equal(channels, DeviceConfigLoader.BuildNormalization(c.Preprocessing, channels, file).Channels);
+    }
+
     [Fact]
     public void Load_MissingFile_NamesIt()
     {
