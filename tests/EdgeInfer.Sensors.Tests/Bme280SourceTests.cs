@@ -20,6 +20,28 @@ public sealed class Bme280SourceTests
         Assert.InRange(r[2], 0f, 100f);
     }
 
+    [Theory]
+    [InlineData(519888, 415148, 30000)]
+    [InlineData(510000, 430000, 25000)]
+    [InlineData(530000, 400000, 35000)]
+    public void TryRead_AgreesWithTheBindingsOwnCompensation(int adcT, int adcP, int adcH)
+    {
+        var chip = new SimulatedBme280 { Adc = _ => (adcT, adcP, adcH) };
+        using var source = new Bme280Source(chip, shouldDispose: false, new Bme280Settings { StuckLimit = 100 });
+        Assert.True(source.TryRead(out Reading r));
+
+        // The dotnet/iot binding's floating-point compensation of the same raw values (its constructor resets the
+        // chip, so it starts its own conversion), as the peer reference for our integer one.
+        using var binding = new Iot.Device.Bmxx80.Bme280(chip);
+        binding.SetPowerMode(Iot.Device.Bmxx80.PowerMode.Bmx280PowerMode.Forced);
+        Assert.True(binding.TryReadTemperature(out var t));
+        Assert.True(binding.TryReadPressure(out var p));
+        Assert.True(binding.TryReadHumidity(out var h));
+        Assert.Equal(t.DegreesCelsius, r[0], 0.01);
+        Assert.Equal(p.Hectopascals, r[1], 0.01);
+        Assert.Equal(h.Percent, r[2], 0.05);
+    }
+
     [Fact]
     public void TryRead_StartsOneForcedConversionPerSample()
     {
@@ -75,10 +97,10 @@ public sealed class Bme280SourceTests
         using var source = new Bme280Source(chip);
         Assert.True(source.TryRead(out _));
 
-        // One read is 13 transfers (status, burst, and the binding's compensation reads); the 14th starts the next
+        // One read is 3 transfers (status register pointer and value, data burst); the 4th starts the next
         // conversion. Fail exactly that one: the sample just read is good, the next read must not return it again.
         long conversions = chip.Conversions;
-        chip.Inject(BusFault.None, 13);
+        chip.Inject(BusFault.None, 3);
         chip.Inject(BusFault.Nack);
         Assert.True(source.TryRead(out _));
         Assert.Equal(conversions, chip.Conversions);
