@@ -105,7 +105,7 @@ public unsafe struct Conv2DInt8Kernel : IKernel<Conv2DInt8Kernel>
 
         if (_mode == 1)
         {
-            _depthwise.Run(x, y);
+            _depthwise.Run(x, y, scratch);
             return;
         }
 
