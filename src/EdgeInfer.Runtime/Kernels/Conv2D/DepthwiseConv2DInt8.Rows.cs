@@ -116,13 +116,24 @@ internal unsafe partial struct DepthwiseConv2DInt8
                         {
                             Vector256<int> accL = Vector256<int>.Zero, accH = Vector256<int>.Zero;
                             short* w = pw + c0 * 2;
-                            for (int p = 0; p < _pairs; p++)
+                            long at = column + c0;
+                            if (_pairs == 5)
                             {
-                                Vector256<short> xa = Avx.LoadVector256(tap[2 * p] + column + c0);
-                                Vector256<short> xb2 = Avx.LoadVector256(tap[2 * p + 1] + column + c0);
-                                accL = Avx2.Add(accL, Avx2.MultiplyAddAdjacent(Avx2.UnpackLow(xa, xb2), Avx.LoadVector256(w)));
-                                accH = Avx2.Add(accH, Avx2.MultiplyAddAdjacent(Avx2.UnpackHigh(xa, xb2), Avx.LoadVector256(w + 16)));
-                                w += cp * 2;
+                                // 3×3 (the MobileNet case), unrolled: the loop's pointer arithmetic cost as much as the taps.
+                                long step = cp * 2;
+                                PairStep(tap[0] + at, tap[1] + at, w, ref accL, ref accH);
+                                PairStep(tap[2] + at, tap[3] + at, w + step, ref accL, ref accH);
+                                PairStep(tap[4] + at, tap[5] + at, w + 2 * step, ref accL, ref accH);
+                                PairStep(tap[6] + at, tap[7] + at, w + 3 * step, ref accL, ref accH);
+                                PairStep(tap[8] + at, tap[9] + at, w + 4 * step, ref accL, ref accH);
+                            }
+                            else
+                            {
+                                for (int p = 0; p < _pairs; p++)
+                                {
+                                    PairStep(tap[2 * p] + at, tap[2 * p + 1] + at, w, ref accL, ref accH);
+                                    w += cp * 2;
+                                }
                             }
 
                             Vector256<int> acc0 = Avx2.Permute2x128(accL, accH, 0x20);
@@ -187,6 +198,15 @@ internal unsafe partial struct DepthwiseConv2DInt8
 
         long used = (long)(g.PadLeft + g.Width) * cp;
         new Span<short>(dst + used, (int)(_rowLength - used)).Clear();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PairStep(short* a, short* b, short* w, ref Vector256<int> accL, ref Vector256<int> accH)
+    {
+        Vector256<short> xa = Avx.LoadVector256(a);
+        Vector256<short> xb = Avx.LoadVector256(b);
+        accL = Avx2.Add(accL, Avx2.MultiplyAddAdjacent(Avx2.UnpackLow(xa, xb), Avx.LoadVector256(w)));
+        accH = Avx2.Add(accH, Avx2.MultiplyAddAdjacent(Avx2.UnpackHigh(xa, xb), Avx.LoadVector256(w + 16)));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -16,6 +16,7 @@ internal unsafe partial struct Int8Gemm
         int* x1 = (int*)(strip + kp);
         int* x2 = (int*)(strip + 2 * kp);
         int* x3 = (int*)(strip + 3 * kp);
+        Vector256<int>* acc = stackalloc Vector256<int>[8];
         fixed (short* packed = _packed16)
         {
             for (int n0 = nb; n0 < ne; n0 += 16)
@@ -44,10 +45,8 @@ internal unsafe partial struct Int8Gemm
                         a31 = Avx2.Add(a31, Avx2.MultiplyAddAdjacent(b3, w1));
                     }
 
-                    StoreRow(Requantizer.Avx2x16(a00, a01, n0), y + n0, count);
-                    if (rows > 1) StoreRow(Requantizer.Avx2x16(a10, a11, n0), y + 1 * outputStride + n0, count);
-                    if (rows > 2) StoreRow(Requantizer.Avx2x16(a20, a21, n0), y + 2 * outputStride + n0, count);
-                    if (rows > 3) StoreRow(Requantizer.Avx2x16(a30, a31, n0), y + 3 * outputStride + n0, count);
+                    acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11; acc[4] = a20; acc[5] = a21; acc[6] = a30; acc[7] = a31;
+                    Requantizer.StoreAvx2Rows16(acc, rows, y + n0, outputStride, n0, count);
                 }
                 else
                 {
@@ -62,10 +61,8 @@ internal unsafe partial struct Int8Gemm
                         a3 = Avx2.Add(a3, Avx2.MultiplyAddAdjacent(Vector256.Create(x3[p]).AsInt16(), w0));
                     }
 
-                    StoreRow8(Requantizer.Avx2x8(a0, n0), y + n0, count);
-                    if (rows > 1) StoreRow8(Requantizer.Avx2x8(a1, n0), y + 1 * outputStride + n0, count);
-                    if (rows > 2) StoreRow8(Requantizer.Avx2x8(a2, n0), y + 2 * outputStride + n0, count);
-                    if (rows > 3) StoreRow8(Requantizer.Avx2x8(a3, n0), y + 3 * outputStride + n0, count);
+                    acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3;
+                    Requantizer.StoreAvx2Rows8(acc, rows, y + n0, outputStride, n0, count);
                 }
             }
         }
