@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using EdgeInfer.Runtime.Kernels.Quantized;
 
 namespace EdgeInfer.Runtime.Kernels;
@@ -49,13 +50,18 @@ public unsafe struct MaxPool2DInt8Kernel : IKernel<MaxPool2DInt8Kernel>
     private TensorBuffer _input;
     private TensorBuffer _output;
     private Pool2DInt8Geometry _g;
+    private bool _vector;
 
     public static OpCode OpCode => OpCode.MaxPool2D;
 
     public static DataType InputType => DataType.Int8;
 
     public static MaxPool2DInt8Kernel Prepare(ref KernelContext context)
-        => new() { _g = Pool2DInt8Geometry.Read(ref context), _input = context.InputBuffer(0), _output = context.OutputBuffer(0) };
+        => new()
+        {
+            _g = Pool2DInt8Geometry.Read(ref context), _input = context.InputBuffer(0), _output = context.OutputBuffer(0),
+            _vector = context.Path != KernelPath.Scalar && System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated,
+        };
 
     public readonly void Invoke(Span<byte> scratch)
     {
@@ -63,15 +69,29 @@ public unsafe struct MaxPool2DInt8Kernel : IKernel<MaxPool2DInt8Kernel>
         sbyte* x = (sbyte*)_input.Pointer;
         sbyte* y = (sbyte*)_output.Pointer;
         int c = g.Channels;
+        // Vector lanes run channels 0..c8−1 (16, then 8 at a time; a maximum is exact, so lanes equal the scalar loop).
+        int c8 = _vector ? c & ~7 : 0;
         for (int b = 0; b < g.Batch; b++)
         for (int oh = 0; oh < g.OutputHeight; oh++)
         for (int ow = 0; ow < g.OutputWidth; ow++)
         {
             sbyte* yp = y + (((long)b * g.OutputHeight + oh) * g.OutputWidth + ow) * c;
-            new Span<sbyte>(yp, c).Fill(sbyte.MinValue);
-            for (int kh = 0; kh < g.KernelH; kh++)
+            sbyte* xb = x + (long)b * g.Height * g.Width * c;
+            int ih0 = oh * g.StrideH - g.PadTop;
+            int iw0 = ow * g.StrideW - g.PadLeft;
+            if (c8 > 0)
             {
-                int ih = oh * g.StrideH - g.PadTop + kh * g.DilationH;
+                VectorPixel(g, xb, ih0, iw0, yp, c8);
+            }
+
+            for (int ch = c8; ch < c; ch++)
+            {
+                yp[ch] = sbyte.MinValue;
+            }
+
+            for (int kh = 0; kh < g.KernelH && c8 < c; kh++)
+            {
+                int ih = ih0 + kh * g.DilationH;
                 if ((uint)ih >= (uint)g.Height)
                 {
                     continue;
@@ -79,23 +99,66 @@ public unsafe struct MaxPool2DInt8Kernel : IKernel<MaxPool2DInt8Kernel>
 
                 for (int kw = 0; kw < g.KernelW; kw++)
                 {
-                    int iw = ow * g.StrideW - g.PadLeft + kw * g.DilationW;
+                    int iw = iw0 + kw * g.DilationW;
                     if ((uint)iw >= (uint)g.Width)
                     {
                         continue;
                     }
 
-                    sbyte* xp = x + (((long)b * g.Height + ih) * g.Width + iw) * c;
-                    for (int ch = 0; ch < c; ch++)
+                    sbyte* xp = xb + ((long)ih * g.Width + iw) * c;
+                    for (int ch = c8; ch < c; ch++)
                     {
                         yp[ch] = Math.Max(yp[ch], xp[ch]);
                     }
                 }
             }
 
-            for (int ch = 0; ch < c; ch++)
+            for (int ch = c8; ch < c; ch++)
             {
                 yp[ch] = (sbyte)Math.Clamp(yp[ch], g.Min, g.Max);
+            }
+        }
+    }
+
+    private static void VectorPixel(in Pool2DInt8Geometry g, sbyte* xb, int ih0, int iw0, sbyte* yp, int c8)
+    {
+        int c = g.Channels;
+        var lo = System.Runtime.Intrinsics.Vector128.Create((sbyte)g.Min);
+        var hi = System.Runtime.Intrinsics.Vector128.Create((sbyte)g.Max);
+        for (int c0 = 0; c0 < c8; c0 += 16)
+        {
+            bool wide = c8 - c0 >= 16;
+            var acc = System.Runtime.Intrinsics.Vector128.Create(sbyte.MinValue);
+            for (int kh = 0; kh < g.KernelH; kh++)
+            {
+                int ih = ih0 + kh * g.DilationH;
+                if ((uint)ih >= (uint)g.Height)
+                {
+                    continue;
+                }
+
+                for (int kw = 0; kw < g.KernelW; kw++)
+                {
+                    int iw = iw0 + kw * g.DilationW;
+                    if ((uint)iw >= (uint)g.Width)
+                    {
+                        continue;
+                    }
+
+                    sbyte* xp = xb + ((long)ih * g.Width + iw) * c + c0;
+                    var v = wide ? System.Runtime.Intrinsics.Vector128.Load(xp) : System.Runtime.Intrinsics.Vector128.CreateScalar(*(long*)xp).AsSByte();
+                    acc = System.Runtime.Intrinsics.Vector128.Max(acc, v);
+                }
+            }
+
+            acc = System.Runtime.Intrinsics.Vector128.Min(System.Runtime.Intrinsics.Vector128.Max(acc, lo), hi);
+            if (wide)
+            {
+                acc.Store(yp + c0);
+            }
+            else
+            {
+                *(long*)(yp + c0) = acc.AsInt64().ToScalar();
             }
         }
     }

@@ -173,8 +173,14 @@ internal unsafe partial struct Int8Gemm
         for (; n < _units; n++)
         {
             sbyte* w = _weights + (long)n * k;
-            int s = 0;
-            for (int i = 0; i < k; i++)
+            Vector256<int> a = Vector256<int>.Zero;
+            for (int i = 0; i < k16; i += 16)
+            {
+                a = Avx2.Add(a, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(x + i), Avx2.ConvertToVector256Int16(w + i)));
+            }
+
+            int s = Vector256.Sum(a);
+            for (int i = k16; i < k; i++)
             {
                 s += x[i] * w[i];
             }
