@@ -69,29 +69,18 @@ public unsafe struct MaxPool2DInt8Kernel : IKernel<MaxPool2DInt8Kernel>
         sbyte* x = (sbyte*)_input.Pointer;
         sbyte* y = (sbyte*)_output.Pointer;
         int c = g.Channels;
-        // Vector lanes run channels 0..c8−1 (16, then 8 at a time; a maximum is exact, so lanes equal the scalar loop).
+        // Vector lanes run channels 0..c8−1, 16 then 8 at a time, the rest the scalar loop; a maximum is exact, so
+        // every path gives the same bytes.
         int c8 = _vector ? c & ~7 : 0;
         for (int b = 0; b < g.Batch; b++)
         for (int oh = 0; oh < g.OutputHeight; oh++)
         for (int ow = 0; ow < g.OutputWidth; ow++)
         {
             sbyte* yp = y + (((long)b * g.OutputHeight + oh) * g.OutputWidth + ow) * c;
-            sbyte* xb = x + (long)b * g.Height * g.Width * c;
-            int ih0 = oh * g.StrideH - g.PadTop;
-            int iw0 = ow * g.StrideW - g.PadLeft;
-            if (c8 > 0)
+            new Span<sbyte>(yp, c).Fill(sbyte.MinValue);
+            for (int kh = 0; kh < g.KernelH; kh++)
             {
-                VectorPixel(g, xb, ih0, iw0, yp, c8);
-            }
-
-            for (int ch = c8; ch < c; ch++)
-            {
-                yp[ch] = sbyte.MinValue;
-            }
-
-            for (int kh = 0; kh < g.KernelH && c8 < c; kh++)
-            {
-                int ih = ih0 + kh * g.DilationH;
+                int ih = oh * g.StrideH - g.PadTop + kh * g.DilationH;
                 if ((uint)ih >= (uint)g.Height)
                 {
                     continue;
@@ -99,66 +88,34 @@ public unsafe struct MaxPool2DInt8Kernel : IKernel<MaxPool2DInt8Kernel>
 
                 for (int kw = 0; kw < g.KernelW; kw++)
                 {
-                    int iw = iw0 + kw * g.DilationW;
+                    int iw = ow * g.StrideW - g.PadLeft + kw * g.DilationW;
                     if ((uint)iw >= (uint)g.Width)
                     {
                         continue;
                     }
 
-                    sbyte* xp = xb + ((long)ih * g.Width + iw) * c;
-                    for (int ch = c8; ch < c; ch++)
+                    sbyte* xp = x + (((long)b * g.Height + ih) * g.Width + iw) * c;
+                    int ch = 0;
+                    for (; ch < c8 - 15; ch += 16)
+                    {
+                        Vector128.Max(Vector128.Load(yp + ch), Vector128.Load(xp + ch)).Store(yp + ch);
+                    }
+
+                    if (ch < c8)
+                    {
+                        *(long*)(yp + ch) = Vector128.Max(Vector128.CreateScalar(*(long*)(yp + ch)).AsSByte(), Vector128.CreateScalar(*(long*)(xp + ch)).AsSByte()).AsInt64().ToScalar();
+                    }
+
+                    for (ch = c8; ch < c; ch++)
                     {
                         yp[ch] = Math.Max(yp[ch], xp[ch]);
                     }
                 }
             }
 
-            for (int ch = c8; ch < c; ch++)
+            for (int ch = 0; ch < c; ch++)
             {
                 yp[ch] = (sbyte)Math.Clamp(yp[ch], g.Min, g.Max);
-            }
-        }
-    }
-
-    private static void VectorPixel(in Pool2DInt8Geometry g, sbyte* xb, int ih0, int iw0, sbyte* yp, int c8)
-    {
-        int c = g.Channels;
-        var lo = System.Runtime.Intrinsics.Vector128.Create((sbyte)g.Min);
-        var hi = System.Runtime.Intrinsics.Vector128.Create((sbyte)g.Max);
-        for (int c0 = 0; c0 < c8; c0 += 16)
-        {
-            bool wide = c8 - c0 >= 16;
-            var acc = System.Runtime.Intrinsics.Vector128.Create(sbyte.MinValue);
-            for (int kh = 0; kh < g.KernelH; kh++)
-            {
-                int ih = ih0 + kh * g.DilationH;
-                if ((uint)ih >= (uint)g.Height)
-                {
-                    continue;
-                }
-
-                for (int kw = 0; kw < g.KernelW; kw++)
-                {
-                    int iw = iw0 + kw * g.DilationW;
-                    if ((uint)iw >= (uint)g.Width)
-                    {
-                        continue;
-                    }
-
-                    sbyte* xp = xb + ((long)ih * g.Width + iw) * c + c0;
-                    var v = wide ? System.Runtime.Intrinsics.Vector128.Load(xp) : System.Runtime.Intrinsics.Vector128.CreateScalar(*(long*)xp).AsSByte();
-                    acc = System.Runtime.Intrinsics.Vector128.Max(acc, v);
-                }
-            }
-
-            acc = System.Runtime.Intrinsics.Vector128.Min(System.Runtime.Intrinsics.Vector128.Max(acc, lo), hi);
-            if (wide)
-            {
-                acc.Store(yp + c0);
-            }
-            else
-            {
-                *(long*)(yp + c0) = acc.AsInt64().ToScalar();
             }
         }
     }

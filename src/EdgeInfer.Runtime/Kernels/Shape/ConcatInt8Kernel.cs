@@ -228,17 +228,7 @@ public unsafe struct TransposeInt8Kernel : IKernel<TransposeInt8Kernel>
                     }
                 }
 
-                for (int d = last - 2; d >= 0; d--)
-                {
-                    offset += _inputStrides[d];
-                    if (++index[d] < _dims[d])
-                    {
-                        break;
-                    }
-
-                    offset -= _inputStrides[d] * _dims[d];
-                    index[d] = 0;
-                }
+                offset = Advance(index, offset, last - 2);
             }
 
             return;
@@ -252,18 +242,25 @@ public unsafe struct TransposeInt8Kernel : IKernel<TransposeInt8Kernel>
                 y[written + j] = src[j * innerStride];
             }
 
-            // Advance the odometer over the outer output axes.
-            for (int d = last - 1; d >= 0; d--)
-            {
-                offset += _inputStrides[d];
-                if (++index[d] < _dims[d])
-                {
-                    break;
-                }
-
-                offset -= _inputStrides[d] * _dims[d];
-                index[d] = 0;
-            }
+            offset = Advance(index, offset, last - 1);
         }
+    }
+
+    /// <summary>Advances the odometer over output axes <paramref name="top"/>..0 and returns the new input offset.</summary>
+    private readonly long Advance(Span<int> index, long offset, int top)
+    {
+        for (int d = top; d >= 0; d--)
+        {
+            offset += _inputStrides[d];
+            if (++index[d] < _dims[d])
+            {
+                break;
+            }
+
+            offset -= _inputStrides[d] * _dims[d];
+            index[d] = 0;
+        }
+
+        return offset;
     }
 }
