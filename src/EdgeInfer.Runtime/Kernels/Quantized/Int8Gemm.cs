@@ -57,7 +57,17 @@ internal unsafe partial struct Int8Gemm
     /// Values at k ≥ K may be anything (the packed weights there are zero); rows past <paramref name="rows"/> are
     /// computed and dropped. Used by convolutions that gather patches straight into int16.
     /// </summary>
-    public readonly void RunStripAvx2(short* strip, int rows, sbyte* y, int outputStride) => RunAvx2(strip, rows, y, outputStride, 0, _units);
+    public readonly void RunStripAvx2(short* strip, int rows, sbyte* y, int outputStride)
+    {
+        if (rows == 1)
+        {
+            RunAvx2Row(strip, y, 0, _units);
+        }
+        else
+        {
+            RunAvx2(strip, rows, y, outputStride, 0, _units);
+        }
+    }
 
     /// <summary>
     /// Prepares W (constant int8 [N, K] at <paramref name="weights"/>), folds −zx·Σw into the bias, builds the
@@ -236,7 +246,14 @@ internal unsafe partial struct Int8Gemm
                         PackRows16(xr, inputStride, count, (short*)strip);
                         if (UseAvx2(_path))
                         {
-                            RunAvx2((short*)strip, count, yr, outputStride, nb, blockEnd);
+                            if (count == 1)
+                            {
+                                RunAvx2Row((short*)strip, yr, nb, blockEnd);
+                            }
+                            else
+                            {
+                                RunAvx2((short*)strip, count, yr, outputStride, nb, blockEnd);
+                            }
                         }
                         else if (UseNeon(_path))
                         {
