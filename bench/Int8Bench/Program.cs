@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using EdgeInfer.Format;
 using EdgeInfer.Runtime;
 using EdgeInfer.TestSupport;
@@ -6,7 +8,7 @@ using EdgeInfer.TestSupport;
 // Scratch benchmark for the int8 kernels (not a test): times single nodes built with KernelRunner.BuildModel.
 var rng = new Random(1);
 string mode = args.Length > 0 ? args[0] : "gemm";
-KernelPath[] paths = [.. KernelPaths.Supported];
+KernelPath[] paths = Environment.GetEnvironmentVariable("INT8BENCH_PATH") is { } only1 ? [Enum.Parse<KernelPath>(only1, true)] : [.. KernelPaths.Supported];
 
 if (mode == "gemm")
 {
@@ -29,6 +31,7 @@ else if (mode == "layers")
     (string, int, int, int, int, int, int, int)[] layers =
     [
         ("stem 3x3 s2 3->16", 96, 96, 3, 16, 3, 2, 1),
+        ("pw 48x48 28->16 (stem GEMM)", 48, 48, 28, 16, 1, 1, 1),
         ("dw 3x3 48x48x16", 48, 48, 16, 16, 3, 1, 16),
         ("pw 48x48 16->8", 48, 48, 16, 8, 1, 1, 1),
         ("pw 48x48 8->48", 48, 48, 8, 48, 1, 1, 1),
@@ -44,7 +47,8 @@ else if (mode == "layers")
         ("pw 3x3 336->112", 3, 3, 336, 112, 1, 1, 1),
         ("pw 3x3 112->1280", 3, 3, 112, 1280, 1, 1, 1),
     ];
-    foreach (var (name, h, w, cin, cout, kk, s, g) in layers)
+    string? only = args.Length > 1 ? args[1] : null;
+    foreach (var (name, h, w, cin, cout, kk, s, g) in layers.Where(l => only == null || l.Item1.StartsWith(only, StringComparison.Ordinal)))
     {
         int pad = kk / 2;
         int ho = (h + 2 * pad - kk) / s + 1, wo = (w + 2 * pad - kk) / s + 1;
@@ -59,7 +63,7 @@ else if (mode == "layers")
         Console.Write($"{name,-22} {macs / 1000,6}k MACs");
         foreach (KernelPath path in paths)
         {
-            double t = Time(OpCode.Conv2D, options, inputs, TestTensor.Int8Output([1, ho, wo, cout], 0.1f, -128), path, 200);
+            double t = Time(OpCode.Conv2D, options, inputs, TestTensor.Int8Output([1, ho, wo, cout], 0.1f, -128), path, Environment.GetEnvironmentVariable("INT8BENCH_ITER") is { } it ? int.Parse(it) : 200);
             Console.Write($"  {path}: {t * 1e6,7:F1} us ({macs / t / 1e9,5:F1} GMAC/s)");
         }
 
@@ -67,6 +71,17 @@ else if (mode == "layers")
     }
 }
 
+else if (mode == "peak")
+{
+    // The machine, measured: (1) the core clock from a chain of dependent 64-bit adds (one per cycle on every x64
+    // core since Sandy Bridge); (2) vpmaddwd ymm throughput with 12 independent accumulators (no dependency stalls),
+    // as instructions per cycle of (1). Peak int8 MAC rate of the Avx2 scheme = 16 MACs × that rate × clock.
+    for (int rep = 0; rep < 5; rep++)
+    {
+        (double ghz, double maddPerCycle) = Peak.Measure();
+        Console.WriteLine($"clock {ghz:F3} GHz (dependent adds), vpmaddwd ymm {maddPerCycle:F2}/cycle -> peak {16 * maddPerCycle * ghz:F1} GMAC/s");
+    }
+}
 else if (mode == "mobilenet")
 {
     byte[] file = MobileNet(rng);
@@ -196,5 +211,64 @@ sealed class NodeTimer : INodeObserver
         string key = $"{node.Index:D3} {node.OpCode} {interpreter.Tensor(node.Outputs[0]).Info.ShapeText}";
         Totals[key] = Totals.GetValueOrDefault(key) + (now - _last) / (double)Stopwatch.Frequency;
         _last = Stopwatch.GetTimestamp();
+    }
+}
+
+static class Peak
+{
+    // A chain of dependent vpaddd (latency 1 cycle on Zen 2/3/4 and every Intel core since Haswell): 8 per iteration,
+    // so cycles = 8·n; the loop counter runs in parallel.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static Vector256<int> Chain(long n, Vector256<int> a, Vector256<int> b)
+    {
+        for (long i = 0; i < n; i++)
+        {
+            a = Avx2.Add(a, b); a = Avx2.Add(a, b); a = Avx2.Add(a, b); a = Avx2.Add(a, b);
+            a = Avx2.Add(a, b); a = Avx2.Add(a, b); a = Avx2.Add(a, b); a = Avx2.Add(a, b);
+        }
+
+        return a;
+    }
+
+    // Eight independent vpmaddwd + vpaddd per iteration, the inputs changing every iteration (no common
+    // subexpressions): the same instruction pair as the Avx2 GEMM's inner step.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static Vector256<int> Madd(long n, Vector256<short> x, Vector256<short> w0, Vector256<short> w1, Vector256<short> w2, Vector256<short> w3)
+    {
+        Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        Vector256<short> one = Vector256.Create((short)1);
+        for (long i = 0; i < n; i++)
+        {
+            Vector256<short> y = Avx2.Xor(x, one);
+            a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(x, w0));
+            a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(x, w1));
+            a2 = Avx2.Add(a2, Avx2.MultiplyAddAdjacent(x, w2));
+            a3 = Avx2.Add(a3, Avx2.MultiplyAddAdjacent(x, w3));
+            a4 = Avx2.Add(a4, Avx2.MultiplyAddAdjacent(y, w0));
+            a5 = Avx2.Add(a5, Avx2.MultiplyAddAdjacent(y, w1));
+            a6 = Avx2.Add(a6, Avx2.MultiplyAddAdjacent(y, w2));
+            a7 = Avx2.Add(a7, Avx2.MultiplyAddAdjacent(y, w3));
+            x = Avx2.Add(x, one);
+        }
+
+        return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
+    }
+
+    public static (double Ghz, double MaddPerCycle) Measure()
+    {
+        const long n = 50_000_000;
+        var b = Vector256.Create(3);
+        Chain(1000, b, b);
+        var sw = Stopwatch.StartNew();
+        var r = Chain(n, b, b);
+        double ghz = 8.0 * n / sw.Elapsed.TotalSeconds / 1e9;
+        var x = Vector256.Create((short)(r.ToScalar() & 7));
+        Madd(1000, x, x, x, x, x);
+        const long m = 50_000_000;
+        sw.Restart();
+        var v = Madd(m, x, Vector256.Create((short)3), Vector256.Create((short)5), Vector256.Create((short)7), Vector256.Create((short)9));
+        double maddSeconds = sw.Elapsed.TotalSeconds;
+        GC.KeepAlive(v.ToScalar());
+        return (ghz, 8.0 * m / maddSeconds / (ghz * 1e9));
     }
 }

@@ -20,6 +20,24 @@ public class Conv2DInt8Tests
         new[] { 1, 7, 7, 32, 32, 5, 5, 1, 2, 4, 32 },   // depthwise 5×5 dilated
         new[] { 1, 4, 4, 3, 5, 1, 1, 2, 1, 0, 1 },      // 1×1 stride 2 (im2col)
         new[] { 1, 12, 12, 3, 16, 3, 3, 2, 1, 1, 1 },   // MobileNet stem shape, small
+        // Im2col into int16 strips (AVX2): runs shorter and longer than 16 bytes, dilation, stride, padding, big N.
+        new[] { 1, 8, 8, 1, 8, 3, 3, 1, 1, 1, 1 },      // digits conv1 (Cin 1, N 8)
+        new[] { 1, 4, 4, 16, 16, 3, 3, 1, 1, 1, 1 },    // digits conv3
+        new[] { 1, 6, 7, 20, 5, 3, 3, 1, 2, 1, 1 },     // dilation 2, Cin 20 (runs of 20)
+        new[] { 2, 5, 5, 2, 3, 5, 5, 1, 1, 0, 1 },      // kernel covers the image, batch 2
+        new[] { 1, 9, 8, 3, 40, 3, 3, 2, 1, 1, 1 },     // stem-like, N 40 (panels 16+16+8)
+        new[] { 1, 7, 7, 5, 17, 2, 2, 3, 1, 2, 1 },     // stride 3, wide padding, N 17
+        // Depthwise row kernel (AVX2): channel counts below, at and around 16, odd taps, padding, strides, dilation.
+        new[] { 1, 6, 5, 2, 2, 3, 3, 1, 1, 1, 2 },      // two channels
+        new[] { 1, 5, 6, 15, 15, 3, 3, 1, 1, 1, 15 },   // one short of a block
+        new[] { 2, 7, 9, 17, 17, 3, 3, 1, 1, 0, 17 },   // one past a block, no padding, batch 2
+        new[] { 1, 10, 11, 48, 48, 3, 3, 2, 1, 1, 48 }, // MobileNet stride-2 shape
+        new[] { 1, 9, 9, 16, 16, 3, 3, 2, 1, 0, 16 },   // stride 2, no padding
+        new[] { 1, 8, 7, 24, 24, 5, 5, 1, 1, 2, 24 },   // 5×5 (odd tap count 25)
+        new[] { 1, 11, 10, 33, 33, 3, 3, 1, 3, 3, 33 }, // dilation 3
+        new[] { 1, 4, 5, 40, 40, 1, 1, 1, 1, 0, 40 },   // 1×1 depthwise (one tap, paired with zero)
+        new[] { 1, 3, 3, 7, 7, 3, 3, 1, 1, 2, 7 },      // padding wider than the kernel reach
+        new[] { 1, 2, 9, 64, 64, 2, 4, 3, 1, 1, 64 },   // rectangular kernel, stride 3
     };
 
     [Theory]

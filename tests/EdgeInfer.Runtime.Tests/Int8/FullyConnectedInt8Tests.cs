@@ -64,6 +64,27 @@ public class FullyConnectedInt8Tests
         }
     }
 
+    [Theory]
+    [InlineData(5, 1, 40)]
+    [InlineData(9, 2, 40)]
+    [InlineData(9, 3, 24)]
+    [InlineData(13, 7, 16)]
+    [InlineData(5, 112, 1280)]
+    [InlineData(9, 57, 8)]
+    public void Invoke_EveryPath_LastStripOfOneRow(int rows, int depth, int units)
+    {
+        // M ≡ 1 (mod 4): the last strip is a single row (Avx2 runs it alone); odd and even pair counts, 16- and
+        // 8-wide panels.
+        var rng = new Random(rows * 31 + depth * 7 + units);
+        TestTensor?[] inputs =
+        [
+            TestTensor.Int8([rows, depth], Int8Data.Random(rng, rows * depth), 0.1f, rng.Next(-128, 128)),
+            TestTensor.Int8Weights([units, depth], Int8Data.Random(rng, units * depth), Int8Data.Scales(rng, units, 0.0005f, 0.05f)),
+            TestTensor.Int32Const([units], Int8Data.RandomInts(rng, units, -100000, 100000)),
+        ];
+        KernelRunner.RunEveryPath(OpCode.FullyConnected, ClampOptions.None, inputs, TestTensor.Int8Output([rows, units], 0.14f, rng.Next(-128, 128)));
+    }
+
     [Fact]
     public void Invoke_EveryPath_GivesIdenticalBytes_WithLargeDepthAndMultiplierAboveOne()
     {

@@ -13,6 +13,12 @@ public class PoolingInt8Tests
         new[] { 1, 7, 5, 4, 3, 3, 2, 1, 1, 1 },
         new[] { 1, 9, 9, 2, 3, 2, 1, 2, 2, 0 },
         new[] { 1, 5, 5, 17, 5, 5, 1, 2, 1, 1 },
+        // Vector max pooling: 16- and 8-channel chunks with and without scalar tails.
+        new[] { 1, 8, 8, 8, 2, 2, 2, 0, 1, 0 },
+        new[] { 2, 6, 7, 16, 3, 3, 2, 1, 1, 0 },
+        new[] { 1, 7, 6, 24, 3, 2, 1, 1, 1, 0 },
+        new[] { 1, 5, 5, 31, 3, 3, 2, 1, 2, 0 },
+        new[] { 1, 4, 4, 40, 2, 2, 1, 1, 1, 0 },
     };
 
     [Theory]

@@ -55,6 +55,26 @@ public class ShapeInt8Tests
             [TestTensor.Int8(shape, x, 0.1f, 0)], TestTensor.Int8Output([2, 3, 3, 4], 0.1f, 0)));
     }
 
+    [Theory]
+    [InlineData(2, 3, 4, 5)]
+    [InlineData(1, 3, 9, 7)]
+    [InlineData(1, 8, 2, 3)]
+    [InlineData(3, 1, 5, 1)]
+    public void Transpose_NchwToNhwc_ShortInnerAxis(int n, int c, int h, int w)
+    {
+        // The layout-swap fast path (inner output axis ≤ 8 long, next axis contiguous in the input).
+        sbyte[] x = Int8Data.Random(new Random(n * 1000 + c * 100 + h * 10 + w), n * c * h * w);
+        sbyte[] y = ElementwiseInt8Tests.Bytes(KernelRunner.RunEveryPath(OpCode.Transpose, new TransposeOptions([0, 2, 3, 1]),
+            [TestTensor.Int8([n, c, h, w], x, 0.1f, 0)], TestTensor.Int8Output([n, h, w, c], 0.1f, 0)));
+        for (int a = 0; a < n; a++)
+        for (int b = 0; b < c; b++)
+        for (int i = 0; i < h; i++)
+        for (int j = 0; j < w; j++)
+        {
+            Assert.Equal(x[((a * c + b) * h + i) * w + j], y[((a * h + i) * w + j) * c + b]);
+        }
+    }
+
     [Fact]
     public void MatMul_MatchesTfliteReference_WithBatchBroadcast()
     {

@@ -13,14 +13,17 @@ namespace EdgeInfer.Runtime.Kernels;
 /// output channels.</item>
 /// </list>
 /// </summary>
-public unsafe struct Conv2DInt8Kernel : IKernel<Conv2DInt8Kernel>
+public unsafe partial struct Conv2DInt8Kernel : IKernel<Conv2DInt8Kernel>
 {
     private const int Im2ColBudget = 32 * 1024;
 
     private TensorBuffer _input;
     private TensorBuffer _output;
     private ConvGeometry _g;
-    private int _mode; // 0 pointwise, 1 depthwise, 2 im2col
+    private int _mode; // 0 pointwise, 1 depthwise, 2 im2col, 3 int16 strips (Conv2DInt8Kernel.Strips.cs)
+    private int _paddedHeight;
+    private int _paddedWidth;
+    private int _stripOffset;
     private int _inputZero;
     private int _depth;
     private int _chunkRows;
@@ -84,6 +87,12 @@ public unsafe struct Conv2DInt8Kernel : IKernel<Conv2DInt8Kernel>
             return kernel;
         }
 
+        if (g.Groups == 1 && kernel._gemms[0].HasAvx2Strips)
+        {
+            kernel.PrepareStrips(ref context);
+            return kernel;
+        }
+
         kernel._mode = 2;
         int pixels = g.OutputHeight * g.OutputWidth;
         kernel._chunkRows = Math.Min(pixels, Math.Max(4, Im2ColBudget / depth & ~3));
@@ -105,7 +114,13 @@ public unsafe struct Conv2DInt8Kernel : IKernel<Conv2DInt8Kernel>
 
         if (_mode == 1)
         {
-            _depthwise.Run(x, y);
+            _depthwise.Run(x, y, scratch);
+            return;
+        }
+
+        if (_mode == 3)
+        {
+            RunStrips(x, y, scratch);
             return;
         }
 

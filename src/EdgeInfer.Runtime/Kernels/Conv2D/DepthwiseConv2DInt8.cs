@@ -15,7 +15,7 @@ namespace EdgeInfer.Runtime.Kernels;
 /// into int32 accumulators; AdvSimd does the same with SMLAL/SMLAL2; other 128-bit targets use the portable
 /// Vector128 operations. Channels past the last multiple of 16, and multipliers above 1, run the scalar loop.</para>
 /// </summary>
-internal unsafe struct DepthwiseConv2DInt8
+internal unsafe partial struct DepthwiseConv2DInt8
 {
     private ConvGeometry _g;
     private KernelPath _path;
@@ -25,6 +25,13 @@ internal unsafe struct DepthwiseConv2DInt8
     private short[]? _packed;
     private int _paddedChannels;
     private Int8Requantizer _requantizer;
+
+    // AVX2 row kernel (DepthwiseConv2DInt8.Rows.cs)
+    private short[]? _pairWeights;  // [pair][Cp/16][32]: the L half then the H half
+    private int _rowChannels;       // Cp
+    private int _rowLength;         // int16 per ring row: (PadLeft + W + padRight)·Cp, rounded to 16
+    private int _ringRows;          // (KH − 1)·DH + 1
+    private int _pairs;
 
     public static DepthwiseConv2DInt8 Create(ref KernelContext context, ConvGeometry g, sbyte* weights, int* bias, float inputScale, int inputZero,
         ReadOnlySpan<float> weightScales, float outputScale, int outputZero, ClampOptions clamp)
@@ -45,7 +52,11 @@ internal unsafe struct DepthwiseConv2DInt8
             _weights = weights,
             _requantizer = Int8Requantizer.Create(ref context, rawBias, inputScale, weightScales, outputScale, outputZero, clamp),
         };
-        if (d._multiplier == 1 && d._path != KernelPath.Scalar && cout >= 16)
+        if (UseRows(g, d._path, d._multiplier))
+        {
+            d.PrepareRows(ref context, weights);
+        }
+        else if (d._multiplier == 1 && d._path != KernelPath.Scalar && cout >= 16)
         {
             int taps = g.KernelHeight * g.KernelWidth;
             d._paddedChannels = Int8Requantizer.Padded(cout);
@@ -62,8 +73,14 @@ internal unsafe struct DepthwiseConv2DInt8
         return d;
     }
 
-    public readonly void Run(sbyte* x, sbyte* y)
+    public readonly void Run(sbyte* x, sbyte* y, Span<byte> scratch)
     {
+        if (_pairWeights != null)
+        {
+            RunRows(x, y, scratch);
+            return;
+        }
+
         ref readonly ConvGeometry g = ref _g;
         int cout = g.OutputChannels;
         int vectorEnd = _packed == null ? 0 : cout & ~15;

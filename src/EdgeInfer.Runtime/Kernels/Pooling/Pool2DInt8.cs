@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using EdgeInfer.Runtime.Kernels.Quantized;
 
 namespace EdgeInfer.Runtime.Kernels;
@@ -49,13 +50,18 @@ public unsafe struct MaxPool2DInt8Kernel : IKernel<MaxPool2DInt8Kernel>
     private TensorBuffer _input;
     private TensorBuffer _output;
     private Pool2DInt8Geometry _g;
+    private bool _vector;
 
     public static OpCode OpCode => OpCode.MaxPool2D;
 
     public static DataType InputType => DataType.Int8;
 
     public static MaxPool2DInt8Kernel Prepare(ref KernelContext context)
-        => new() { _g = Pool2DInt8Geometry.Read(ref context), _input = context.InputBuffer(0), _output = context.OutputBuffer(0) };
+        => new()
+        {
+            _g = Pool2DInt8Geometry.Read(ref context), _input = context.InputBuffer(0), _output = context.OutputBuffer(0),
+            _vector = context.Path != KernelPath.Scalar && System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated,
+        };
 
     public readonly void Invoke(Span<byte> scratch)
     {
@@ -63,6 +69,9 @@ public unsafe struct MaxPool2DInt8Kernel : IKernel<MaxPool2DInt8Kernel>
         sbyte* x = (sbyte*)_input.Pointer;
         sbyte* y = (sbyte*)_output.Pointer;
         int c = g.Channels;
+        // Vector lanes run channels 0..c8−1, 16 then 8 at a time, the rest the scalar loop; a maximum is exact, so
+        // every path gives the same bytes.
+        int c8 = _vector ? c & ~7 : 0;
         for (int b = 0; b < g.Batch; b++)
         for (int oh = 0; oh < g.OutputHeight; oh++)
         for (int ow = 0; ow < g.OutputWidth; ow++)
@@ -86,7 +95,18 @@ public unsafe struct MaxPool2DInt8Kernel : IKernel<MaxPool2DInt8Kernel>
                     }
 
                     sbyte* xp = x + (((long)b * g.Height + ih) * g.Width + iw) * c;
-                    for (int ch = 0; ch < c; ch++)
+                    int ch = 0;
+                    for (; ch < c8 - 15; ch += 16)
+                    {
+                        Vector128.Max(Vector128.Load(yp + ch), Vector128.Load(xp + ch)).Store(yp + ch);
+                    }
+
+                    if (ch < c8)
+                    {
+                        *(long*)(yp + ch) = Vector128.Max(Vector128.CreateScalar(*(long*)(yp + ch)).AsSByte(), Vector128.CreateScalar(*(long*)(xp + ch)).AsSByte()).AsInt64().ToScalar();
+                    }
+
+                    for (ch = c8; ch < c; ch++)
                     {
                         yp[ch] = Math.Max(yp[ch], xp[ch]);
                     }

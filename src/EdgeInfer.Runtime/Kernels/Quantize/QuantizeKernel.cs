@@ -14,6 +14,7 @@ public unsafe struct QuantizeKernel : IKernel<QuantizeKernel>
     private float _scale;
     private int _zeroPoint;
     private DataType _type;
+    private KernelPath _path;
 
     public static OpCode OpCode => OpCode.Quantize;
 
@@ -28,11 +29,11 @@ public unsafe struct QuantizeKernel : IKernel<QuantizeKernel>
         context.RequireSameElements(input, output);
         QuantizationInfo? q = output.Quantization;
         context.Require(q is not null && q.Scales.Length == 1, $"output {output} needs per-tensor quantization parameters");
-        return new QuantizeKernel { _input = context.InputBuffer(0), _output = context.OutputBuffer(0), _scale = q.Scales[0], _zeroPoint = q.ZeroPoints[0], _type = output.DataType };
+        return new QuantizeKernel { _input = context.InputBuffer(0), _output = context.OutputBuffer(0), _scale = q.Scales[0], _zeroPoint = q.ZeroPoints[0], _type = output.DataType, _path = context.Path };
     }
 
     public readonly void Invoke(Span<byte> scratch)
-        => QuantizeUtil.Quantize(_input.AsReadOnlySpan<float>(), _scale, _zeroPoint, _type, _output.AsSpan<byte>());
+        => QuantizeUtil.Quantize(_input.AsReadOnlySpan<float>(), _scale, _zeroPoint, _type, _output.AsSpan<byte>(), _path);
 }
 
 /// <summary>int8 → int8 requantization: y = clamp(zy + MBQM(x − zx, QuantizeMultiplier(sx/sy))), tabulated at Prepare.</summary>

@@ -16,6 +16,7 @@ internal unsafe partial struct Int8Gemm
         int* x1 = (int*)(strip + kp);
         int* x2 = (int*)(strip + 2 * kp);
         int* x3 = (int*)(strip + 3 * kp);
+        Vector256<int>* acc = stackalloc Vector256<int>[8];
         fixed (short* packed = _packed16)
         {
             for (int n0 = nb; n0 < ne; n0 += 16)
@@ -44,10 +45,8 @@ internal unsafe partial struct Int8Gemm
                         a31 = Avx2.Add(a31, Avx2.MultiplyAddAdjacent(b3, w1));
                     }
 
-                    StoreRow(Requantizer.Avx2x16(a00, a01, n0), y + n0, count);
-                    if (rows > 1) StoreRow(Requantizer.Avx2x16(a10, a11, n0), y + 1 * outputStride + n0, count);
-                    if (rows > 2) StoreRow(Requantizer.Avx2x16(a20, a21, n0), y + 2 * outputStride + n0, count);
-                    if (rows > 3) StoreRow(Requantizer.Avx2x16(a30, a31, n0), y + 3 * outputStride + n0, count);
+                    acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11; acc[4] = a20; acc[5] = a21; acc[6] = a30; acc[7] = a31;
+                    Requantizer.StoreAvx2Rows16(acc, rows, y + n0, outputStride, n0, count);
                 }
                 else
                 {
@@ -62,10 +61,66 @@ internal unsafe partial struct Int8Gemm
                         a3 = Avx2.Add(a3, Avx2.MultiplyAddAdjacent(Vector256.Create(x3[p]).AsInt16(), w0));
                     }
 
-                    StoreRow8(Requantizer.Avx2x8(a0, n0), y + n0, count);
-                    if (rows > 1) StoreRow8(Requantizer.Avx2x8(a1, n0), y + 1 * outputStride + n0, count);
-                    if (rows > 2) StoreRow8(Requantizer.Avx2x8(a2, n0), y + 2 * outputStride + n0, count);
-                    if (rows > 3) StoreRow8(Requantizer.Avx2x8(a3, n0), y + 3 * outputStride + n0, count);
+                    acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3;
+                    Requantizer.StoreAvx2Rows8(acc, rows, y + n0, outputStride, n0, count);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// One row (the last strip of an M ≡ 1 mod 4 product, e.g. the 3×3 layers of MobileNet): the same packed weights
+    /// and pair steps as <see cref="RunAvx2"/> without the three rows of padding work.
+    /// </summary>
+    private readonly void RunAvx2Row(short* strip, sbyte* y, int nb, int ne)
+    {
+        int kp = _paddedDepth;
+        int pairs = kp / 2;
+        int* x0 = (int*)strip;
+        Vector256<int>* acc = stackalloc Vector256<int>[2];
+        fixed (short* packed = _packed16)
+        {
+            for (int n0 = nb; n0 < ne; n0 += 16)
+            {
+                short* w = packed + (long)n0 * kp;
+                int count = Math.Min(16, _units - n0);
+                if (PanelWidth(_units, n0) == 16)
+                {
+                    Vector256<int> a0 = Vector256<int>.Zero, a1 = Vector256<int>.Zero, b0 = Vector256<int>.Zero, b1 = Vector256<int>.Zero;
+                    int p = 0;
+                    for (; p < pairs - 1; p += 2)
+                    {
+                        Vector256<short> x = Vector256.Create(x0[p]).AsInt16();
+                        Vector256<short> xn = Vector256.Create(x0[p + 1]).AsInt16();
+                        a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(x, Avx.LoadVector256(w)));
+                        a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(x, Avx.LoadVector256(w + 16)));
+                        b0 = Avx2.Add(b0, Avx2.MultiplyAddAdjacent(xn, Avx.LoadVector256(w + 32)));
+                        b1 = Avx2.Add(b1, Avx2.MultiplyAddAdjacent(xn, Avx.LoadVector256(w + 48)));
+                        w += 64;
+                    }
+
+                    if (p < pairs)
+                    {
+                        Vector256<short> x = Vector256.Create(x0[p]).AsInt16();
+                        a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(x, Avx.LoadVector256(w)));
+                        a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(x, Avx.LoadVector256(w + 16)));
+                    }
+
+                    acc[0] = Avx2.Add(a0, b0);
+                    acc[1] = Avx2.Add(a1, b1);
+                    Requantizer.StoreAvx2Rows16(acc, 1, y + n0, 0, n0, count);
+                }
+                else
+                {
+                    Vector256<int> a0 = Vector256<int>.Zero;
+                    for (int p = 0; p < pairs; p++)
+                    {
+                        a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(Vector256.Create(x0[p]).AsInt16(), Avx.LoadVector256(w)));
+                        w += 16;
+                    }
+
+                    acc[0] = a0;
+                    Requantizer.StoreAvx2Rows8(acc, 1, y + n0, 0, n0, count);
                 }
             }
         }
@@ -176,8 +231,14 @@ internal unsafe partial struct Int8Gemm
         for (; n < _units; n++)
         {
             sbyte* w = _weights + (long)n * k;
-            int s = 0;
-            for (int i = 0; i < k; i++)
+            Vector256<int> a = Vector256<int>.Zero;
+            for (int i = 0; i < k16; i += 16)
+            {
+                a = Avx2.Add(a, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(x + i), Avx2.ConvertToVector256Int16(w + i)));
+            }
+
+            int s = Vector256.Sum(a);
+            for (int i = k16; i < k; i++)
             {
                 s += x[i] * w[i];
             }

@@ -46,6 +46,29 @@ internal unsafe partial struct Int8Gemm
     public readonly int Depth => _depth;
     public readonly int Units => _units;
 
+    /// <summary>K rounded up to the path's k-step: the row length of a packed int16 strip.</summary>
+    public readonly int PaddedDepth => _paddedDepth;
+
+    /// <summary>True when <see cref="RunStripAvx2"/> may be used (Avx2 path, weights packed as int16 pairs).</summary>
+    public readonly bool HasAvx2Strips => UseAvx2(_path) && _packed16 != null && !_gemv;
+
+    /// <summary>
+    /// Y rows 0..rows−1 (rows ≤ 4) from an already packed strip: four int16 rows <see cref="PaddedDepth"/> apart.
+    /// Values at k ≥ K may be anything (the packed weights there are zero); rows past <paramref name="rows"/> are
+    /// computed and dropped. Used by convolutions that gather patches straight into int16.
+    /// </summary>
+    public readonly void RunStripAvx2(short* strip, int rows, sbyte* y, int outputStride)
+    {
+        if (rows == 1)
+        {
+            RunAvx2Row(strip, y, 0, _units);
+        }
+        else
+        {
+            RunAvx2(strip, rows, y, outputStride, 0, _units);
+        }
+    }
+
     /// <summary>
     /// Prepares W (constant int8 [N, K] at <paramref name="weights"/>), folds −zx·Σw into the bias, builds the
     /// requantization tables and packs W for the context's path.
@@ -223,7 +246,14 @@ internal unsafe partial struct Int8Gemm
                         PackRows16(xr, inputStride, count, (short*)strip);
                         if (UseAvx2(_path))
                         {
-                            RunAvx2((short*)strip, count, yr, outputStride, nb, blockEnd);
+                            if (count == 1)
+                            {
+                                RunAvx2Row((short*)strip, yr, nb, blockEnd);
+                            }
+                            else
+                            {
+                                RunAvx2((short*)strip, count, yr, outputStride, nb, blockEnd);
+                            }
                         }
                         else if (UseNeon(_path))
                         {

@@ -211,6 +211,29 @@ public unsafe struct TransposeInt8Kernel : IKernel<TransposeInt8Kernel>
         int innerLength = _dims[last];
         long innerStride = _inputStrides[last];
         long offset = 0;
+        if (last >= 1 && _inputStrides[last - 1] == 1 && innerLength <= 8)
+        {
+            // A layout swap with a short inner axis (NCHW → NHWC of an image: [C, H·W] → [H·W, C]): read the
+            // contiguous input axis in order and scatter C bytes apart, one plane of the odometer at a time.
+            int rows = _dims[last - 1];
+            for (int written = 0; written < _count; written += rows * innerLength)
+            {
+                for (int c = 0; c < innerLength; c++)
+                {
+                    sbyte* src = x + offset + c * innerStride;
+                    sbyte* dst = y + written + c;
+                    for (int r = 0; r < rows; r++)
+                    {
+                        dst[(long)r * innerLength] = src[r];
+                    }
+                }
+
+                offset = Advance(index, offset, last - 2);
+            }
+
+            return;
+        }
+
         for (int written = 0; written < _count; written += innerLength)
         {
             sbyte* src = x + offset;
@@ -219,18 +242,25 @@ public unsafe struct TransposeInt8Kernel : IKernel<TransposeInt8Kernel>
                 y[written + j] = src[j * innerStride];
             }
 
-            // Advance the odometer over the outer output axes.
-            for (int d = last - 1; d >= 0; d--)
-            {
-                offset += _inputStrides[d];
-                if (++index[d] < _dims[d])
-                {
-                    break;
-                }
-
-                offset -= _inputStrides[d] * _dims[d];
-                index[d] = 0;
-            }
+            offset = Advance(index, offset, last - 1);
         }
+    }
+
+    /// <summary>Advances the odometer over output axes <paramref name="top"/>..0 and returns the new input offset.</summary>
+    private readonly long Advance(Span<int> index, long offset, int top)
+    {
+        for (int d = top; d >= 0; d--)
+        {
+            offset += _inputStrides[d];
+            if (++index[d] < _dims[d])
+            {
+                break;
+            }
+
+            offset -= _inputStrides[d] * _dims[d];
+            index[d] = 0;
+        }
+
+        return offset;
     }
 }

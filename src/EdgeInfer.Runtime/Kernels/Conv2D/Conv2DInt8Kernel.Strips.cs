@@ -1,0 +1,126 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace EdgeInfer.Runtime.Kernels;
+
+// AVX2 im2col straight into the GEMM's int16 strips (one group; any kernel, stride, dilation, padding).
+//
+// The image is first copied into scratch with its padding written as zx (what im2col writes for a padded tap; the
+// folded bias cancels it) and enough rows and columns that every tap of every output pixel is inside the copy. A
+// patch is then KH runs of KW·Cin contiguous bytes (KH·KW runs of Cin with dilation), each widened 16 bytes at a
+// time (vpmovsxbw) into the strip row, with no bounds checks. A widened run may spill up to 15 values past its end:
+// the next run overwrites them, and spill past K lands on k ≥ K, where the packed weights are zero (or in the
+// strip's slack). The strip then goes through the same micro-kernel as every other Avx2 GEMM, so the integer sums,
+// hence the bytes, are those of the im2col path and of Scalar.
+public unsafe partial struct Conv2DInt8Kernel
+{
+    private const int SpillSlack = 16;
+
+    // Patches are gathered for up to 64 pixels before the GEMM reads them: a strip read right after its
+    // overlapping 32-byte stores would be served by failed store-to-load forwarding (a stall per load).
+    private const int StripChunkBytes = 16 * 1024;
+
+    private void PrepareStrips(ref KernelContext context)
+    {
+        ConvGeometry g = _g;
+        _mode = 3;
+        _paddedHeight = Math.Max(g.PadTop + g.Height, (g.OutputHeight - 1) * g.StrideH + (g.KernelHeight - 1) * g.DilationH + 1);
+        _paddedWidth = Math.Max(g.PadLeft + g.Width, (g.OutputWidth - 1) * g.StrideW + (g.KernelWidth - 1) * g.DilationW + 1);
+        long image = (long)_paddedHeight * _paddedWidth * g.InputChannels + SpillSlack;
+        _stripOffset = (int)FormatConstants.AlignUp(image);
+        int kp = _gemms[0].PaddedDepth;
+        _chunkRows = Math.Clamp(StripChunkBytes / (kp * sizeof(short)), 4, 64) & ~3;
+        long strip = ((long)_chunkRows * kp + 2 * SpillSlack) * sizeof(short);
+        context.RequestScratch(_stripOffset + strip);
+    }
+
+    private readonly void RunStrips(sbyte* x, sbyte* y, Span<byte> scratch)
+    {
+        ConvGeometry g = _g;
+        int cin = g.InputChannels;
+        int pixels = g.OutputHeight * g.OutputWidth;
+        int kp = _gemms[0].PaddedDepth;
+        long rowBytes = (long)_paddedWidth * cin;
+        int run = g.DilationW == 1 ? g.KernelWidth * cin : cin;
+        int runs = g.DilationW == 1 ? 1 : g.KernelWidth;
+        long runStep = (long)g.DilationW * cin;
+        long khStep = g.DilationH * rowBytes;
+        fixed (byte* basePtr = scratch)
+        {
+            sbyte* padded = (sbyte*)basePtr;
+            short* strip = (short*)(basePtr + _stripOffset);
+            for (int b = 0; b < g.Batch; b++)
+            {
+                Pad(x + (long)b * g.Height * g.Width * cin, padded);
+                sbyte* yb = y + (long)b * pixels * g.OutputChannels;
+                int oh = 0, ow = 0;
+                for (int c0 = 0; c0 < pixels; c0 += _chunkRows)
+                {
+                    int chunk = Math.Min(_chunkRows, pixels - c0);
+                    for (int r = 0; r < chunk; r++)
+                    {
+                        short* dst = strip + (long)r * kp;
+                        sbyte* src = padded + (long)oh * g.StrideH * rowBytes + (long)ow * g.StrideW * cin;
+                        for (int kh = 0; kh < g.KernelHeight; kh++)
+                        {
+                            sbyte* s = src + kh * khStep;
+                            for (int k = 0; k < runs; k++)
+                            {
+                                sbyte* sr = s + k * runStep;
+                                for (int i = 0; i < run; i += 16)
+                                {
+                                    Avx.Store(dst + i, Avx2.ConvertToVector256Int16(sr + i));
+                                }
+
+                                dst += run;
+                            }
+                        }
+
+                        if (++ow == g.OutputWidth)
+                        {
+                            ow = 0;
+                            oh++;
+                        }
+                    }
+
+                    for (int p0 = 0; p0 < chunk; p0 += 4)
+                    {
+                        _gemms[0].RunStripAvx2(strip + (long)p0 * kp, Math.Min(4, chunk - p0), yb + (long)(c0 + p0) * g.OutputChannels, g.OutputChannels);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>The image with zx in the padding, <see cref="_paddedHeight"/> × <see cref="_paddedWidth"/> pixels.</summary>
+    /// <remarks>One fill of the whole copy, then the rows: a small image (the digits model's 8×8) would otherwise
+    /// spend more in per-row fill and copy calls than in its convolution.</remarks>
+    private readonly void Pad(sbyte* x, sbyte* padded)
+    {
+        ConvGeometry g = _g;
+        int cin = g.InputChannels;
+        long rowBytes = (long)_paddedWidth * cin;
+        new Span<sbyte>(padded, (int)(_paddedHeight * rowBytes + SpillSlack)).Fill((sbyte)_inputZero);
+        int inner = g.Width * cin;
+        sbyte* d = padded + g.PadTop * rowBytes + g.PadLeft * cin;
+        for (int ih = 0; ih < g.Height; ih++, d += rowBytes)
+        {
+            sbyte* src = x + (long)ih * inner;
+            int i = 0;
+            for (; i <= inner - 16; i += 16)
+            {
+                Vector128.Store(Vector128.Load(src + i), d + i);
+            }
+
+            for (; i <= inner - 8; i += 8)
+            {
+                *(long*)(d + i) = *(long*)(src + i);
+            }
+
+            for (; i < inner; i++)
+            {
+                d[i] = src[i];
+            }
+        }
+    }
+}
