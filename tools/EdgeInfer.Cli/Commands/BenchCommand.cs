@@ -77,7 +77,7 @@ internal static class BenchCommand
         }
 
         SetInputs(0);
-        int calls = iterations ?? LatencyMeter.Calibrate(engines, 0.3, budgetSeconds / engines.Count);
+        int calls = iterations ?? LatencyMeter.Calibrate(engines, 0.5, budgetSeconds / engines.Count);
         LatencyFigures[] figures = LatencyMeter.Compare(engines, calls, rounds: Math.Min(10, calls), SetInputs);
         return new BenchResult(model.Source, interpreter.KernelPath, figures[0], comparePath, peer is null ? null : figures[1]);
     }
