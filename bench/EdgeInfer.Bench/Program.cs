@@ -93,15 +93,29 @@ static void Compare(string name, string onnx, string calibCsv, int[] shape, Cali
 
 static void Profile(Interpreter interpreter)
 {
+    // Per node: the fastest of 9 blocks of 1,000 invocations, so a neighbour's burst on a shared machine does not
+    // land on one node's figure. Each figure includes one timestamp read (≈ 20 ns).
     var observer = new TimingObserver();
     for (int i = 0; i < 200; i++) { observer.Start(); interpreter.Invoke(observer); }
-    observer.Clear();
-    for (int i = 0; i < 2000; i++) { observer.Start(); interpreter.Invoke(observer); }
-    double total = observer.Ticks.Values.Sum(v => v.Ticks);
-    foreach (var (node, (ticks, desc)) in observer.Ticks.OrderByDescending(kv => kv.Value.Ticks))
+    var best = new Dictionary<int, (double Micros, string Desc)>();
+    for (int block = 0; block < 9; block++)
     {
-        Console.WriteLine($"    {ticks * 1e6 / Stopwatch.Frequency / 2000,8:F2} µs {ticks / total,6:P1}  {desc}");
+        observer.Clear();
+        for (int i = 0; i < 1000; i++) { observer.Start(); interpreter.Invoke(observer); }
+        foreach (var (node, (ticks, desc)) in observer.Ticks)
+        {
+            double micros = ticks * 1e6 / Stopwatch.Frequency / 1000;
+            if (!best.TryGetValue(node, out var b) || micros < b.Micros) best[node] = (micros, desc);
+        }
     }
+
+    double total = best.Values.Sum(v => v.Micros);
+    foreach (var (node, (micros, desc)) in best.OrderByDescending(kv => kv.Value.Micros))
+    {
+        Console.WriteLine($"    {micros,8:F2} µs {micros / total,6:P1}  {desc}");
+    }
+
+    Console.WriteLine($"    {total,8:F2} µs total (sum of per-node bests)");
 }
 
 static double Median(List<double> values)

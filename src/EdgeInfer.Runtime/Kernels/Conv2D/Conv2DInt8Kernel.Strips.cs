@@ -8,8 +8,8 @@ namespace EdgeInfer.Runtime.Kernels;
 // The image is first copied into scratch with its padding written as zx (what im2col writes for a padded tap; the
 // folded bias cancels it) and enough rows and columns that every tap of every output pixel is inside the copy. A
 // patch is then KH runs of KW·Cin contiguous bytes (KH·KW runs of Cin with dilation), each widened 16 bytes at a
-// time (vpmovsxbw) into the strip row, with no bounds checks. A widened run may spill up to 15 values past its end:
-// the next run overwrites them, and spill past K lands on k ≥ K, where the packed weights are zero (or in the
+// time (vpmovsxbw; 8 at a time for runs of at most 8) into the strip row, with no bounds checks. A widened run may
+// spill up to 15 values past its end: the next run overwrites them, and spill past K lands on k ≥ K, where the packed weights are zero (or in the
 // strip's slack). The strip then goes through the same micro-kernel as every other Avx2 GEMM, so the integer sums,
 // hence the bytes, are those of the im2col path and of Scalar.
 public unsafe partial struct Conv2DInt8Kernel
@@ -67,9 +67,18 @@ public unsafe partial struct Conv2DInt8Kernel
                             for (int k = 0; k < runs; k++)
                             {
                                 sbyte* sr = s + k * runStep;
-                                for (int i = 0; i < run; i += 16)
+                                if (run <= 8)
                                 {
-                                    Avx.Store(dst + i, Avx2.ConvertToVector256Int16(sr + i));
+                                    // A short run (a first layer's few input channels): one 8-byte widening into
+                                    // a 16-byte store, half the store width and fewer cache-line splits.
+                                    Sse2.Store(dst, Sse41.ConvertToVector128Int16(sr));
+                                }
+                                else
+                                {
+                                    for (int i = 0; i < run; i += 16)
+                                    {
+                                        Avx.Store(dst + i, Avx2.ConvertToVector256Int16(sr + i));
+                                    }
                                 }
 
                                 dst += run;
@@ -83,10 +92,7 @@ public unsafe partial struct Conv2DInt8Kernel
                         }
                     }
 
-                    for (int p0 = 0; p0 < chunk; p0 += 4)
-                    {
-                        _gemms[0].RunStripAvx2(strip + (long)p0 * kp, Math.Min(4, chunk - p0), yb + (long)(c0 + p0) * g.OutputChannels, g.OutputChannels);
-                    }
+                    _gemms[0].RunStripAvx2(strip, chunk, yb + (long)c0 * g.OutputChannels, g.OutputChannels);
                 }
             }
         }

@@ -69,55 +69,82 @@ public unsafe struct MaxPool2DInt8Kernel : IKernel<MaxPool2DInt8Kernel>
         sbyte* x = (sbyte*)_input.Pointer;
         sbyte* y = (sbyte*)_output.Pointer;
         int c = g.Channels;
-        // Vector lanes run channels 0..c8−1, 16 then 8 at a time, the rest the scalar loop; a maximum is exact, so
-        // every path gives the same bytes.
+        // Channels 0..c16−1 run 16 lanes at a time, then 8, the rest the scalar loop. The window's maximum stays in a
+        // register across taps and is clamped there: a maximum is exact, so every path gives the same bytes.
+        int c16 = _vector ? c & ~15 : 0;
         int c8 = _vector ? c & ~7 : 0;
+        Vector128<sbyte> min = Vector128.Create((sbyte)g.Min);
+        Vector128<sbyte> max = Vector128.Create((sbyte)g.Max);
+        long rowBytes = (long)g.Width * c;
         for (int b = 0; b < g.Batch; b++)
         for (int oh = 0; oh < g.OutputHeight; oh++)
-        for (int ow = 0; ow < g.OutputWidth; ow++)
         {
-            sbyte* yp = y + (((long)b * g.OutputHeight + oh) * g.OutputWidth + ow) * c;
-            new Span<sbyte>(yp, c).Fill(sbyte.MinValue);
-            for (int kh = 0; kh < g.KernelH; kh++)
+            int ih0 = oh * g.StrideH - g.PadTop;
+            (int khFirst, int khEnd) = TapRange(ih0, g.KernelH, g.DilationH, g.Height);
+            for (int ow = 0; ow < g.OutputWidth; ow++)
             {
-                int ih = oh * g.StrideH - g.PadTop + kh * g.DilationH;
-                if ((uint)ih >= (uint)g.Height)
+                int iw0 = ow * g.StrideW - g.PadLeft;
+                (int kwFirst, int kwEnd) = TapRange(iw0, g.KernelW, g.DilationW, g.Width);
+                sbyte* yp = y + (((long)b * g.OutputHeight + oh) * g.OutputWidth + ow) * c;
+                sbyte* window = x + ((long)b * g.Height + ih0) * rowBytes + (long)iw0 * c;
+                long khStep = g.DilationH * rowBytes;
+                long kwStep = (long)g.DilationW * c;
+                int ch = 0;
+                for (; ch < c16; ch += 16)
                 {
-                    continue;
+                    Vector128<sbyte> m = Vector128.Create(sbyte.MinValue);
+                    for (int kh = khFirst; kh < khEnd; kh++)
+                    for (int kw = kwFirst; kw < kwEnd; kw++)
+                    {
+                        m = Vector128.Max(m, Vector128.Load(window + kh * khStep + kw * kwStep + ch));
+                    }
+
+                    Vector128.Min(Vector128.Max(m, min), max).Store(yp + ch);
                 }
 
-                for (int kw = 0; kw < g.KernelW; kw++)
+                for (; ch < c8; ch += 8)
                 {
-                    int iw = ow * g.StrideW - g.PadLeft + kw * g.DilationW;
-                    if ((uint)iw >= (uint)g.Width)
+                    Vector128<sbyte> m = Vector128.Create(sbyte.MinValue);
+                    for (int kh = khFirst; kh < khEnd; kh++)
+                    for (int kw = kwFirst; kw < kwEnd; kw++)
                     {
-                        continue;
+                        m = Vector128.Max(m, Vector128.CreateScalar(*(long*)(window + kh * khStep + kw * kwStep + ch)).AsSByte());
                     }
 
-                    sbyte* xp = x + (((long)b * g.Height + ih) * g.Width + iw) * c;
-                    int ch = 0;
-                    for (; ch < c8 - 15; ch += 16)
-                    {
-                        Vector128.Max(Vector128.Load(yp + ch), Vector128.Load(xp + ch)).Store(yp + ch);
-                    }
-
-                    if (ch < c8)
-                    {
-                        *(long*)(yp + ch) = Vector128.Max(Vector128.CreateScalar(*(long*)(yp + ch)).AsSByte(), Vector128.CreateScalar(*(long*)(xp + ch)).AsSByte()).AsInt64().ToScalar();
-                    }
-
-                    for (ch = c8; ch < c; ch++)
-                    {
-                        yp[ch] = Math.Max(yp[ch], xp[ch]);
-                    }
+                    *(long*)(yp + ch) = Vector128.Min(Vector128.Max(m, min), max).AsInt64().ToScalar();
                 }
-            }
 
-            for (int ch = 0; ch < c; ch++)
-            {
-                yp[ch] = (sbyte)Math.Clamp(yp[ch], g.Min, g.Max);
+                for (; ch < c; ch++)
+                {
+                    int m = sbyte.MinValue;
+                    for (int kh = khFirst; kh < khEnd; kh++)
+                    for (int kw = kwFirst; kw < kwEnd; kw++)
+                    {
+                        m = Math.Max(m, window[kh * khStep + kw * kwStep + ch]);
+                    }
+
+                    yp[ch] = (sbyte)Math.Clamp(m, g.Min, g.Max);
+                }
             }
         }
+    }
+
+    /// <summary>The taps first..end−1 of a window starting at <paramref name="origin"/> that fall inside 0..size−1.</summary>
+    private static (int First, int End) TapRange(int origin, int kernel, int dilation, int size)
+    {
+        int first = 0;
+        while (first < kernel && origin + first * dilation < 0)
+        {
+            first++;
+        }
+
+        int end = kernel;
+        while (end > first && origin + (end - 1) * dilation >= size)
+        {
+            end--;
+        }
+
+        return (first, end);
     }
 }
 

@@ -8,61 +8,71 @@ namespace EdgeInfer.Runtime.Kernels.Quantized;
 // channel pairs by one broadcast pair of X and adds adjacent products into int32 lanes. Exact: |x·w| ≤ 2^14.
 internal unsafe partial struct Int8Gemm
 {
+    /// <summary>
+    /// Rows 0..rows−1 of packed int16 X (row stride <see cref="PaddedDepth"/>), four rows × 16 channels per tile;
+    /// the last group of fewer than four rows computes four and stores only its own.
+    /// </summary>
+    [SkipLocalsInit] // acc is written before it is read: zeroing it cost a fill per call
     private readonly void RunAvx2(short* strip, int rows, sbyte* y, int outputStride, int nb, int ne)
     {
         int kp = _paddedDepth;
         int pairs = kp / 2;
-        int* x0 = (int*)strip;
-        int* x1 = (int*)(strip + kp);
-        int* x2 = (int*)(strip + 2 * kp);
-        int* x3 = (int*)(strip + 3 * kp);
         Vector256<int>* acc = stackalloc Vector256<int>[8];
         fixed (short* packed = _packed16)
         {
-            for (int n0 = nb; n0 < ne; n0 += 16)
+            for (int m0 = 0; m0 < rows; m0 += RowTile)
             {
-                short* w = packed + (long)n0 * kp;
-                int count = Math.Min(16, _units - n0);
-                if (PanelWidth(_units, n0) == 16)
+                int count = Math.Min(RowTile, rows - m0);
+                int* x0 = (int*)(strip + (long)m0 * kp);
+                int* x1 = (int*)(strip + (long)(m0 + 1) * kp);
+                int* x2 = (int*)(strip + (long)(m0 + 2) * kp);
+                int* x3 = (int*)(strip + (long)(m0 + 3) * kp);
+                sbyte* ym = y + (long)m0 * outputStride;
+                for (int n0 = nb; n0 < ne; n0 += 16)
                 {
-                    Vector256<int> a00 = Vector256<int>.Zero, a01 = Vector256<int>.Zero, a10 = Vector256<int>.Zero, a11 = Vector256<int>.Zero, a20 = Vector256<int>.Zero, a21 = Vector256<int>.Zero, a30 = Vector256<int>.Zero, a31 = Vector256<int>.Zero;
-                    for (int p = 0; p < pairs; p++)
+                    short* w = packed + (long)n0 * kp;
+                    int width = Math.Min(16, _units - n0);
+                    if (PanelWidth(_units, n0) == 16)
                     {
-                        Vector256<short> w0 = Avx.LoadVector256(w);
-                        Vector256<short> w1 = Avx.LoadVector256(w + 16);
-                        w += 32;
-                        Vector256<short> b0 = Vector256.Create(x0[p]).AsInt16();
-                        a00 = Avx2.Add(a00, Avx2.MultiplyAddAdjacent(b0, w0));
-                        a01 = Avx2.Add(a01, Avx2.MultiplyAddAdjacent(b0, w1));
-                        Vector256<short> b1 = Vector256.Create(x1[p]).AsInt16();
-                        a10 = Avx2.Add(a10, Avx2.MultiplyAddAdjacent(b1, w0));
-                        a11 = Avx2.Add(a11, Avx2.MultiplyAddAdjacent(b1, w1));
-                        Vector256<short> b2 = Vector256.Create(x2[p]).AsInt16();
-                        a20 = Avx2.Add(a20, Avx2.MultiplyAddAdjacent(b2, w0));
-                        a21 = Avx2.Add(a21, Avx2.MultiplyAddAdjacent(b2, w1));
-                        Vector256<short> b3 = Vector256.Create(x3[p]).AsInt16();
-                        a30 = Avx2.Add(a30, Avx2.MultiplyAddAdjacent(b3, w0));
-                        a31 = Avx2.Add(a31, Avx2.MultiplyAddAdjacent(b3, w1));
-                    }
+                        Vector256<int> a00 = Vector256<int>.Zero, a01 = Vector256<int>.Zero, a10 = Vector256<int>.Zero, a11 = Vector256<int>.Zero, a20 = Vector256<int>.Zero, a21 = Vector256<int>.Zero, a30 = Vector256<int>.Zero, a31 = Vector256<int>.Zero;
+                        for (int p = 0; p < pairs; p++)
+                        {
+                            Vector256<short> w0 = Avx.LoadVector256(w);
+                            Vector256<short> w1 = Avx.LoadVector256(w + 16);
+                            w += 32;
+                            Vector256<short> b0 = Vector256.Create(x0[p]).AsInt16();
+                            a00 = Avx2.Add(a00, Avx2.MultiplyAddAdjacent(b0, w0));
+                            a01 = Avx2.Add(a01, Avx2.MultiplyAddAdjacent(b0, w1));
+                            Vector256<short> b1 = Vector256.Create(x1[p]).AsInt16();
+                            a10 = Avx2.Add(a10, Avx2.MultiplyAddAdjacent(b1, w0));
+                            a11 = Avx2.Add(a11, Avx2.MultiplyAddAdjacent(b1, w1));
+                            Vector256<short> b2 = Vector256.Create(x2[p]).AsInt16();
+                            a20 = Avx2.Add(a20, Avx2.MultiplyAddAdjacent(b2, w0));
+                            a21 = Avx2.Add(a21, Avx2.MultiplyAddAdjacent(b2, w1));
+                            Vector256<short> b3 = Vector256.Create(x3[p]).AsInt16();
+                            a30 = Avx2.Add(a30, Avx2.MultiplyAddAdjacent(b3, w0));
+                            a31 = Avx2.Add(a31, Avx2.MultiplyAddAdjacent(b3, w1));
+                        }
 
-                    acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11; acc[4] = a20; acc[5] = a21; acc[6] = a30; acc[7] = a31;
-                    Requantizer.StoreAvx2Rows16(acc, rows, y + n0, outputStride, n0, count);
-                }
-                else
-                {
-                    Vector256<int> a0 = Vector256<int>.Zero, a1 = Vector256<int>.Zero, a2 = Vector256<int>.Zero, a3 = Vector256<int>.Zero;
-                    for (int p = 0; p < pairs; p++)
+                        acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11; acc[4] = a20; acc[5] = a21; acc[6] = a30; acc[7] = a31;
+                        Requantizer.StoreAvx2Rows16(acc, count, ym + n0, outputStride, n0, width);
+                    }
+                    else
                     {
-                        Vector256<short> w0 = Avx.LoadVector256(w);
-                        w += 16;
-                        a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(Vector256.Create(x0[p]).AsInt16(), w0));
-                        a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(Vector256.Create(x1[p]).AsInt16(), w0));
-                        a2 = Avx2.Add(a2, Avx2.MultiplyAddAdjacent(Vector256.Create(x2[p]).AsInt16(), w0));
-                        a3 = Avx2.Add(a3, Avx2.MultiplyAddAdjacent(Vector256.Create(x3[p]).AsInt16(), w0));
-                    }
+                        Vector256<int> a0 = Vector256<int>.Zero, a1 = Vector256<int>.Zero, a2 = Vector256<int>.Zero, a3 = Vector256<int>.Zero;
+                        for (int p = 0; p < pairs; p++)
+                        {
+                            Vector256<short> w0 = Avx.LoadVector256(w);
+                            w += 16;
+                            a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(Vector256.Create(x0[p]).AsInt16(), w0));
+                            a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(Vector256.Create(x1[p]).AsInt16(), w0));
+                            a2 = Avx2.Add(a2, Avx2.MultiplyAddAdjacent(Vector256.Create(x2[p]).AsInt16(), w0));
+                            a3 = Avx2.Add(a3, Avx2.MultiplyAddAdjacent(Vector256.Create(x3[p]).AsInt16(), w0));
+                        }
 
-                    acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3;
-                    Requantizer.StoreAvx2Rows8(acc, rows, y + n0, outputStride, n0, count);
+                        acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3;
+                        Requantizer.StoreAvx2Rows8(acc, count, ym + n0, outputStride, n0, width);
+                    }
                 }
             }
         }
@@ -72,6 +82,7 @@ internal unsafe partial struct Int8Gemm
     /// One row (the last strip of an M ≡ 1 mod 4 product, e.g. the 3×3 layers of MobileNet): the same packed weights
     /// and pair steps as <see cref="RunAvx2"/> without the three rows of padding work.
     /// </summary>
+    [SkipLocalsInit]
     private readonly void RunAvx2Row(short* strip, sbyte* y, int nb, int ne)
     {
         int kp = _paddedDepth;

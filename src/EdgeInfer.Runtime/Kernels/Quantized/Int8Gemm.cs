@@ -41,6 +41,7 @@ internal unsafe partial struct Int8Gemm
     private sbyte[]? _packed8;   // DotProduct
     private short[]? _packed16;  // Avx2, Vector128
     private bool _gemv;          // Avx2 with fewer than 4 rows: W used in place
+    private int _chunkRows;      // X rows widened per GEMM call: 4, or up to 64 on Avx2
     public Int8Requantizer Requantizer;
 
     public readonly int Depth => _depth;
@@ -53,19 +54,25 @@ internal unsafe partial struct Int8Gemm
     public readonly bool HasAvx2Strips => UseAvx2(_path) && _packed16 != null && !_gemv;
 
     /// <summary>
-    /// Y rows 0..rows−1 (rows ≤ 4) from an already packed strip: four int16 rows <see cref="PaddedDepth"/> apart.
-    /// Values at k ≥ K may be anything (the packed weights there are zero); rows past <paramref name="rows"/> are
-    /// computed and dropped. Used by convolutions that gather patches straight into int16.
+    /// Y rows 0..rows−1 from already packed int16 rows <see cref="PaddedDepth"/> apart (a whole chunk of gathered
+    /// patches in one call: the per-call set-up is paid once, not per four rows). Values at k ≥ K may be anything
+    /// (the packed weights there are zero). Rows are taken four at a time, so up to three rows past
+    /// <paramref name="rows"/> must be readable; they are computed and dropped, except a single last row, which runs
+    /// alone. Used by convolutions that gather patches straight into int16.
     /// </summary>
-    public readonly void RunStripAvx2(short* strip, int rows, sbyte* y, int outputStride)
+    public readonly void RunStripAvx2(short* strip, int rows, sbyte* y, int outputStride) => RunAvx2Rows(strip, rows, y, outputStride, 0, _units);
+
+    private readonly void RunAvx2Rows(short* strip, int rows, sbyte* y, int outputStride, int nb, int ne)
     {
-        if (rows == 1)
+        int whole = (rows & 3) == 1 ? rows - 1 : rows;
+        if (whole > 0)
         {
-            RunAvx2Row(strip, y, 0, _units);
+            RunAvx2(strip, whole, y, outputStride, nb, ne);
         }
-        else
+
+        if (whole < rows)
         {
-            RunAvx2(strip, rows, y, outputStride, 0, _units);
+            RunAvx2Row(strip + (long)whole * _paddedDepth, y + (long)whole * outputStride, nb, ne);
         }
     }
 
@@ -187,6 +194,9 @@ internal unsafe partial struct Int8Gemm
         }
 
         int elementBytes = _packed16 != null ? 2 : 1;
+        // Avx2 widens up to 64 rows (16 KiB) of X before one GEMM call, so the call's set-up and the strip's
+        // packing loop are paid per chunk rather than per four rows (a K = 8 pointwise layer has 2,304 rows).
+        _chunkRows = UseAvx2(_path) ? Math.Clamp(16 * 1024 / (_paddedDepth * 2), RowTile, 64) & ~3 : RowTile;
         _blockUnits = Math.Max(16, L2Budget / (_paddedDepth * elementBytes) & ~15);
     }
 
@@ -197,8 +207,8 @@ internal unsafe partial struct Int8Gemm
 
     private static int PanelWidth(int n, int n0) => n - n0 <= 8 ? 8 : 16;
 
-    /// <summary>Scratch bytes <see cref="Run"/> needs: one packed strip of four X rows.</summary>
-    public readonly int ScratchBytes => _path == KernelPath.Scalar ? 0 : RowTile * _paddedDepth * (_packed8 != null ? 1 : 2) + 64;
+    /// <summary>Scratch bytes <see cref="Run"/> needs: one packed chunk of X rows.</summary>
+    public readonly int ScratchBytes => _path == KernelPath.Scalar ? 0 : Math.Max(RowTile, _chunkRows) * _paddedDepth * (_packed8 != null ? 1 : 2) + 64;
 
     /// <summary>
     /// Y rows 0..rows−1 (stride <paramref name="outputStride"/>, columns 0..N−1) from X rows (stride
@@ -221,7 +231,7 @@ internal unsafe partial struct Int8Gemm
             {
                 for (int m = 0; m < rows; m++)
                 {
-                    PackRows16(x + (long)m * inputStride, inputStride, 1, (short*)strip);
+                    PackRows16(x + (long)m * inputStride, inputStride, 1, (short*)strip, 1);
                     RunGemvAvx2((short*)strip, y + (long)m * outputStride);
                 }
 
@@ -231,6 +241,18 @@ internal unsafe partial struct Int8Gemm
             for (int nb = 0; nb < _units; nb += _blockUnits)
             {
                 int blockEnd = Math.Min(_units, nb + _blockUnits);
+                if (UseAvx2(_path))
+                {
+                    for (int m0 = 0; m0 < rows; m0 += _chunkRows)
+                    {
+                        int count = Math.Min(_chunkRows, rows - m0);
+                        PackRows16(x + (long)m0 * inputStride, inputStride, count, (short*)strip, (count + RowTile - 1) & ~(RowTile - 1));
+                        RunAvx2Rows((short*)strip, count, y + (long)m0 * outputStride, outputStride, nb, blockEnd);
+                    }
+
+                    continue;
+                }
+
                 for (int m0 = 0; m0 < rows; m0 += RowTile)
                 {
                     int count = Math.Min(RowTile, rows - m0);
@@ -243,19 +265,8 @@ internal unsafe partial struct Int8Gemm
                     }
                     else
                     {
-                        PackRows16(xr, inputStride, count, (short*)strip);
-                        if (UseAvx2(_path))
-                        {
-                            if (count == 1)
-                            {
-                                RunAvx2Row((short*)strip, yr, nb, blockEnd);
-                            }
-                            else
-                            {
-                                RunAvx2((short*)strip, count, yr, outputStride, nb, blockEnd);
-                            }
-                        }
-                        else if (UseNeon(_path))
+                        PackRows16(xr, inputStride, count, (short*)strip, RowTile);
+                        if (UseNeon(_path))
                         {
                             RunNeon((short*)strip, count, yr, outputStride, nb, blockEnd);
                         }
@@ -290,11 +301,11 @@ internal unsafe partial struct Int8Gemm
         }
     }
 
-    /// <summary>Copies up to four X rows as int16, zero-filling the depth padding and missing rows.</summary>
-    private readonly void PackRows16(sbyte* x, int stride, int rows, short* strip)
+    /// <summary>Copies X rows 0..rows−1 as int16, zero-filling the depth padding and rows rows..tileRows−1.</summary>
+    private readonly void PackRows16(sbyte* x, int stride, int rows, short* strip, int tileRows)
     {
         int kp = _paddedDepth;
-        for (int r = 0; r < RowTile; r++)
+        for (int r = 0; r < tileRows; r++)
         {
             short* dst = strip + r * kp;
             if (r >= rows)

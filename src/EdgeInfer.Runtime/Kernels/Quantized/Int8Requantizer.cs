@@ -83,14 +83,37 @@ internal struct Int8Requantizer
         return (sbyte)Math.Clamp(v, Min, Max);
     }
 
+    /// <summary>The per-channel constants of eight channels, loaded once per tile and used for each of its rows.</summary>
+    private struct Avx2Channels8
+    {
+        public Vector256<int> Bias, LeftShift, Multiplier, MultiplierOdd, Mask, Half;
+        public Vector256<uint> RightShift;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly Avx2Channels8 LoadAvx2(int c) => new()
+    {
+        Bias = Vector256.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Bias), c)),
+        LeftShift = Vector256.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(LeftShift), c)),
+        Multiplier = Vector256.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Multiplier), c)),
+        MultiplierOdd = Vector256.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(MultiplierOdd), c)),
+        Mask = Vector256.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(RoundingMask), c)),
+        Half = Vector256.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(RoundingHalf), c)),
+        RightShift = Vector256.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(RightShift), c)).AsUInt32(),
+    };
+
     /// <summary>16 channels starting at <paramref name="c"/>, AVX2: accumulators of channels c..c+7 and c+8..c+15.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly Vector128<sbyte> Avx2x16(Vector256<int> acc0, Vector256<int> acc1, int c)
+        => Avx2x16(acc0, acc1, LoadAvx2(c), LoadAvx2(c + 8));
+
     /// <remarks>The zero point is added after the first saturating narrowing, in int16 with saturation: for
     /// |v| ≤ 32767 that is v + zy exactly, and beyond it both forms saturate to the same int8 bound (|zy| ≤ 255).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly Vector128<sbyte> Avx2x16(Vector256<int> acc0, Vector256<int> acc1, int c)
+    private readonly Vector128<sbyte> Avx2x16(Vector256<int> acc0, Vector256<int> acc1, in Avx2Channels8 t0, in Avx2Channels8 t1)
     {
-        Vector256<int> y0 = Avx2Channels(acc0, c);
-        Vector256<int> y1 = Avx2Channels(acc1, c + 8);
+        Vector256<int> y0 = Avx2TableMbqm(acc0, t0);
+        Vector256<int> y1 = Avx2TableMbqm(acc1, t1);
         Vector128<short> zero = Vector128.Create((short)OutputZeroPoint);
         Vector128<short> lo = Sse2.AddSaturate(Sse2.PackSignedSaturate(y0.GetLower(), y0.GetUpper()), zero);
         Vector128<short> hi = Sse2.AddSaturate(Sse2.PackSignedSaturate(y1.GetLower(), y1.GetUpper()), zero);
@@ -103,13 +126,16 @@ internal struct Int8Requantizer
     /// <paramref name="acc"/> (row r: acc[2r] channels c..c+7, acc[2r+1] c+8..c+15), <paramref name="count"/> channels
     /// per row. Kept out of line on purpose: inlined four times into a micro-kernel it exhausts the JIT's inlining
     /// budget, and the remaining calls then pass vectors through memory (measured: 19 % of a K = 28 GEMM in the call).
+    /// The channel constants are loaded once for all rows.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public readonly unsafe void StoreAvx2Rows16(Vector256<int>* acc, int rows, sbyte* y, int stride, int c, int count)
     {
+        Avx2Channels8 t0 = LoadAvx2(c);
+        Avx2Channels8 t1 = LoadAvx2(c + 8);
         for (int r = 0; r < rows; r++)
         {
-            Vector128<sbyte> v = Avx2x16(acc[2 * r], acc[2 * r + 1], c);
+            Vector128<sbyte> v = Avx2x16(acc[2 * r], acc[2 * r + 1], t0, t1);
             sbyte* d = y + (long)r * stride;
             if (count >= 16)
             {
@@ -129,9 +155,10 @@ internal struct Int8Requantizer
     [MethodImpl(MethodImplOptions.NoInlining)]
     public readonly unsafe void StoreAvx2Rows8(Vector256<int>* acc, int rows, sbyte* y, int stride, int c, int count)
     {
+        Avx2Channels8 t = LoadAvx2(c);
         for (int r = 0; r < rows; r++)
         {
-            Vector128<sbyte> v = Avx2x8(acc[r], c);
+            Vector128<sbyte> v = Avx2x8(acc[r], t);
             sbyte* d = y + (long)r * stride;
             if (count >= 8)
             {
@@ -149,38 +176,37 @@ internal struct Int8Requantizer
 
     /// <summary>8 channels starting at <paramref name="c"/>, AVX2, in the low 8 bytes of the result.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly Vector128<sbyte> Avx2x8(Vector256<int> acc, int c)
+    public readonly Vector128<sbyte> Avx2x8(Vector256<int> acc, int c) => Avx2x8(acc, LoadAvx2(c));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly Vector128<sbyte> Avx2x8(Vector256<int> acc, in Avx2Channels8 t)
     {
-        Vector256<int> y = Avx2Channels(acc, c);
+        Vector256<int> y = Avx2TableMbqm(acc, t);
         Vector128<short> s = Sse2.AddSaturate(Sse2.PackSignedSaturate(y.GetLower(), y.GetUpper()), Vector128.Create((short)OutputZeroPoint));
         Vector128<sbyte> b = Sse2.PackSignedSaturate(s, s);
         return Sse41.Min(Sse41.Max(b, Vector128.Create((sbyte)Min)), Vector128.Create((sbyte)Max));
     }
 
     /// <summary>
-    /// MBQM(acc + bias) of eight channels, before the zero point: <see cref="Avx2Mbqm"/> with the per-channel
-    /// constants (odd multipliers in place, rounding mask and half mask) read from tables instead of recomputed.
+    /// MBQM(acc + bias) of eight channels, before the zero point: <see cref="Avx2Mbqm(Vector256{int}, Vector256{int}, Vector256{uint}, Vector256{uint})"/>
+    /// with the per-channel constants (odd multipliers in place, rounding mask and half mask) read from tables
+    /// instead of recomputed.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly Vector256<int> Avx2Channels(Vector256<int> acc, int c)
+    private readonly Vector256<int> Avx2TableMbqm(Vector256<int> acc, in Avx2Channels8 t)
     {
-        Vector256<int> x = acc + Vector256.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Bias), c));
+        Vector256<int> x = acc + t.Bias;
         if (AnyLeftShift)
         {
-            x = Avx2.ShiftLeftLogicalVariable(x, Vector256.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(LeftShift), c)).AsUInt32());
+            x = Avx2.ShiftLeftLogicalVariable(x, t.LeftShift.AsUInt32());
         }
 
-        Vector256<int> m = Vector256.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Multiplier), c));
-        Vector256<int> mOdd = Vector256.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(MultiplierOdd), c));
-        Vector256<int> mask = Vector256.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(RoundingMask), c));
-        Vector256<int> half = Vector256.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(RoundingHalf), c));
-        Vector256<uint> right = Vector256.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(RightShift), c)).AsUInt32();
         Vector256<long> nudge = Vector256.Create(1L << 30);
-        Vector256<long> even = Avx2.ShiftRightLogical(Avx2.Multiply(x, m) + nudge, 31);
-        Vector256<long> odd = Avx2.ShiftLeftLogical(Avx2.Multiply(Avx2.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), mOdd) + nudge, 1);
+        Vector256<long> even = Avx2.ShiftRightLogical(Avx2.Multiply(x, t.Multiplier) + nudge, 31);
+        Vector256<long> odd = Avx2.ShiftLeftLogical(Avx2.Multiply(Avx2.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), t.MultiplierOdd) + nudge, 1);
         Vector256<int> high = Avx2.Blend(even.AsInt32(), odd.AsInt32(), 0b1010_1010);
-        Vector256<int> threshold = half - Avx2.ShiftRightArithmetic(high, 31);
-        return Avx2.ShiftRightArithmeticVariable(high, right) - Avx2.CompareGreaterThan(high & mask, threshold);
+        Vector256<int> threshold = t.Half - Avx2.ShiftRightArithmetic(high, 31);
+        return Avx2.ShiftRightArithmeticVariable(high, t.RightShift) - Avx2.CompareGreaterThan(high & t.Mask, threshold);
     }
 
     /// <summary>MultiplyByQuantizedMultiplier on eight lanes with per-lane multipliers and shifts (m ≥ 0).</summary>
