@@ -93,7 +93,7 @@ if [ "${EDGEINFER_SKIP_ARM64:-0}" != 1 ] && [ -x tools/ci/arm64-tests.sh ]; then
       *succeeded:*) passed=$((passed + ${line##*: })); runs=$((runs + 1)) ;;
       *failed:*) failed=$((failed + ${line##*: })) ;;
     esac
-  done < <(grep -E '^\s*(succeeded|failed): [0-9]+\s*$' "$LOG_DIR/arm64.log" | sed 's/\s*$//')
+  done < <(sed 's/\x1b\[[0-9;]*m//g' "$LOG_DIR/arm64.log" | grep -E '^\s*(succeeded|failed): [0-9]+\s*$' | sed 's/\s*$//')
   c_pass=$(grep -cE '^check .*: passed$' "$LOG_DIR/arm64.log" || true)
   c_fail=$(grep -cE '^check .*: failed$' "$LOG_DIR/arm64.log" || true)
   grep -E '^check |^arm64:' "$LOG_DIR/arm64.log"
@@ -105,6 +105,13 @@ if [ "${EDGEINFER_SKIP_ARM64:-0}" != 1 ] && [ -x tools/ci/arm64-tests.sh ]; then
     failed=$((failed + 1))
   fi
   echo "test.sh: arm64: $runs suite runs"
+  # Two suites (Runtime, Sensors) per emulated CPU: a run whose summary went missing counts as a failure, so the
+  # QEMU tests cannot silently drop out of the totals.
+  expected=$(( $(echo ${ARM64_CPUS:-cortex-a53 cortex-a72 cortex-a76} | wc -w) * 2 ))
+  if [ "$runs" -lt "$expected" ]; then
+    echo "test.sh: expected $expected arm64 suite summaries, found $runs; see $LOG_DIR/arm64.log"
+    failed=$((failed + expected - runs))
+  fi
 fi
 
 echo "$passed passed, $failed failed"

@@ -129,8 +129,9 @@ for job in "${jobs_list[@]}"; do
     rc=$(cat "$out/$project-$cpu.rc" 2>/dev/null || echo 99)
     seconds=$(cat "$out/$project-$cpu.seconds" 2>/dev/null || echo "?")
     echo "== $project on $cpu (qemu-aarch64), exit $rc, ${seconds}s"
-    # The Microsoft.Testing.Platform summary block, and any failures above it.
-    grep -E '^failed |^  (total|failed|succeeded|skipped|duration):|Test run summary' "$out/$project-$cpu.log" || tail -n 30 "$out/$project-$cpu.log"
+    # The Microsoft.Testing.Platform summary block, and any failures above it. Colour codes are stripped first: with
+    # CI=true the platform colours the total/succeeded lines, and test.sh counts only plain "succeeded: N" lines.
+    sed 's/\x1b\[[0-9;]*m//g' "$out/$project-$cpu.log" | grep -E '^failed |^  (total|failed|succeeded|skipped|duration):|Test run summary' || tail -n 30 "$out/$project-$cpu.log"
     if [[ $rc != 0 ]]; then
         failures=$((failures + 1))
     fi
