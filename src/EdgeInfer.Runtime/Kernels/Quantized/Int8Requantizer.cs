@@ -174,10 +174,7 @@ internal struct Int8Requantizer
         }
     }
 
-    /// <summary>8 channels starting at <paramref name="c"/>, AVX2, in the low 8 bytes of the result.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly Vector128<sbyte> Avx2x8(Vector256<int> acc, int c) => Avx2x8(acc, LoadAvx2(c));
-
+    /// <summary>Eight channels with their loaded constants, AVX2, in the low 8 bytes of the result.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private readonly Vector128<sbyte> Avx2x8(Vector256<int> acc, in Avx2Channels8 t)
     {
@@ -201,28 +198,33 @@ internal struct Int8Requantizer
             x = Avx2.ShiftLeftLogicalVariable(x, t.LeftShift.AsUInt32());
         }
 
-        Vector256<long> nudge = Vector256.Create(1L << 30);
-        Vector256<long> even = Avx2.ShiftRightLogical(Avx2.Multiply(x, t.Multiplier) + nudge, 31);
-        Vector256<long> odd = Avx2.ShiftLeftLogical(Avx2.Multiply(Avx2.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), t.MultiplierOdd) + nudge, 1);
-        Vector256<int> high = Avx2.Blend(even.AsInt32(), odd.AsInt32(), 0b1010_1010);
-        Vector256<int> threshold = t.Half - Avx2.ShiftRightArithmetic(high, 31);
-        return Avx2.ShiftRightArithmeticVariable(high, t.RightShift) - Avx2.CompareGreaterThan(high & t.Mask, threshold);
+        return Avx2HighMulShift(x, t.Multiplier, t.MultiplierOdd, t.RightShift, t.Mask, t.Half);
     }
 
     /// <summary>MultiplyByQuantizedMultiplier on eight lanes with per-lane multipliers and shifts (m ≥ 0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> Avx2Mbqm(Vector256<int> x, Vector256<int> m, Vector256<uint> left, Vector256<uint> right)
     {
-        x = Avx2.ShiftLeftLogicalVariable(x, left);
+        Vector256<int> mask = Avx2.ShiftLeftLogicalVariable(Vector256<int>.One, right) - Vector256<int>.One;
+        return Avx2HighMulShift(Avx2.ShiftLeftLogicalVariable(x, left), m, Avx2.ShiftRightLogical(m.AsInt64(), 32).AsInt32(), right,
+            mask, Avx2.ShiftRightArithmetic(mask, 1));
+    }
+
+    /// <summary>
+    /// SaturatingRoundingDoublingHighMul(x, m) then RoundingDivideByPOT(·, right) on eight lanes: two vpmuldq on the
+    /// even and odd lanes (<paramref name="mOdd"/> holds each odd lane's multiplier in the even position below it),
+    /// then the mask/threshold rounding with <paramref name="mask"/> = 2^right − 1 and <paramref name="half"/> = mask &gt;&gt; 1.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Avx2HighMulShift(Vector256<int> x, Vector256<int> m, Vector256<int> mOdd, Vector256<uint> right,
+        Vector256<int> mask, Vector256<int> half)
+    {
         Vector256<long> nudge = Vector256.Create(1L << 30);
         Vector256<long> even = Avx2.ShiftRightLogical(Avx2.Multiply(x, m) + nudge, 31);
-        Vector256<long> odd = Avx2.Multiply(Avx2.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), Avx2.ShiftRightLogical(m.AsInt64(), 32).AsInt32());
-        odd = Avx2.ShiftLeftLogical(odd + nudge, 1);
+        Vector256<long> odd = Avx2.ShiftLeftLogical(Avx2.Multiply(Avx2.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), mOdd) + nudge, 1);
         Vector256<int> high = Avx2.Blend(even.AsInt32(), odd.AsInt32(), 0b1010_1010);
-        Vector256<int> mask = Avx2.ShiftLeftLogicalVariable(Vector256<int>.One, right) - Vector256<int>.One;
-        Vector256<int> threshold = Avx2.ShiftRightArithmetic(mask, 1) - Avx2.ShiftRightArithmetic(high, 31);
-        Vector256<int> result = Avx2.ShiftRightArithmeticVariable(high, right);
-        return result - Avx2.CompareGreaterThan(high & mask, threshold);
+        Vector256<int> threshold = half - Avx2.ShiftRightArithmetic(high, 31);
+        return Avx2.ShiftRightArithmeticVariable(high, right) - Avx2.CompareGreaterThan(high & mask, threshold);
     }
 
     /// <summary>16 channels starting at <paramref name="c"/> on 128-bit vectors (AdvSimd, or x64 with AVX2's variable shifts, else scalar).</summary>
