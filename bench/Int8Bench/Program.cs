@@ -46,6 +46,10 @@ else if (mode == "layers")
         ("pw 6x6 24->144", 6, 6, 24, 144, 1, 1, 1),
         ("pw 3x3 336->112", 3, 3, 336, 112, 1, 1, 1),
         ("pw 3x3 112->1280", 3, 3, 112, 1280, 1, 1, 1),
+        // The digits CNN's convolutions (8x8 image, pad 1).
+        ("digits conv1 8x8 1->8", 8, 8, 1, 8, 3, 1, 1),
+        ("digits conv2 4x4 8->16", 4, 4, 8, 16, 3, 1, 1),
+        ("digits conv3 4x4 16->16", 4, 4, 16, 16, 3, 1, 1),
     ];
     string? only = args.Length > 1 ? args[1] : null;
     foreach (var (name, h, w, cin, cout, kk, s, g) in layers.Where(l => only == null || l.Item1.StartsWith(only, StringComparison.Ordinal)))

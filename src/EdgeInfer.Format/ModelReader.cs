@@ -544,12 +544,35 @@ public ref struct ModelReader
             last[t] = end;
         }
 
+        // A Reshape whose output occupies exactly its input's bytes is a view (the kernel copies nothing): the pair
+        // is one buffer, alive for the union of both lifetimes, and only that buffer takes part in the sweep. Any
+        // other sharing, or a view of a different size, is still an overlap.
+        var viewOf = new int[n];
+        for (int t = 0; t < n; t++)
+        {
+            viewOf[t] = t;
+        }
+
+        foreach (NodeInfo node in nodes)
+        {
+            if (node.OpCode == OpCode.Reshape && node.InputArray.Length >= 1 && node.OutputArray.Length == 1
+                && node.InputArray[0] is int source && source >= 0 && node.OutputArray[0] is int view
+                && tensors[source].Storage == TensorStorage.Arena && tensors[view].Storage == TensorStorage.Arena
+                && tensors[source].Offset == tensors[view].Offset && tensors[source].ByteLength == tensors[view].ByteLength)
+            {
+                int root = viewOf[source];
+                viewOf[view] = root;
+                first[root] = Math.Min(first[root], first[view]);
+                last[root] = Math.Max(last[root], last[view]);
+            }
+        }
+
         // Events: at each step, retire ranges that ended before it, then admit ranges born at it.
         var bornAt = new List<int>[end + 1];
         var diesAfter = new List<int>[end + 1];
         for (int t = 0; t < n; t++)
         {
-            if (tensors[t].Storage != TensorStorage.Arena || first[t] == int.MaxValue || tensors[t].ByteLength == 0)
+            if (tensors[t].Storage != TensorStorage.Arena || first[t] == int.MaxValue || tensors[t].ByteLength == 0 || viewOf[t] != t)
             {
                 continue;
             }

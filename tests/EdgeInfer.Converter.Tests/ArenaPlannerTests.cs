@@ -1,4 +1,5 @@
 using EdgeInfer.Converter.Planning;
+using EdgeInfer.Converter.Tests.Support;
 
 namespace EdgeInfer.Converter.Tests;
 
@@ -51,5 +52,27 @@ public class ArenaPlannerTests
         PlannedBuffer[] buffers = [new(100, 0, 2), new(100, 1, 3)];
         Assert.True(ArenaPlanner.AnyOverlap(buffers, [0, 50]));
         Assert.False(ArenaPlanner.AnyOverlap(buffers, [0, 128]));
+    }
+}
+
+public class ReshapeViewTests
+{
+    [Fact]
+    public void Emit_EveryReshape_IsAViewOfItsInput_AndTheModelRunsAsBefore()
+    {
+        // digits_cnn has a Reshape (flatten) before the classifier: its output must take its input's bytes, and the
+        // logits must not change (Interpreter against the fixture's expected values is EndToEndTests' job; here the
+        // plan itself is checked, and that the reader accepts it).
+        byte[] file = ModelConverter.Convert(Path.Combine(Fixtures.Directory, "digits/digits_cnn.onnx"), new ConvertOptions()).File;
+        EdgeInfer.Format.ModelGraph g = EdgeInfer.Format.Model.Verify(file, "digits_cnn.eim");
+        var reshapes = g.Nodes.Where(n => n.OpCode == EdgeInfer.Format.OpCode.Reshape).ToList();
+        Assert.NotEmpty(reshapes);
+        foreach (var node in reshapes)
+        {
+            var input = g.Tensors[node.Inputs[0]];
+            var output = g.Tensors[node.Outputs[0]];
+            Assert.Equal(input.Offset, output.Offset);
+            Assert.Equal(input.ByteLength, output.ByteLength);
+        }
     }
 }

@@ -313,6 +313,38 @@ public class ModelReaderTests
     public void DerivedTensor_ProducedFromAnActivation_IsRejected()
         => RejectsWith(ModelError.TensorReferenceInvalid, DerivedModel(fromConstant: false));
 
+    [Fact]
+    public void ReshapeView_SharingItsInputsBytes_IsAccepted()
+        => Model.Verify(ViewModel(OpCode.Reshape, viewOffset: 0, shape: [2, 2], reluOffset: 64), "view.eim");
+
+    [Fact]
+    public void SharedBytes_OfANodeOtherThanReshape_AreAnOverlap()
+        => RejectsWith(ModelError.ArenaOverlap, ViewModel(OpCode.Relu, viewOffset: 0, shape: [4], reluOffset: 64));
+
+    [Fact]
+    public void ReshapeView_OfADifferentLength_IsAnOverlap()
+        => RejectsWith(ModelError.ArenaOverlap, ViewModel(OpCode.Reshape, viewOffset: 0, shape: [2, 1], reluOffset: 64));
+
+    [Fact]
+    public void Tensor_WrittenOverAViewWhileTheViewIsAlive_IsAnOverlap()
+        // The relu reads the view (so the shared buffer lives to its step) and writes onto the same bytes.
+        => RejectsWith(ModelError.ArenaOverlap, ViewModel(OpCode.Reshape, viewOffset: 0, shape: [2, 2], reluOffset: 0));
+
+    /// <summary>input [4] at 0 → (op) → view at <paramref name="viewOffset"/> → Relu → output at <paramref name="reluOffset"/>.</summary>
+    private static byte[] ViewModel(OpCode op, long viewOffset, int[] shape, long reluOffset)
+    {
+        var w = new ModelWriter("view");
+        int input = w.AddArenaTensor("input", DataType.Float32, [4], 0);
+        int view = w.AddArenaTensor("view", DataType.Float32, shape, viewOffset);
+        int output = w.AddArenaTensor("output", DataType.Float32, shape, reluOffset);
+        w.ArenaBytes = 128;
+        w.AddNode(op, "view", [input], [view]);
+        w.AddNode(OpCode.Relu, "relu", [view], [output]);
+        w.AddInput(input);
+        w.AddOutput(output);
+        return w.ToArray();
+    }
+
     private static byte[] DerivedModel(bool fromConstant)
     {
         var w = new ModelWriter("derived");

@@ -95,12 +95,34 @@ public static class ModelEmitter
             last[v] = end;
         }
 
-        var buffers = arenaValues.Select(v => new PlannedBuffer(Bytes(v), first[v], last[v])).ToList();
+        // A Reshape's output is a view of its input: the two share one buffer, alive for the union of their
+        // lifetimes, and the kernel sees equal pointers and copies nothing (the reader accepts exactly this sharing).
+        var viewOf = new Dictionary<Value, Value>(ReferenceEqualityComparer.Instance);
+        Value Root(Value v) => viewOf.TryGetValue(v, out Value? r) ? r : v;
+        foreach (Node n in graph.Nodes)
+        {
+            if (n.Code == OpCode.Reshape && n.Inputs.Count >= 1 && n.Inputs[0] is Value source && first.ContainsKey(source)
+                && n.Outputs.Count == 1 && first.ContainsKey(n.Outputs[0]) && Bytes(source) == Bytes(n.Outputs[0]))
+            {
+                Value root = Root(source);
+                viewOf[n.Outputs[0]] = root;
+                first[root] = Math.Min(first[root], first[n.Outputs[0]]);
+                last[root] = Math.Max(last[root], last[n.Outputs[0]]);
+            }
+        }
+
+        var planned = arenaValues.Where(v => !viewOf.ContainsKey(v)).ToList();
+        var buffers = planned.Select(v => new PlannedBuffer(Bytes(v), first[v], last[v])).ToList();
         ArenaPlan plan = ArenaPlanner.Plan(buffers);
         var offsets = new Dictionary<Value, long>(ReferenceEqualityComparer.Instance);
-        for (int i = 0; i < arenaValues.Count; i++)
+        for (int i = 0; i < planned.Count; i++)
         {
-            offsets[arenaValues[i]] = plan.Offsets[i];
+            offsets[planned[i]] = plan.Offsets[i];
+        }
+
+        foreach ((Value view, Value root) in viewOf)
+        {
+            offsets[view] = offsets[root];
         }
 
         var writer = new ModelWriter(graph.Name) { ArenaBytes = plan.ArenaBytes };

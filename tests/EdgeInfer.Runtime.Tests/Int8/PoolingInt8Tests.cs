@@ -19,6 +19,11 @@ public class PoolingInt8Tests
         new[] { 1, 7, 6, 24, 3, 2, 1, 1, 1, 0 },
         new[] { 1, 5, 5, 31, 3, 3, 2, 1, 2, 0 },
         new[] { 1, 4, 4, 40, 2, 2, 1, 1, 1, 0 },
+        // The unpadded 2×2 max path: 8, 16 and 24 channels, odd sizes (last row and column unused), overlapping
+        // windows (stride 1), two images.
+        new[] { 2, 7, 7, 24, 2, 2, 2, 0, 1, 0 },
+        new[] { 1, 5, 6, 16, 2, 2, 1, 0, 1, 0 },
+        new[] { 1, 9, 4, 8, 2, 2, 3, 0, 1, 0 },
     };
 
     [Theory]

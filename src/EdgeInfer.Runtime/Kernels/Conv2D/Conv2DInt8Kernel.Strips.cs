@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -41,10 +42,18 @@ public unsafe partial struct Conv2DInt8Kernel
         int pixels = g.OutputHeight * g.OutputWidth;
         int kp = _gemms[0].PaddedDepth;
         long rowBytes = (long)_paddedWidth * cin;
-        int run = g.DilationW == 1 ? g.KernelWidth * cin : cin;
-        int runs = g.DilationW == 1 ? 1 : g.KernelWidth;
-        long runStep = (long)g.DilationW * cin;
-        long khStep = g.DilationH * rowBytes;
+        var walk = new PatchWalk
+        {
+            Run = g.DilationW == 1 ? g.KernelWidth * cin : cin,
+            Runs = g.DilationW == 1 ? 1 : g.KernelWidth,
+            RunStep = (long)g.DilationW * cin,
+            KernelHeight = g.KernelHeight,
+            KhStep = g.DilationH * rowBytes,
+            PixelStep = (long)g.StrideW * cin,
+            RowStep = g.StrideH * rowBytes,
+            OutputWidth = g.OutputWidth,
+            Kp = kp,
+        };
         fixed (byte* basePtr = scratch)
         {
             sbyte* padded = (sbyte*)basePtr;
@@ -53,49 +62,88 @@ public unsafe partial struct Conv2DInt8Kernel
             {
                 Pad(x + (long)b * g.Height * g.Width * cin, padded);
                 sbyte* yb = y + (long)b * pixels * g.OutputChannels;
-                int oh = 0, ow = 0;
+                walk.Row = padded;
+                walk.Column = 0;
                 for (int c0 = 0; c0 < pixels; c0 += _chunkRows)
                 {
                     int chunk = Math.Min(_chunkRows, pixels - c0);
-                    for (int r = 0; r < chunk; r++)
-                    {
-                        short* dst = strip + (long)r * kp;
-                        sbyte* src = padded + (long)oh * g.StrideH * rowBytes + (long)ow * g.StrideW * cin;
-                        for (int kh = 0; kh < g.KernelHeight; kh++)
-                        {
-                            sbyte* s = src + kh * khStep;
-                            for (int k = 0; k < runs; k++)
-                            {
-                                sbyte* sr = s + k * runStep;
-                                if (run <= 8)
-                                {
-                                    // A short run (a first layer's few input channels): one 8-byte widening into
-                                    // a 16-byte store, half the store width and fewer cache-line splits.
-                                    Sse2.Store(dst, Sse41.ConvertToVector128Int16(sr));
-                                }
-                                else
-                                {
-                                    for (int i = 0; i < run; i += 16)
-                                    {
-                                        Avx.Store(dst + i, Avx2.ConvertToVector256Int16(sr + i));
-                                    }
-                                }
-
-                                dst += run;
-                            }
-                        }
-
-                        if (++ow == g.OutputWidth)
-                        {
-                            ow = 0;
-                            oh++;
-                        }
-                    }
-
+                    Gather(ref walk, strip, chunk);
                     _gemms[0].RunStripAvx2(strip, chunk, yb + (long)c0 * g.OutputChannels, g.OutputChannels);
                 }
             }
         }
+    }
+
+    /// <summary>Where the next patch starts in the padded image, and the steps between runs, rows and pixels.</summary>
+    private struct PatchWalk
+    {
+        public sbyte* Row;          // the padded-image row of the next output row's top taps
+        public int Column;          // the next output column
+        public int OutputWidth;
+        public int Run;             // contiguous bytes per run
+        public int Runs;            // runs per kernel row (1 unless dilated horizontally)
+        public long RunStep;
+        public int KernelHeight;
+        public long KhStep;
+        public long PixelStep;
+        public long RowStep;
+        public int Kp;
+    }
+
+    /// <summary>
+    /// Widens the patches of the next <paramref name="count"/> output pixels into strip rows Kp apart. Its own
+    /// method with the walk in a small struct, so the per-run loop keeps its pointers in registers (inlined into the
+    /// kernel's Invoke it spilled the geometry and cost ~40 instructions per run).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Gather(ref PatchWalk walk, short* strip, int count)
+    {
+        sbyte* src = walk.Row + walk.Column * walk.PixelStep;
+        int column = walk.Column;
+        int run = walk.Run;
+        long khStep = walk.KhStep;
+        int kernelHeight = walk.KernelHeight;
+        short* dst = strip;
+        for (int r = 0; r < count; r++)
+        {
+            short* d = dst;
+            if (walk.Runs == 1 && run <= 8)
+            {
+                // A short run (a first layer's few input channels): one 8-byte widening into a 16-byte store, half
+                // the store width and fewer cache-line splits.
+                sbyte* s = src;
+                for (int kh = 0; kh < kernelHeight; kh++, s += khStep, d += run)
+                {
+                    Sse2.Store(d, Sse41.ConvertToVector128Int16(s));
+                }
+            }
+            else
+            {
+                for (int kh = 0; kh < kernelHeight; kh++)
+                {
+                    sbyte* s = src + kh * khStep;
+                    for (int k = 0; k < walk.Runs; k++, d += run)
+                    {
+                        sbyte* sr = s + k * walk.RunStep;
+                        for (int i = 0; i < run; i += 16)
+                        {
+                            Avx.Store(d + i, Avx2.ConvertToVector256Int16(sr + i));
+                        }
+                    }
+                }
+            }
+
+            dst += walk.Kp;
+            src += walk.PixelStep;
+            if (++column == walk.OutputWidth)
+            {
+                column = 0;
+                walk.Row += walk.RowStep;
+                src = walk.Row;
+            }
+        }
+
+        walk.Column = column;
     }
 
     /// <summary>The image with zx in the padding, <see cref="_paddedHeight"/> × <see cref="_paddedWidth"/> pixels.</summary>

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using EdgeInfer.Runtime.Kernels.Quantized;
 
 namespace EdgeInfer.Runtime.Kernels;
 
@@ -64,12 +65,32 @@ internal unsafe partial struct DepthwiseConv2DInt8
 
     private readonly void RunRows(sbyte* x, sbyte* y, Span<byte> scratch)
     {
+        if (_requantizer.Folded)
+        {
+            RunRows<Int8Requantizer.FoldedForm>(x, y, scratch);
+        }
+        else
+        {
+            RunRows<Int8Requantizer.ThresholdForm>(x, y, scratch);
+        }
+    }
+
+    /// <remarks>
+    /// Per output row, channels go in the outer loop and output columns in the inner one, so a block's
+    /// requantization constants are loaded once per row rather than once per pixel; the tap pointers of a 3×3 kernel
+    /// are three row pointers and two column steps held in locals.
+    /// </remarks>
+    private readonly void RunRows<TForm>(sbyte* x, sbyte* y, Span<byte> scratch) where TForm : struct
+    {
         ref readonly ConvGeometry g = ref _g;
         int cp = _rowChannels;
         int c = g.OutputChannels;
         int taps = g.KernelHeight * g.KernelWidth;
+        int outputWidth = g.OutputWidth;
+        long columnStep = (long)g.StrideW * cp;
         int* ringTag = stackalloc int[MaxRingRows];
         short** tap = stackalloc short*[MaxRowTaps + 1];
+        bool threeByThree = _pairs == 5 && g.KernelHeight == 3 && g.KernelWidth == 3;
         fixed (byte* scratchBase = scratch)
         fixed (short* pw = _pairWeights)
         {
@@ -108,50 +129,63 @@ internal unsafe partial struct DepthwiseConv2DInt8
                     }
 
                     tap[taps] = tap[taps - 1]; // partner of an odd last tap (its weights are zero)
-                    sbyte* yr = y + ((long)b * g.OutputHeight + oh) * g.OutputWidth * c;
-                    for (int ow = 0; ow < g.OutputWidth; ow++)
+                    sbyte* yr = y + ((long)b * g.OutputHeight + oh) * outputWidth * c;
+                    for (int c0 = 0; c0 < c; c0 += 16)
                     {
-                        long column = (long)ow * g.StrideW * cp;
-                        for (int c0 = 0; c0 < c; c0 += 16)
+                        Int8Requantizer.Avx2Channels8 q0 = _requantizer.LoadAvx2<TForm>(c0);
+                        Int8Requantizer.Avx2Channels8 q1 = _requantizer.LoadAvx2<TForm>(c0 + 8);
+                        short* w = pw + c0 * 2;
+                        int count = Math.Min(16, c - c0);
+                        sbyte* yp = yr + c0;
+                        if (threeByThree)
                         {
-                            Vector256<int> accL = Vector256<int>.Zero, accH = Vector256<int>.Zero;
-                            short* w = pw + c0 * 2;
-                            long at = column + c0;
-                            if (_pairs == 5)
+                            // The 3×3 case (MobileNet's): taps (kh, kw) are row kh + kw·step, paired (0,1) (2,3) … (8,8').
+                            long step = (long)g.DilationW * cp;
+                            short* r0 = tap[0] + c0, r1 = tap[3] + c0, r2 = tap[6] + c0;
+                            long wStep = cp * 2;
+                            for (int ow = 0; ow < outputWidth; ow++, r0 += columnStep, r1 += columnStep, r2 += columnStep, yp += c)
                             {
-                                // 3×3 (the MobileNet case), unrolled: the loop's pointer arithmetic cost as much as the taps.
-                                long step = cp * 2;
-                                PairStep(tap[0] + at, tap[1] + at, w, ref accL, ref accH);
-                                PairStep(tap[2] + at, tap[3] + at, w + step, ref accL, ref accH);
-                                PairStep(tap[4] + at, tap[5] + at, w + 2 * step, ref accL, ref accH);
-                                PairStep(tap[6] + at, tap[7] + at, w + 3 * step, ref accL, ref accH);
-                                PairStep(tap[8] + at, tap[9] + at, w + 4 * step, ref accL, ref accH);
+                                Vector256<int> accL = Vector256<int>.Zero, accH = Vector256<int>.Zero;
+                                PairStep(r0, r0 + step, w, ref accL, ref accH);
+                                PairStep(r0 + 2 * step, r1, w + wStep, ref accL, ref accH);
+                                PairStep(r1 + step, r1 + 2 * step, w + 2 * wStep, ref accL, ref accH);
+                                PairStep(r2, r2 + step, w + 3 * wStep, ref accL, ref accH);
+                                PairStep(r2 + 2 * step, r2 + 2 * step, w + 4 * wStep, ref accL, ref accH);
+                                Store(_requantizer.Avx2x16<TForm>(Avx2.Permute2x128(accL, accH, 0x20), Avx2.Permute2x128(accL, accH, 0x31), q0, q1), yp, count);
                             }
-                            else
+                        }
+                        else
+                        {
+                            for (int ow = 0; ow < outputWidth; ow++, yp += c)
                             {
+                                long at = ow * columnStep + c0;
+                                Vector256<int> accL = Vector256<int>.Zero, accH = Vector256<int>.Zero;
+                                short* wp = w;
                                 for (int p = 0; p < _pairs; p++)
                                 {
-                                    PairStep(tap[2 * p] + at, tap[2 * p + 1] + at, w, ref accL, ref accH);
-                                    w += cp * 2;
+                                    PairStep(tap[2 * p] + at, tap[2 * p + 1] + at, wp, ref accL, ref accH);
+                                    wp += cp * 2;
                                 }
-                            }
 
-                            Vector256<int> acc0 = Avx2.Permute2x128(accL, accH, 0x20);
-                            Vector256<int> acc1 = Avx2.Permute2x128(accL, accH, 0x31);
-                            Vector128<sbyte> result = _requantizer.Avx2x16(acc0, acc1, c0);
-                            sbyte* yp = yr + (long)ow * c + c0;
-                            if (c - c0 >= 16)
-                            {
-                                result.Store(yp);
-                            }
-                            else
-                            {
-                                StorePartial(result, yp, c - c0);
+                                Store(_requantizer.Avx2x16<TForm>(Avx2.Permute2x128(accL, accH, 0x20), Avx2.Permute2x128(accL, accH, 0x31), q0, q1), yp, count);
                             }
                         }
                     }
                 }
             }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(Vector128<sbyte> result, sbyte* destination, int count)
+    {
+        if (count >= 16)
+        {
+            result.Store(destination);
+        }
+        else
+        {
+            StorePartial(result, destination, count);
         }
     }
 

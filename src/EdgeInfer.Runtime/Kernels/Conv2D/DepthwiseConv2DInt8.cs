@@ -50,7 +50,8 @@ internal unsafe partial struct DepthwiseConv2DInt8
             _multiplier = cout / g.InputChannels,
             _inputZero = inputZero,
             _weights = weights,
-            _requantizer = Int8Requantizer.Create(ref context, rawBias, inputScale, weightScales, outputScale, outputZero, clamp),
+            _requantizer = Int8Requantizer.Create(ref context, rawBias, inputScale, weightScales, outputScale, outputZero, clamp,
+                (long)g.KernelHeight * g.KernelWidth * 255 * 128),
         };
         if (UseRows(g, d._path, d._multiplier))
         {

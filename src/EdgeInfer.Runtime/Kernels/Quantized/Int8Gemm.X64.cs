@@ -34,48 +34,66 @@ internal unsafe partial struct Int8Gemm
                     int width = Math.Min(16, _units - n0);
                     if (PanelWidth(_units, n0) == 16)
                     {
-                        Vector256<int> a00 = Vector256<int>.Zero, a01 = Vector256<int>.Zero, a10 = Vector256<int>.Zero, a11 = Vector256<int>.Zero, a20 = Vector256<int>.Zero, a21 = Vector256<int>.Zero, a30 = Vector256<int>.Zero, a31 = Vector256<int>.Zero;
-                        for (int p = 0; p < pairs; p++)
-                        {
-                            Vector256<short> w0 = Avx.LoadVector256(w);
-                            Vector256<short> w1 = Avx.LoadVector256(w + 16);
-                            w += 32;
-                            Vector256<short> b0 = Vector256.Create(x0[p]).AsInt16();
-                            a00 = Avx2.Add(a00, Avx2.MultiplyAddAdjacent(b0, w0));
-                            a01 = Avx2.Add(a01, Avx2.MultiplyAddAdjacent(b0, w1));
-                            Vector256<short> b1 = Vector256.Create(x1[p]).AsInt16();
-                            a10 = Avx2.Add(a10, Avx2.MultiplyAddAdjacent(b1, w0));
-                            a11 = Avx2.Add(a11, Avx2.MultiplyAddAdjacent(b1, w1));
-                            Vector256<short> b2 = Vector256.Create(x2[p]).AsInt16();
-                            a20 = Avx2.Add(a20, Avx2.MultiplyAddAdjacent(b2, w0));
-                            a21 = Avx2.Add(a21, Avx2.MultiplyAddAdjacent(b2, w1));
-                            Vector256<short> b3 = Vector256.Create(x3[p]).AsInt16();
-                            a30 = Avx2.Add(a30, Avx2.MultiplyAddAdjacent(b3, w0));
-                            a31 = Avx2.Add(a31, Avx2.MultiplyAddAdjacent(b3, w1));
-                        }
-
-                        acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11; acc[4] = a20; acc[5] = a21; acc[6] = a30; acc[7] = a31;
+                        Tile4x16(w, x0, x1, x2, x3, pairs, acc);
                         Requantizer.StoreAvx2Rows16(acc, count, ym + n0, outputStride, n0, width);
                     }
                     else
                     {
-                        Vector256<int> a0 = Vector256<int>.Zero, a1 = Vector256<int>.Zero, a2 = Vector256<int>.Zero, a3 = Vector256<int>.Zero;
-                        for (int p = 0; p < pairs; p++)
-                        {
-                            Vector256<short> w0 = Avx.LoadVector256(w);
-                            w += 16;
-                            a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(Vector256.Create(x0[p]).AsInt16(), w0));
-                            a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(Vector256.Create(x1[p]).AsInt16(), w0));
-                            a2 = Avx2.Add(a2, Avx2.MultiplyAddAdjacent(Vector256.Create(x2[p]).AsInt16(), w0));
-                            a3 = Avx2.Add(a3, Avx2.MultiplyAddAdjacent(Vector256.Create(x3[p]).AsInt16(), w0));
-                        }
-
-                        acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3;
+                        Tile4x8(w, x0, x1, x2, x3, pairs, acc);
                         Requantizer.StoreAvx2Rows8(acc, count, ym + n0, outputStride, n0, width);
                     }
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Σ over k-pairs of four X rows against one 16-channel panel, into acc[0..7] (row r: acc[2r], acc[2r+1]).
+    /// Its own method on purpose: inside the tile loops the JIT spilled the row pointers and reloaded them on every
+    /// k-pair (four loads and a jump per eight vpmaddwd); alone, everything stays in registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Tile4x16(short* w, int* x0, int* x1, int* x2, int* x3, int pairs, Vector256<int>* acc)
+    {
+        Vector256<int> a00 = Vector256<int>.Zero, a01 = Vector256<int>.Zero, a10 = Vector256<int>.Zero, a11 = Vector256<int>.Zero, a20 = Vector256<int>.Zero, a21 = Vector256<int>.Zero, a30 = Vector256<int>.Zero, a31 = Vector256<int>.Zero;
+        for (nint p = 0; p < pairs; p++)
+        {
+            Vector256<short> w0 = Avx.LoadVector256(w);
+            Vector256<short> w1 = Avx.LoadVector256(w + 16);
+            w += 32;
+            Vector256<short> b0 = Vector256.Create(x0[p]).AsInt16();
+            a00 = Avx2.Add(a00, Avx2.MultiplyAddAdjacent(b0, w0));
+            a01 = Avx2.Add(a01, Avx2.MultiplyAddAdjacent(b0, w1));
+            Vector256<short> b1 = Vector256.Create(x1[p]).AsInt16();
+            a10 = Avx2.Add(a10, Avx2.MultiplyAddAdjacent(b1, w0));
+            a11 = Avx2.Add(a11, Avx2.MultiplyAddAdjacent(b1, w1));
+            Vector256<short> b2 = Vector256.Create(x2[p]).AsInt16();
+            a20 = Avx2.Add(a20, Avx2.MultiplyAddAdjacent(b2, w0));
+            a21 = Avx2.Add(a21, Avx2.MultiplyAddAdjacent(b2, w1));
+            Vector256<short> b3 = Vector256.Create(x3[p]).AsInt16();
+            a30 = Avx2.Add(a30, Avx2.MultiplyAddAdjacent(b3, w0));
+            a31 = Avx2.Add(a31, Avx2.MultiplyAddAdjacent(b3, w1));
+        }
+
+        acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11; acc[4] = a20; acc[5] = a21; acc[6] = a30; acc[7] = a31;
+    }
+
+    /// <summary>The 8-channel panel form of <see cref="Tile4x16"/>: row r into acc[r].</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Tile4x8(short* w, int* x0, int* x1, int* x2, int* x3, int pairs, Vector256<int>* acc)
+    {
+        Vector256<int> a0 = Vector256<int>.Zero, a1 = Vector256<int>.Zero, a2 = Vector256<int>.Zero, a3 = Vector256<int>.Zero;
+        for (nint p = 0; p < pairs; p++)
+        {
+            Vector256<short> w0 = Avx.LoadVector256(w);
+            w += 16;
+            a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(Vector256.Create(x0[p]).AsInt16(), w0));
+            a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(Vector256.Create(x1[p]).AsInt16(), w0));
+            a2 = Avx2.Add(a2, Avx2.MultiplyAddAdjacent(Vector256.Create(x2[p]).AsInt16(), w0));
+            a3 = Avx2.Add(a3, Avx2.MultiplyAddAdjacent(Vector256.Create(x3[p]).AsInt16(), w0));
+        }
+
+        acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3;
     }
 
     /// <summary>

@@ -104,7 +104,7 @@ internal unsafe partial struct Int8Gemm
             _depth = depth,
             _units = units,
             _weights = weights,
-            Requantizer = Int8Requantizer.Create(ref context, folded, inputScale, weightScales, outputScale, outputZeroPoint, clamp),
+            Requantizer = Int8Requantizer.Create(ref context, folded, inputScale, weightScales, outputScale, outputZeroPoint, clamp, (long)depth * 128 * 128),
         };
         if (rows is > 0 and < RowTile && UseAvx2(gemm._path))
         {

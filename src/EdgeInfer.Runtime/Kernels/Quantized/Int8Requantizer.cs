@@ -17,8 +17,16 @@ namespace EdgeInfer.Runtime.Kernels.Quantized;
 /// (m ≥ 0 here, so that pair never occurs), which is AArch64's SQRDMULH and, on x64, two vpmuldq on the even and
 /// odd lanes; RoundingDivideByPOT keeps the mask/threshold formula (x64) or SRSHL after a −1 fix-up of negative
 /// values (AArch64, as gemmlowp's NEON code), both ties-away-from-zero.</para>
+/// <para>Folded AVX2 form (<see cref="Folded"/>), used when the accumulator bound given at Prepare rules out every
+/// overflow below: with h = (x·m + 2^30) &gt;&gt; 31 and s = right &gt; 0, RoundingDivideByPOT(h, s) =
+/// (h + 2^(s−1) − [h &lt; 0]) &gt;&gt; s, and since ⌊(⌊v⌋ + c)/n⌋ = ⌊(v + c)/n⌋ for integer c, the 2^(s−1) moves
+/// into the 64-bit product as 2^(30+s). The bias moves there too ((acc + b)·m = acc·m + b·m, exact in 64 bits), so
+/// one per-channel 64-bit constant K = b·2^left·m + 2^30 + 2^(30+s) replaces the bias add and the nudge, q = (acc·m + K)
+/// &gt;&gt; 31 is h + 2^(s−1), h &lt; 0 is q &lt; 2^(s−1), and the result is (q − [q &lt; 2^(s−1)]) &gt;&gt; s: 11 vector
+/// operations for eight channels instead of 15. Exact whenever |acc + b|·2^left and |h| + 2^(s−1) fit in int32,
+/// which <see cref="Create"/> checks per channel from the bound; otherwise the mask/threshold form above runs.</para>
 /// </summary>
-internal struct Int8Requantizer
+internal unsafe struct Int8Requantizer
 {
     public int[] Bias;
     public int[] Multiplier;
@@ -28,6 +36,9 @@ internal struct Int8Requantizer
     public int[] RoundingHalf;      // (2^right − 1) >> 1
     public int[] MultiplierOdd;     // [2j] = M[2j+1], [2j+1] = 0: the odd channels' multipliers where vpmuldq reads them
     public bool AnyLeftShift;       // false (the usual case: every effective scale below 1) skips the left shift
+    public bool Folded;             // the folded AVX2 form is exact for every channel (see the type's remarks)
+    public long[] FoldedConstant;   // per 8 channels: K of the 4 even channels, then K of the 4 odd channels
+    public int[] FoldedHalf;        // 2^(right − 1), or int.MinValue when right = 0 (no rounding step)
     public int OutputZeroPoint;
     public int Min;
     public int Max;
@@ -37,9 +48,11 @@ internal struct Int8Requantizer
     /// <summary>
     /// Builds the tables. <paramref name="foldedBias"/> already holds bias − zx·Σw per channel; the effective scale of
     /// channel c is double(inputScale)·double(weightScale[c])/double(outputScale), as TFLite computes it.
+    /// <paramref name="maxAbsAccumulator"/> bounds |acc| before the bias (e.g. K·128·128 for an int8 GEMM); it decides
+    /// whether the folded AVX2 form is exact.
     /// </summary>
     public static Int8Requantizer Create(ref KernelContext context, ReadOnlySpan<int> foldedBias, float inputScale,
-        ReadOnlySpan<float> weightScales, float outputScale, int outputZeroPoint, ClampOptions clamp)
+        ReadOnlySpan<float> weightScales, float outputScale, int outputZeroPoint, ClampOptions clamp, long maxAbsAccumulator)
     {
         int channels = foldedBias.Length;
         int padded = Padded(channels);
@@ -52,7 +65,10 @@ internal struct Int8Requantizer
             RoundingMask = context.AllocatePersistent<int>(padded),
             RoundingHalf = context.AllocatePersistent<int>(padded),
             MultiplierOdd = context.AllocatePersistent<int>(padded),
+            FoldedConstant = context.AllocatePersistent<long>(padded),
+            FoldedHalf = context.AllocatePersistent<int>(padded),
             OutputZeroPoint = outputZeroPoint,
+            Folded = true,
         };
         for (int c = 0; c < channels; c++)
         {
@@ -69,11 +85,50 @@ internal struct Int8Requantizer
             {
                 r.MultiplierOdd[c - 1] = m;
             }
+
+            r.Folded &= FoldedIsExact(maxAbsAccumulator, foldedBias[c], m, r.LeftShift[c], r.RightShift[c]);
+            int right = r.RightShift[c];
+            long constant = (long)foldedBias[c] * m * (1L << r.LeftShift[c]) + (1L << 30) + (right > 0 ? 1L << (30 + right) : 0);
+            r.FoldedConstant[(c & ~7) + ((c & 1) == 0 ? 0 : 4) + ((c & 7) >> 1)] = constant;
+            r.FoldedHalf[c] = right > 0 ? 1 << (right - 1) : int.MinValue;
+        }
+
+        for (int c = channels; c < padded; c++)
+        {
+            r.FoldedHalf[c] = int.MinValue; // padding channels: multiplier 0, so q = 2^30 >> 31 = 0, no rounding step
+            r.FoldedConstant[(c & ~7) + ((c & 1) == 0 ? 0 : 4) + ((c & 7) >> 1)] = 1L << 30;
         }
 
         (r.Min, r.Max) = QuantizedMath.ActivationRange(clamp.Min, clamp.Max, outputScale, outputZeroPoint);
         context.Require(r.Min <= r.Max, $"clamp [{clamp.Min}, {clamp.Max}] is empty once quantized to the output's scale");
         return r;
+    }
+
+    /// <summary>
+    /// True when, for every |acc| ≤ <paramref name="maxAbsAccumulator"/>, the folded form cannot overflow:
+    /// acc + bias and its left shift stay in int32 (the scalar code's wrapping never happens), and the quotient
+    /// q = h + 2^(right−1) stays in int32 (|h| ≤ |x·m|/2^31 + 1 ≤ |x| + 1, since m &lt; 2^31).
+    /// </summary>
+    internal static bool FoldedIsExact(long maxAbsAccumulator, int bias, int multiplier, int left, int right)
+    {
+        long x = maxAbsAccumulator + Math.Abs((long)bias);
+        if (left > 0)
+        {
+            if (left > 31 || x > (int.MaxValue >> left))
+            {
+                return false;
+            }
+
+            x <<= left;
+        }
+
+        if (x > int.MaxValue || multiplier < 0)
+        {
+            return false;
+        }
+
+        long half = right > 0 ? 1L << (right - 1) : 0;
+        return x + 1 + half <= int.MaxValue;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -84,40 +139,70 @@ internal struct Int8Requantizer
     }
 
     /// <summary>The per-channel constants of eight channels, loaded once per tile and used for each of its rows.</summary>
-    private struct Avx2Channels8
+    internal struct Avx2Channels8
     {
         public Vector256<int> Bias, LeftShift, Multiplier, MultiplierOdd, Mask, Half;
+        public Vector256<long> ConstantEven, ConstantOdd;
         public Vector256<uint> RightShift;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly Avx2Channels8 LoadAvx2(int c) => new()
+    private static Vector256<T> Load8<T>(T[] table, int c) where T : unmanaged
+        => Vector256.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(table), c));
+
+    /// <summary>The constants of channels c..c+7 (c a multiple of 8) for the form <typeparamref name="TForm"/> selects.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal readonly Avx2Channels8 LoadAvx2<TForm>(int c) where TForm : struct
     {
-        Bias = Vector256.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Bias), c)),
-        LeftShift = Vector256.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(LeftShift), c)),
-        Multiplier = Vector256.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Multiplier), c)),
-        MultiplierOdd = Vector256.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(MultiplierOdd), c)),
-        Mask = Vector256.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(RoundingMask), c)),
-        Half = Vector256.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(RoundingHalf), c)),
-        RightShift = Vector256.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(RightShift), c)).AsUInt32(),
-    };
+        var t = new Avx2Channels8
+        {
+            Multiplier = Load8(Multiplier, c),
+            MultiplierOdd = Load8(MultiplierOdd, c),
+            RightShift = Load8(RightShift, c).AsUInt32(),
+            LeftShift = AnyLeftShift ? Load8(LeftShift, c) : default,
+        };
+        if (typeof(TForm) == typeof(FoldedForm))
+        {
+            t.ConstantEven = Load8(FoldedConstant, c);
+            t.ConstantOdd = Vector256.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(FoldedConstant), c + 4));
+            t.Half = Load8(FoldedHalf, c);
+        }
+        else
+        {
+            t.Bias = Load8(Bias, c);
+            t.Mask = Load8(RoundingMask, c);
+            t.Half = Load8(RoundingHalf, c);
+        }
+
+        return t;
+    }
+
+    /// <summary>Selects the folded AVX2 form at JIT time (a type argument, so each form compiles to its own loop).</summary>
+    internal struct FoldedForm;
+
+    /// <summary>Selects the mask/threshold AVX2 form.</summary>
+    internal struct ThresholdForm;
 
     /// <summary>16 channels starting at <paramref name="c"/>, AVX2: accumulators of channels c..c+7 and c+8..c+15.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly Vector128<sbyte> Avx2x16(Vector256<int> acc0, Vector256<int> acc1, int c)
-        => Avx2x16(acc0, acc1, LoadAvx2(c), LoadAvx2(c + 8));
+        => Folded
+            ? Avx2x16<FoldedForm>(acc0, acc1, LoadAvx2<FoldedForm>(c), LoadAvx2<FoldedForm>(c + 8))
+            : Avx2x16<ThresholdForm>(acc0, acc1, LoadAvx2<ThresholdForm>(c), LoadAvx2<ThresholdForm>(c + 8));
 
     /// <remarks>The zero point is added after the first saturating narrowing, in int16 with saturation: for
-    /// |v| ≤ 32767 that is v + zy exactly, and beyond it both forms saturate to the same int8 bound (|zy| ≤ 255).</remarks>
+    /// |v| ≤ 32767 that is v + zy exactly, and beyond it both forms saturate to the same int8 bound (|zy| ≤ 255).
+    /// One 256-bit vpackssdw narrows both halves; it interleaves them by 128-bit lane ([y0 0-3, y1 0-3 | y0 4-7,
+    /// y1 4-7]), and one vpermq restores channel order.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly Vector128<sbyte> Avx2x16(Vector256<int> acc0, Vector256<int> acc1, in Avx2Channels8 t0, in Avx2Channels8 t1)
+    internal readonly Vector128<sbyte> Avx2x16<TForm>(Vector256<int> acc0, Vector256<int> acc1, in Avx2Channels8 t0, in Avx2Channels8 t1)
+        where TForm : struct
     {
-        Vector256<int> y0 = Avx2TableMbqm(acc0, t0);
-        Vector256<int> y1 = Avx2TableMbqm(acc1, t1);
-        Vector128<short> zero = Vector128.Create((short)OutputZeroPoint);
-        Vector128<short> lo = Sse2.AddSaturate(Sse2.PackSignedSaturate(y0.GetLower(), y0.GetUpper()), zero);
-        Vector128<short> hi = Sse2.AddSaturate(Sse2.PackSignedSaturate(y1.GetLower(), y1.GetUpper()), zero);
-        Vector128<sbyte> b = Sse2.PackSignedSaturate(lo, hi);
+        Vector256<int> y0 = Avx2TableMbqm<TForm>(acc0, t0);
+        Vector256<int> y1 = Avx2TableMbqm<TForm>(acc1, t1);
+        Vector256<short> packed = Avx2.Permute4x64(Avx2.PackSignedSaturate(y0, y1).AsInt64(), 0b11_01_10_00).AsInt16();
+        packed = Avx2.AddSaturate(packed, Vector256.Create((short)OutputZeroPoint));
+        Vector128<sbyte> b = Sse2.PackSignedSaturate(packed.GetLower(), packed.GetUpper());
         return Sse41.Min(Sse41.Max(b, Vector128.Create((sbyte)Min)), Vector128.Create((sbyte)Max));
     }
 
@@ -131,11 +216,25 @@ internal struct Int8Requantizer
     [MethodImpl(MethodImplOptions.NoInlining)]
     public readonly unsafe void StoreAvx2Rows16(Vector256<int>* acc, int rows, sbyte* y, int stride, int c, int count)
     {
-        Avx2Channels8 t0 = LoadAvx2(c);
-        Avx2Channels8 t1 = LoadAvx2(c + 8);
+        if (Folded)
+        {
+            StoreAvx2Rows16<FoldedForm>(acc, rows, y, stride, c, count);
+        }
+        else
+        {
+            StoreAvx2Rows16<ThresholdForm>(acc, rows, y, stride, c, count);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly unsafe void StoreAvx2Rows16<TForm>(Vector256<int>* acc, int rows, sbyte* y, int stride, int c, int count)
+        where TForm : struct
+    {
+        Avx2Channels8 t0 = LoadAvx2<TForm>(c);
+        Avx2Channels8 t1 = LoadAvx2<TForm>(c + 8);
         for (int r = 0; r < rows; r++)
         {
-            Vector128<sbyte> v = Avx2x16(acc[2 * r], acc[2 * r + 1], t0, t1);
+            Vector128<sbyte> v = Avx2x16<TForm>(acc[2 * r], acc[2 * r + 1], t0, t1);
             sbyte* d = y + (long)r * stride;
             if (count >= 16)
             {
@@ -151,47 +250,71 @@ internal struct Int8Requantizer
         }
     }
 
-    /// <summary>The 8-channel form of <see cref="StoreAvx2Rows16"/>: acc[r] holds row r.</summary>
+    /// <summary>The 8-channel form of <see cref="StoreAvx2Rows16"/>: acc[r] holds row r (up to eight rows).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public readonly unsafe void StoreAvx2Rows8(Vector256<int>* acc, int rows, sbyte* y, int stride, int c, int count)
     {
-        Avx2Channels8 t = LoadAvx2(c);
-        for (int r = 0; r < rows; r++)
+        if (Folded)
         {
-            Vector128<sbyte> v = Avx2x8(acc[r], t);
+            StoreAvx2Rows8<FoldedForm>(acc, rows, y, stride, c, count);
+        }
+        else
+        {
+            StoreAvx2Rows8<ThresholdForm>(acc, rows, y, stride, c, count);
+        }
+    }
+
+    /// <remarks>Rows are taken in pairs through the 16-lane narrowing (the pair's two rows in the low and high
+    /// 8 bytes), so a pair costs one pack sequence, not two.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly unsafe void StoreAvx2Rows8<TForm>(Vector256<int>* acc, int rows, sbyte* y, int stride, int c, int count)
+        where TForm : struct
+    {
+        Avx2Channels8 t = LoadAvx2<TForm>(c);
+        int r = 0;
+        for (; r < rows; r += 2)
+        {
+            Vector128<sbyte> v = Avx2x16<TForm>(acc[r], acc[r + 1], t, t);
             sbyte* d = y + (long)r * stride;
             if (count >= 8)
             {
                 *(long*)d = v.AsInt64().ToScalar();
+                if (r + 1 < rows)
+                {
+                    *(long*)(d + stride) = v.AsInt64().GetElement(1);
+                }
             }
             else
             {
                 for (int i = 0; i < count; i++)
                 {
                     d[i] = v.GetElement(i);
+                    if (r + 1 < rows)
+                    {
+                        d[stride + i] = v.GetElement(8 + i);
+                    }
                 }
             }
         }
     }
 
-    /// <summary>Eight channels with their loaded constants, AVX2, in the low 8 bytes of the result.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly Vector128<sbyte> Avx2x8(Vector256<int> acc, in Avx2Channels8 t)
-    {
-        Vector256<int> y = Avx2TableMbqm(acc, t);
-        Vector128<short> s = Sse2.AddSaturate(Sse2.PackSignedSaturate(y.GetLower(), y.GetUpper()), Vector128.Create((short)OutputZeroPoint));
-        Vector128<sbyte> b = Sse2.PackSignedSaturate(s, s);
-        return Sse41.Min(Sse41.Max(b, Vector128.Create((sbyte)Min)), Vector128.Create((sbyte)Max));
-    }
-
     /// <summary>
-    /// MBQM(acc + bias) of eight channels, before the zero point: <see cref="Avx2Mbqm(Vector256{int}, Vector256{int}, Vector256{uint}, Vector256{uint})"/>
-    /// with the per-channel constants (odd multipliers in place, rounding mask and half mask) read from tables
-    /// instead of recomputed.
+    /// MBQM(acc + bias) of eight channels, before the zero point, in the form <typeparamref name="TForm"/> selects:
+    /// folded (see the type's remarks) or <see cref="Avx2HighMulShift"/> with the per-channel constants read from
+    /// tables instead of recomputed.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly Vector256<int> Avx2TableMbqm(Vector256<int> acc, in Avx2Channels8 t)
+    private readonly Vector256<int> Avx2TableMbqm<TForm>(Vector256<int> acc, in Avx2Channels8 t) where TForm : struct
     {
+        if (typeof(TForm) == typeof(FoldedForm))
+        {
+            Vector256<int> a = AnyLeftShift ? Avx2.ShiftLeftLogicalVariable(acc, t.LeftShift.AsUInt32()) : acc;
+            Vector256<long> even = Avx2.ShiftRightLogical(Avx2.Multiply(a, t.Multiplier) + t.ConstantEven, 31);
+            Vector256<long> odd = Avx2.ShiftLeftLogical(Avx2.Multiply(Avx2.ShiftRightLogical(a.AsInt64(), 32).AsInt32(), t.MultiplierOdd) + t.ConstantOdd, 1);
+            Vector256<int> q = Avx2.Blend(even.AsInt32(), odd.AsInt32(), 0b1010_1010);
+            return Avx2.ShiftRightArithmeticVariable(q + Avx2.CompareGreaterThan(t.Half, q), t.RightShift);
+        }
+
         Vector256<int> x = acc + t.Bias;
         if (AnyLeftShift)
         {

@@ -1,8 +1,8 @@
 namespace EdgeInfer.Runtime.Kernels;
 
 /// <summary>
-/// Copies the input into the output, whose record holds the new shape (same element count). A copy, not an alias:
-/// the arena plan gives the two tensors their own lifetimes.
+/// Copies the input into the output, whose record holds the new shape (same element count), unless the plan made the
+/// output a view of the input (same arena bytes; the converter does this for every Reshape it can): then nothing moves.
 /// </summary>
 public unsafe struct ReshapeKernel : IKernel<ReshapeKernel>
 {
@@ -24,5 +24,11 @@ public unsafe struct ReshapeKernel : IKernel<ReshapeKernel>
         return new ReshapeKernel { _input = context.InputBuffer(0).Pointer, _output = context.OutputBuffer(0).Pointer, _bytes = input.ByteLength };
     }
 
-    public readonly void Invoke(Span<byte> scratch) => Buffer.MemoryCopy(_input, _output, _bytes, _bytes);
+    public readonly void Invoke(Span<byte> scratch)
+    {
+        if (_input != _output)
+        {
+            Buffer.MemoryCopy(_input, _output, _bytes, _bytes);
+        }
+    }
 }

@@ -112,7 +112,8 @@ public unsafe struct ConcatInt8Kernel : IKernel<ConcatInt8Kernel>
     }
 }
 
-/// <summary>Int8 reshape: a copy; the output keeps the input's quantization.</summary>
+/// <summary>Int8 reshape: a copy, or nothing when the plan made the output a view of the input; the output keeps the
+/// input's quantization.</summary>
 public unsafe struct ReshapeInt8Kernel : IKernel<ReshapeInt8Kernel>
 {
     private TensorBuffer _input;
