@@ -8,39 +8,56 @@ namespace EdgeInfer.Runtime.Kernels.Quantized;
 // channel pairs by one broadcast pair of X and adds adjacent products into int32 lanes. Exact: |x·w| ≤ 2^14.
 internal unsafe partial struct Int8Gemm
 {
+    /// <summary>The most rows one requantization pass takes (the accumulators of a whole chunk wait on the stack).</summary>
+    private const int MaxTileChunk = 64;
+
     /// <summary>
-    /// Rows 0..rows−1 of packed int16 X (row stride <see cref="PaddedDepth"/>), four rows × 16 channels per tile;
-    /// the last group of fewer than four rows computes four and stores only its own.
+    /// Rows 0..rows−1 of packed int16 X (row stride <see cref="PaddedDepth"/>). Per 16-channel panel, the rows are
+    /// accumulated four at a time (<see cref="Tile4x16"/>; a last group of fewer than four computes four), then the
+    /// whole chunk's accumulators are requantized in one pass: one call and one load of the channel constants per
+    /// panel and chunk instead of per four rows (a K = 8 layer has 576 four-row tiles per panel).
     /// </summary>
     [SkipLocalsInit] // acc is written before it is read: zeroing it cost a fill per call
     private readonly void RunAvx2(short* strip, int rows, sbyte* y, int outputStride, int nb, int ne)
     {
         int kp = _paddedDepth;
         int pairs = kp / 2;
-        Vector256<int>* acc = stackalloc Vector256<int>[8];
+        Vector256<int>* acc = stackalloc Vector256<int>[2 * MaxTileChunk + 2];
         fixed (short* packed = _packed16)
         {
-            for (int m0 = 0; m0 < rows; m0 += RowTile)
+            for (int c0 = 0; c0 < rows; c0 += MaxTileChunk)
             {
-                int count = Math.Min(RowTile, rows - m0);
-                int* x0 = (int*)(strip + (long)m0 * kp);
-                int* x1 = (int*)(strip + (long)(m0 + 1) * kp);
-                int* x2 = (int*)(strip + (long)(m0 + 2) * kp);
-                int* x3 = (int*)(strip + (long)(m0 + 3) * kp);
-                sbyte* ym = y + (long)m0 * outputStride;
+                int chunk = Math.Min(MaxTileChunk, rows - c0);
+                short* x = strip + (long)c0 * kp;
+                sbyte* yc = y + (long)c0 * outputStride;
                 for (int n0 = nb; n0 < ne; n0 += 16)
                 {
                     short* w = packed + (long)n0 * kp;
                     int width = Math.Min(16, _units - n0);
-                    if (PanelWidth(_units, n0) == 16)
+                    bool wide = PanelWidth(_units, n0) == 16;
+                    for (int m0 = 0; m0 < chunk; m0 += RowTile)
                     {
-                        Tile4x16(w, x0, x1, x2, x3, pairs, acc);
-                        Requantizer.StoreAvx2Rows16(acc, count, ym + n0, outputStride, n0, width);
+                        int* x0 = (int*)(x + (long)m0 * kp);
+                        int* x1 = (int*)(x + (long)(m0 + 1) * kp);
+                        int* x2 = (int*)(x + (long)(m0 + 2) * kp);
+                        int* x3 = (int*)(x + (long)(m0 + 3) * kp);
+                        if (wide)
+                        {
+                            Tile4x16(w, x0, x1, x2, x3, pairs, acc + 2 * m0);
+                        }
+                        else
+                        {
+                            Tile4x8(w, x0, x1, x2, x3, pairs, acc + m0);
+                        }
+                    }
+
+                    if (wide)
+                    {
+                        Requantizer.StoreAvx2Rows16(acc, chunk, yc + n0, outputStride, n0, width);
                     }
                     else
                     {
-                        Tile4x8(w, x0, x1, x2, x3, pairs, acc);
-                        Requantizer.StoreAvx2Rows8(acc, count, ym + n0, outputStride, n0, width);
+                        Requantizer.StoreAvx2Rows8(acc, chunk, yc + n0, outputStride, n0, width);
                     }
                 }
             }

@@ -207,11 +207,11 @@ internal unsafe struct Int8Requantizer
     }
 
     /// <summary>
-    /// Requantizes and stores a tile of up to four rows × 16 channels from accumulators spilled to
+    /// Requantizes and stores <paramref name="rows"/> rows × 16 channels from accumulators spilled to
     /// <paramref name="acc"/> (row r: acc[2r] channels c..c+7, acc[2r+1] c+8..c+15), <paramref name="count"/> channels
-    /// per row. Kept out of line on purpose: inlined four times into a micro-kernel it exhausts the JIT's inlining
-    /// budget, and the remaining calls then pass vectors through memory (measured: 19 % of a K = 28 GEMM in the call).
-    /// The channel constants are loaded once for all rows.
+    /// per row. Kept out of line on purpose: inlined into a micro-kernel it exhausts the JIT's inlining budget, and
+    /// the remaining calls then pass vectors through memory (measured: 19 % of a K = 28 GEMM in the call). The
+    /// channel constants are loaded once for all rows.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public readonly unsafe void StoreAvx2Rows16(Vector256<int>* acc, int rows, sbyte* y, int stride, int c, int count)
@@ -250,7 +250,8 @@ internal unsafe struct Int8Requantizer
         }
     }
 
-    /// <summary>The 8-channel form of <see cref="StoreAvx2Rows16"/>: acc[r] holds row r (up to eight rows).</summary>
+    /// <summary>The 8-channel form of <see cref="StoreAvx2Rows16"/>: acc[r] holds row r; acc[rows] must be readable
+    /// when rows is odd (pairs of rows share one narrowing; the extra row is computed and dropped).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public readonly unsafe void StoreAvx2Rows8(Vector256<int>* acc, int rows, sbyte* y, int stride, int c, int count)
     {
