@@ -60,6 +60,8 @@ public class ShapeInt8Tests
     [InlineData(1, 3, 9, 7)]
     [InlineData(1, 8, 2, 3)]
     [InlineData(3, 1, 5, 1)]
+    [InlineData(1, 3, 2, 37)]   // three channels: 16-pixel shuffle blocks and a tail
+    [InlineData(2, 3, 3, 16)]
     public void Transpose_NchwToNhwc_ShortInnerAxis(int n, int c, int h, int w)
     {
         // The layout-swap fast path (inner output axis ≤ 8 long, next axis contiguous in the input).

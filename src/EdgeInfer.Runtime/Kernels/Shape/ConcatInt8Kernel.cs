@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using EdgeInfer.Runtime.Kernels.Quantized;
 
 namespace EdgeInfer.Runtime.Kernels;
@@ -154,6 +155,7 @@ public unsafe struct TransposeInt8Kernel : IKernel<TransposeInt8Kernel>
     private int _count;
     private fixed int _dims[MaxRank];          // output dimensions
     private fixed long _inputStrides[MaxRank];  // input stride of each output axis
+    private bool _vector;
 
     public static OpCode OpCode => OpCode.Transpose;
 
@@ -176,7 +178,11 @@ public unsafe struct TransposeInt8Kernel : IKernel<TransposeInt8Kernel>
             stride *= input.Dim(d);
         }
 
-        var kernel = new TransposeInt8Kernel { _input = context.InputBuffer(0), _output = context.OutputBuffer(0), _rank = input.Rank, _count = (int)input.ElementCount };
+        var kernel = new TransposeInt8Kernel
+        {
+            _input = context.InputBuffer(0), _output = context.OutputBuffer(0), _rank = input.Rank, _count = (int)input.ElementCount,
+            _vector = context.Path != KernelPath.Scalar && Vector128.IsHardwareAccelerated,
+        };
         int seen = 0;
         for (int i = 0; i < perm.Length; i++)
         {
@@ -219,6 +225,13 @@ public unsafe struct TransposeInt8Kernel : IKernel<TransposeInt8Kernel>
             int rows = _dims[last - 1];
             for (int written = 0; written < _count; written += rows * innerLength)
             {
+                if (innerLength == 3 && _vector)
+                {
+                    Interleave3(x + offset, innerStride, y + written, rows);
+                    offset = Advance(index, offset, last - 2);
+                    continue;
+                }
+
                 for (int c = 0; c < innerLength; c++)
                 {
                     sbyte* src = x + offset + c * innerStride;
@@ -244,6 +257,50 @@ public unsafe struct TransposeInt8Kernel : IKernel<TransposeInt8Kernel>
             }
 
             offset = Advance(index, offset, last - 1);
+        }
+    }
+
+    // Byte shuffles that interleave three 16-byte planes into 48 bytes: output byte g of block k = 16k + j takes
+    // byte g / 3 of plane g % 3; an index of 0xFF selects zero, so each block is three shuffles OR-ed.
+    private static ReadOnlySpan<byte> Interleave3Indices => [
+        0, 255, 255, 1, 255, 255, 2, 255, 255, 3, 255, 255, 4, 255, 255, 5,
+        255, 255, 6, 255, 255, 7, 255, 255, 8, 255, 255, 9, 255, 255, 10, 255,
+        255, 11, 255, 255, 12, 255, 255, 13, 255, 255, 14, 255, 255, 15, 255, 255,
+        255, 0, 255, 255, 1, 255, 255, 2, 255, 255, 3, 255, 255, 4, 255, 255,
+        5, 255, 255, 6, 255, 255, 7, 255, 255, 8, 255, 255, 9, 255, 255, 10,
+        255, 255, 11, 255, 255, 12, 255, 255, 13, 255, 255, 14, 255, 255, 15, 255,
+        255, 255, 0, 255, 255, 1, 255, 255, 2, 255, 255, 3, 255, 255, 4, 255,
+        255, 5, 255, 255, 6, 255, 255, 7, 255, 255, 8, 255, 255, 9, 255, 255,
+        10, 255, 255, 11, 255, 255, 12, 255, 255, 13, 255, 255, 14, 255, 255, 15,
+    ];
+
+    /// <summary>
+    /// Three planes <paramref name="plane"/> bytes apart into rows of three (an RGB image from NCHW to NHWC), 16
+    /// pixels per step by byte shuffles; the tail pixel by pixel. A permutation, so every path gives the same bytes.
+    /// </summary>
+    private static void Interleave3(sbyte* x, long plane, sbyte* y, int pixels)
+    {
+        ReadOnlySpan<byte> t = Interleave3Indices;
+        Vector128<byte> a0 = Vector128.Create(t[..16]), a1 = Vector128.Create(t[16..32]), a2 = Vector128.Create(t[32..48]);
+        Vector128<byte> b0 = Vector128.Create(t[48..64]), b1 = Vector128.Create(t[64..80]), b2 = Vector128.Create(t[80..96]);
+        Vector128<byte> c0 = Vector128.Create(t[96..112]), c1 = Vector128.Create(t[112..128]), c2 = Vector128.Create(t[128..144]);
+        int p = 0;
+        for (; p <= pixels - 16; p += 16)
+        {
+            Vector128<byte> a = Vector128.Load((byte*)x + p);
+            Vector128<byte> b = Vector128.Load((byte*)x + plane + p);
+            Vector128<byte> c = Vector128.Load((byte*)x + 2 * plane + p);
+            byte* d = (byte*)y + 3L * p;
+            (Vector128.Shuffle(a, a0) | Vector128.Shuffle(b, b0) | Vector128.Shuffle(c, c0)).Store(d);
+            (Vector128.Shuffle(a, a1) | Vector128.Shuffle(b, b1) | Vector128.Shuffle(c, c1)).Store(d + 16);
+            (Vector128.Shuffle(a, a2) | Vector128.Shuffle(b, b2) | Vector128.Shuffle(c, c2)).Store(d + 32);
+        }
+
+        for (; p < pixels; p++)
+        {
+            y[3L * p] = x[p];
+            y[3L * p + 1] = x[plane + p];
+            y[3L * p + 2] = x[2 * plane + p];
         }
     }
 
