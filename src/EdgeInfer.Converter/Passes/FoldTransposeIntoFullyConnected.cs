@@ -10,6 +10,10 @@ namespace EdgeInfer.Converter.Passes;
 // the NCHW row. The Reshape then reads the channels-last tensor directly and the Transpose disappears.
 // Applies when the Transpose keeps the row axes in place (the rows of the FullyConnected are a prefix of axes), and
 // the Transpose and Reshape outputs have no other readers.
+// Exact only where the order of the sum does not matter: float FullyConnected sums its K products as one sequential
+// chain in row order (docs/kernels.md), so permuting the row permutes the rounding, and keeping the source model's
+// NCHW order is what lets float outputs match ONNX Runtime's to the bit. Int8 sums are exact integers, so the int8
+// quantizer runs this pass (QuantizationPipeline); the float pipeline keeps the Transpose (a copy of one feature map).
 
 public static class FoldTransposeIntoFullyConnected
 {
@@ -65,6 +69,9 @@ public static class FoldTransposeIntoFullyConnected
 
             fc.Inputs[1] = Value.Floats(graph.UniqueName(w.Name + "_nhwc"), w.Shape, permuted);
             reshape.Inputs[0] = x;
+            // The flattened row now holds the source tensor's values in another order: a new name, so that nothing
+            // (per-layer comparison against the float model) takes it for the source model's tensor.
+            input.Name = graph.UniqueName(input.Name + "_nhwc");
             folded++;
         }
 

@@ -7,8 +7,11 @@ namespace EdgeInfer.Converter.Passes;
 // The order of the ONNX conversion passes. Each pass is one file with one job; this file only sequences them:
 //   import → dead code → input shapes → opset canonicalization → shape inference and constant folding →
 //   Identity/Dropout removal → BatchNormalization folding, then decomposition of the rest → zero-Pad folding →
-//   lowering with channels-last layout → transpose cleanup → transpose folding into FullyConnected weights →
-//   transpose cleanup → FullyConnected bias fusion → activation fusion → dead code.
+//   lowering with channels-last layout → transpose cleanup → FullyConnected bias fusion → activation fusion →
+//   dead code.
+// The flatten Transpose before a FullyConnected stays in the float graph: folding it into the weights reorders the
+// FullyConnected's terms, which changes float rounding (see FoldTransposeIntoFullyConnected); int8 quantization,
+// whose sums are exact, folds it (QuantizationPipeline).
 // The result is a fully lowered float graph, ready for ModelEmitter (or quantization).
 
 public static class OnnxPipeline
@@ -30,8 +33,6 @@ public static class OnnxPipeline
         DecomposeBatchNorm.Run(graph, note);
         FoldPadIntoConv.Run(graph, note);
         LowerToEdgeInfer.Run(graph, note);
-        TransposeCleanup.Run(graph, note);
-        FoldTransposeIntoFullyConnected.Run(graph, note);
         TransposeCleanup.Run(graph, note);
         FuseFullyConnectedBias.Run(graph, note);
         FuseActivations.Run(graph, note);

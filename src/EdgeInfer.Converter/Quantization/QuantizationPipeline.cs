@@ -1,6 +1,7 @@
 using EdgeInfer.Converter.Emit;
 using EdgeInfer.Converter.Evaluation;
 using EdgeInfer.Converter.Ir;
+using EdgeInfer.Converter.Passes;
 
 namespace EdgeInfer.Converter.Quantization;
 
@@ -46,6 +47,12 @@ public static class QuantizationPipeline
 
         IReadOnlyList<float[]> calibration = options.CalibrationSamples is { Count: > 0 } c ? c
             : throw new ConversionException($"{floatGraph.Source}: int8 quantization needs calibration data (--calibration FILE), or use --quantize int8-weights");
+
+        // Integer sums do not depend on their order, so the flatten Transpose before a FullyConnected can go into
+        // its weights here (the float pipeline keeps it to keep the source model's float summation order).
+        floatGraph = floatGraph.Clone();
+        FoldTransposeIntoFullyConnected.Run(floatGraph, note);
+        TransposeCleanup.Run(floatGraph, note);
         Dictionary<string, ActivationStatistics> stats = CalibrationRunner.Collect(floatGraph.Clone(), calibration, options.Method != CalibrationMethod.MinMax, options.Progress);
         var ranges = stats.ToDictionary(kv => kv.Key, kv => RangeEstimator.Estimate(kv.Value, options.Method, options.Percentile), StringComparer.Ordinal);
         note($"calibrated {ranges.Count} activations on {calibration.Count} samples ({options.Method}{(options.Method == CalibrationMethod.Percentile ? $" {options.Percentile}" : "")})");

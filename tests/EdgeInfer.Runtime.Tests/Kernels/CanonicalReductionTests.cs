@@ -2,22 +2,20 @@ using EdgeInfer.Runtime.Kernels.Common;
 
 namespace EdgeInfer.Runtime.Tests.Kernels;
 
-/// <summary>The shared reductions, on every path and every length 0..70, against the order written out in the test.</summary>
+/// <summary>The shared reductions and the matrix product, on every path, against the orders written out in the test.</summary>
 public unsafe class CanonicalReductionTests
 {
     public static TheoryData<KernelPath> Paths => [.. KernelPaths.Supported];
 
     [Theory]
     [MemberData(nameof(Paths))]
-    public void DotSumMax_FollowTheCanonicalOrder_ForEveryLength(KernelPath path)
+    public void SumMax_FollowTheCanonicalOrder_ForEveryLength(KernelPath path)
     {
         var rng = new Random(17);
         for (int length = 0; length <= 70; length++)
         {
             // Wide magnitudes make the rounding depend on the order, so a different order shows.
             float[] a = [.. KernelAssert.Random(rng, length).Select((v, i) => v * MathF.Pow(10, i % 7 - 3))];
-            float[] b = KernelAssert.Random(rng, length);
-            Assert.Equal(CanonicalOrder.Dot(a, b), Dot(path, a, b));
             Assert.Equal(CanonicalOrder.Sum(a), Sum(path, a));
             Assert.Equal(length == 0 ? float.NegativeInfinity : a.Max(), Max(path, a));
         }
@@ -25,29 +23,49 @@ public unsafe class CanonicalReductionTests
 
     [Theory]
     [MemberData(nameof(Paths))]
-    public void Tile_GivesEightCanonicalDotProducts_ForEveryShapeOfTile(KernelPath path)
+    public void Gemm_GivesEveryOutputItsSequentialChain_ForEveryShapeOfTile(KernelPath path)
     {
+        // Shapes around the register tile (4 rows × 2 vectors of 1, 4 or 8 columns), the 8-column panels, the
+        // 16-row block, and K from empty to long; wide magnitudes so that any other order of the terms shows.
         var rng = new Random(5);
-        foreach (int length in new[] { 1, 7, 8, 9, 16, 23, 64, 99 })
+        foreach (int k in new[] { 0, 1, 7, 9, 23, 64, 99 })
         {
-            float[][] a = [KernelAssert.Random(rng, length), KernelAssert.Random(rng, length)];
-            float[][] b = [.. Enumerable.Range(0, 4).Select(_ => KernelAssert.Random(rng, length, -100, 100))];
-            for (int rows = 1; rows <= 2; rows++)
+            foreach (int m in new[] { 1, 2, 3, 4, 5, 9, 17 })
             {
-                for (int cols = 1; cols <= 4; cols++)
+                foreach (int n in new[] { 1, 3, 4, 7, 8, 9, 15, 16, 17, 33 })
                 {
-                    var c = new float[2 * 4];
-                    fixed (float* a0 = a[0], a1 = a[1], b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3], c0 = c)
+                    float[] a = [.. KernelAssert.Random(rng, m * k).Select((v, i) => v * MathF.Pow(10, i % 7 - 3))];
+                    float[] bt = KernelAssert.Random(rng, n * k, -100, 100);
+                    float[] b = new float[k * n];
+                    for (int j = 0; j < n; j++)
                     {
-                        FloatDot.Tile2x4(path, a0, rows > 1 ? a1 : a0, b0, cols > 1 ? b1 : b0, cols > 2 ? b2 : b0, cols > 3 ? b3 : b0, length, c0, c0 + 4, rows, cols);
+                        for (int t = 0; t < k; t++)
+                        {
+                            b[t * n + j] = bt[j * k + t];
+                        }
                     }
 
-                    for (int r = 0; r < 2; r++)
+                    float[] bias = KernelAssert.Random(rng, n);
+                    (float min, float max) = (-50f, 60f);
+                    var fromRows = new float[m * n];
+                    var fromColumns = new float[m * n];
+                    var packed = new float[FloatGemm.PackedLength(n, k) + 1];
+                    fixed (float* pa = a, pbt = bt, pb = b, pp = packed, pbias = bias, c1 = fromRows, c2 = fromColumns)
                     {
-                        for (int j = 0; j < 4; j++)
+                        FloatGemm.PackRows(pbt, k, n, k, pp);
+                        FloatGemm.Multiply(path, pa, k, m, pp, n, k, c1, n, pbias, min, max);
+                        FloatGemm.PackColumns(pb, n, n, k, pp);
+                        FloatGemm.Multiply(path, pa, k, m, pp, n, k, c2, n, pbias, min, max);
+                    }
+
+                    for (int i = 0; i < m; i++)
+                    {
+                        for (int j = 0; j < n; j++)
                         {
-                            float expected = r < rows && j < cols ? CanonicalOrder.Dot(a[r], b[j]) : 0f;
-                            Assert.Equal(expected, c[r * 4 + j]);
+                            float chain = CanonicalOrder.Chain(new ArraySegment<float>(a, i * k, k), new ArraySegment<float>(bt, j * k, k));
+                            float expected = CanonicalOrder.Clamp(chain + bias[j], min, max);
+                            Assert.Equal(expected, fromRows[i * n + j]);
+                            Assert.Equal(expected, fromColumns[i * n + j]);
                         }
                     }
                 }
@@ -69,7 +87,7 @@ public unsafe class CanonicalReductionTests
             {
                 float[] column = [.. Enumerable.Range(0, rows).Select(t => x[t * Columns + c])];
                 float[] weights = [.. Enumerable.Range(0, rows).Select(t => w[t * Columns + c])];
-                float sum = CanonicalOrder.Sum(column), dot = CanonicalOrder.Dot(column, weights), max = column.Contains(float.NaN) ? float.NaN : column.Max();
+                float sum = CanonicalOrder.Sum(column), dot = CanonicalOrder.Chain(column, weights), max = column.Contains(float.NaN) ? float.NaN : column.Max();
                 AssertColumn<ScalarFloat>(x, w, rows, Columns, c, sum, dot, max);
                 if (c + 4 <= Columns && System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
                 {
@@ -100,7 +118,7 @@ public unsafe class CanonicalReductionTests
             Assert.Equal(sum, lanes[0]);
             T.Store(FloatColumns.SumTaps<T>(taps, rows, c), ref lanes[0], 0);
             Assert.Equal(sum, lanes[0]);
-            T.Store(FloatColumns.DotTaps<T>(taps, rows, pw, columns, c), ref lanes[0], 0);
+            T.Store(FloatColumns.ChainTaps<T>(taps, rows, pw, columns, c), ref lanes[0], 0);
             Assert.Equal(dot, lanes[0]);
             T.Store(FloatColumns.MaxStrided<T>(px, rows, columns, c), ref lanes[0], 0);
             Assert.Equal(max, lanes[0]);
@@ -108,8 +126,6 @@ public unsafe class CanonicalReductionTests
             Assert.Equal(max, lanes[0]);
         }
     }
-
-    private static float Dot(KernelPath path, float[] a, float[] b) => a.Length == 0 ? FloatDot.Dot(path, ref Dummy(), ref Dummy(), 0) : FloatDot.Dot(path, ref a[0], ref b[0], a.Length);
 
     private static float Sum(KernelPath path, float[] a) => a.Length == 0 ? FloatDot.Sum(path, ref Dummy(), 0) : FloatDot.Sum(path, ref a[0], a.Length);
 

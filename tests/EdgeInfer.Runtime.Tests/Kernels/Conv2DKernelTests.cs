@@ -53,8 +53,8 @@ public class Conv2DKernelTests
     }
 
     /// <summary>
-    /// Every strategy (pointwise, depthwise, im2col) must compute the documented sequence: the canonical dot product
-    /// of the weight row with the patch (padded taps as zero terms), plus bias, then the clamp — bit for bit.
+    /// Every strategy (pointwise, depthwise, im2col) must compute the documented sequence: one FMA chain over the
+    /// (ci, ky, kx) terms (padded taps as zero terms), plus bias, then the clamp — bit for bit.
     /// </summary>
     [Theory]
     [MemberData(nameof(Cases))]
@@ -186,13 +186,14 @@ public class Conv2DKernelTests
         return y;
     }
 
-    /// <summary>The documented float sequence: canonical dot of weight row and patch (zeros for padding), + bias, clamp.</summary>
+    /// <summary>The documented float sequence: one FMA chain over the (ci, ky, kx) terms (zeros for padding), + bias, clamp.</summary>
     private static float[] Canonical(Case c, float[] x, float[] w, float[]? b)
     {
         var y = new float[c.N * c.OH * c.OW * c.Cout];
         int coutG = c.Cout / c.Groups;
         int k = c.KH * c.KW * c.CinG;
         var patch = new float[k];
+        var weights = new float[k];
         ClampOptions clamp = c.Options.Clamp;
         for (int n = 0; n < c.N; n++)
         for (int oy = 0; oy < c.OH; oy++)
@@ -200,17 +201,18 @@ public class Conv2DKernelTests
         for (int co = 0; co < c.Cout; co++)
         {
             int g = co / coutG, t = 0;
+            for (int ci = 0; ci < c.CinG; ci++)
             for (int ky = 0; ky < c.KH; ky++)
             for (int kx = 0; kx < c.KW; kx++)
-            for (int ci = 0; ci < c.CinG; ci++)
             {
                 int iy = oy * c.StrideH - c.PadTop + ky * c.DilationH;
                 int ix = ox * c.StrideW - c.PadLeft + kx * c.DilationW;
                 bool inside = iy >= 0 && iy < c.H && ix >= 0 && ix < c.W;
-                patch[t++] = inside ? x[((n * c.H + iy) * c.W + ix) * c.Cin + g * c.CinG + ci] : 0f;
+                patch[t] = inside ? x[((n * c.H + iy) * c.W + ix) * c.Cin + g * c.CinG + ci] : 0f;
+                weights[t++] = w[((co * c.KH + ky) * c.KW + kx) * c.CinG + ci];
             }
 
-            float dot = CanonicalOrder.Dot(patch, new ArraySegment<float>(w, co * k, k));
+            float dot = CanonicalOrder.Chain(patch, weights);
             float v = b is null ? dot : dot + b[co];
             y[((n * c.OH + oy) * c.OW + ox) * c.Cout + co] = CanonicalOrder.Clamp(v, clamp.Min, clamp.Max);
         }

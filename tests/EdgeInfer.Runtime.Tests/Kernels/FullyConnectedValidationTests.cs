@@ -6,7 +6,7 @@ namespace EdgeInfer.Runtime.Tests.Kernels;
 public class FullyConnectedValidationTests
 {
     [Fact]
-    public void Invoke_ComputesCanonicalDotPlusBiasThenClamp_WithLoadTimeWeights()
+    public void Invoke_ComputesSequentialChainPlusBiasThenClamp_WithLoadTimeWeights()
     {
         var rng = new Random(2);
         float[] x = KernelAssert.Random(rng, 3 * 29);
@@ -18,7 +18,7 @@ public class FullyConnectedValidationTests
         {
             for (int n = 0; n < 6; n++)
             {
-                float dot = CanonicalOrder.Dot(new ArraySegment<float>(x, m * 29, 29), new ArraySegment<float>(w, n * 29, 29));
+                float dot = CanonicalOrder.Chain(new ArraySegment<float>(x, m * 29, 29), new ArraySegment<float>(w, n * 29, 29));
                 Assert.Equal(CanonicalOrder.Clamp(dot + b[n], clamp.Min, clamp.Max), y[m * 6 + n]);
             }
         }

@@ -103,17 +103,11 @@ internal static class KernelAssert
 /// </summary>
 internal static class CanonicalOrder
 {
-    public static float Dot(IReadOnlyList<float> a, IReadOnlyList<float> b)
+    /// <summary>The products' order (FloatGemm): one fused multiply-add chain from +0 over k in increasing order.</summary>
+    public static float Chain(IReadOnlyList<float> a, IReadOnlyList<float> b)
     {
-        var lanes = new float[8];
-        int k8 = a.Count / 8 * 8;
-        for (int k = 0; k < k8; k++)
-        {
-            lanes[k % 8] = MathF.FusedMultiplyAdd(a[k], b[k], lanes[k % 8]);
-        }
-
-        float s = ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]));
-        for (int k = k8; k < a.Count; k++)
+        float s = 0;
+        for (int k = 0; k < a.Count; k++)
         {
             s = MathF.FusedMultiplyAdd(a[k], b[k], s);
         }

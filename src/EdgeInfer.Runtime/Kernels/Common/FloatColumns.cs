@@ -8,35 +8,24 @@ namespace EdgeInfer.Runtime.Kernels.Common;
 /// so lanes never mix. Each lane keeps the eight canonical accumulators of <see cref="FloatDot"/> — term t goes to
 /// accumulator t mod 8 for t below the last multiple of eight, then the fixed tree, then the tail in order — so a
 /// lane computes exactly what the scalar instantiation computes for its column, and what FloatDot would compute for
-/// the same list of terms laid out contiguously.
+/// the same list of terms laid out contiguously. The one exception is <see cref="ChainTaps{T}"/>: a dot product, so it
+/// follows the sequential order of the matrix products (<see cref="FloatGemm"/>).
 /// <para>Rows are given either as a pointer per term (<c>taps</c>: pooling windows and depthwise taps, where padded
 /// or clipped positions are left out or point at a zero row) or as a base and a stride (global pooling, Softmax over
 /// a non-last axis).</para>
 /// </summary>
 internal static unsafe class FloatColumns
 {
-    /// <summary>Σ_t taps[t][c] · weights[t·weightStride + c], for the lanes starting at column c.</summary>
+    /// <summary>
+    /// Σ_t taps[t][c] · weights[t·weightStride + c] as the products' order of <see cref="FloatGemm"/> (depthwise
+    /// convolution): one sequential chain of fused multiply-adds per lane from zero over t = 0..count−1, not the
+    /// eight-accumulator order of the plain sums below.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static T DotTaps<T>(float** taps, int count, float* weights, nint weightStride, nint c) where T : struct, IFloatVector<T>
+    public static T ChainTaps<T>(float** taps, int count, float* weights, nint weightStride, nint c) where T : struct, IFloatVector<T>
     {
-        T l0 = T.Zero, l1 = T.Zero, l2 = T.Zero, l3 = T.Zero, l4 = T.Zero, l5 = T.Zero, l6 = T.Zero, l7 = T.Zero;
-        int t8 = count & ~7;
-        int t = 0;
-        for (; t < t8; t += 8)
-        {
-            float* w = weights + t * weightStride + c;
-            l0 = T.FusedMultiplyAdd(T.Load(ref *taps[t], c), T.Load(ref *w, 0), l0);
-            l1 = T.FusedMultiplyAdd(T.Load(ref *taps[t + 1], c), T.Load(ref *w, weightStride), l1);
-            l2 = T.FusedMultiplyAdd(T.Load(ref *taps[t + 2], c), T.Load(ref *w, 2 * weightStride), l2);
-            l3 = T.FusedMultiplyAdd(T.Load(ref *taps[t + 3], c), T.Load(ref *w, 3 * weightStride), l3);
-            l4 = T.FusedMultiplyAdd(T.Load(ref *taps[t + 4], c), T.Load(ref *w, 4 * weightStride), l4);
-            l5 = T.FusedMultiplyAdd(T.Load(ref *taps[t + 5], c), T.Load(ref *w, 5 * weightStride), l5);
-            l6 = T.FusedMultiplyAdd(T.Load(ref *taps[t + 6], c), T.Load(ref *w, 6 * weightStride), l6);
-            l7 = T.FusedMultiplyAdd(T.Load(ref *taps[t + 7], c), T.Load(ref *w, 7 * weightStride), l7);
-        }
-
-        T s = ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7));
-        for (; t < count; t++)
+        T s = T.Zero;
+        for (int t = 0; t < count; t++)
         {
             s = T.FusedMultiplyAdd(T.Load(ref *taps[t], c), T.Load(ref *weights, t * weightStride + c), s);
         }

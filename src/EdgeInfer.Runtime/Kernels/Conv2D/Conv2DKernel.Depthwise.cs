@@ -9,7 +9,8 @@ namespace EdgeInfer.Runtime.Kernels;
 /// each output is a dot product over the KH·KW taps alone. The vector runs across input channels ci for one
 /// multiplier index j at a time: per output pixel the kernel lists one pointer per tap (the input pixel, or a
 /// row of zeros for a padded tap, so the term list is the same as im2col's), then
-/// <see cref="FloatColumns.DotTaps{T}"/> accumulates each lane in canonical order against weights repacked to
+/// <see cref="FloatColumns.ChainTaps{T}"/> accumulates each lane as one sequential fused multiply-add chain over the
+/// taps in (ky, kx) order (the (ci, ky, kx) order of <see cref="Conv2DKernel"/> with one input channel) against weights repacked to
 /// [j][tap][ci], so a weight vector is one contiguous load. With m &gt; 1 the results of each j land in a scratch row
 /// and are interleaved into the NHWC output (co = ci·m + j) afterwards.
 /// <para>Weights are repacked once at load when they and the bias are constants; weights computed at load time
@@ -152,7 +153,7 @@ public unsafe partial struct Conv2DKernel
     private readonly void DepthwiseChannels<T>(float** taps, int tapCount, float* weights, float* bias, float* destination, int cin, nint c)
         where T : struct, IFloatVector<T>
     {
-        T s = FloatColumns.DotTaps<T>(taps, tapCount, weights, cin, c);
+        T s = FloatColumns.ChainTaps<T>(taps, tapCount, weights, cin, c);
         if (bias != null)
         {
             s += T.Load(ref *bias, c);

@@ -9,7 +9,7 @@ namespace EdgeInfer.Runtime.Kernels;
 /// </summary>
 public unsafe partial struct Conv2DKernel
 {
-    private readonly void InvokePointwise()
+    private readonly void InvokePointwise(float* packed)
     {
         int cin = _inChannels, cout = _outChannels;
         for (int n = 0; n < _batch; n++)
@@ -18,12 +18,12 @@ public unsafe partial struct Conv2DKernel
             float* outImage = _output + (long)n * _outHeight * _outWidth * cout;
             for (int g = 0; g < _groups; g++)
             {
-                float* groupWeights = _weights + (long)g * _groupOutChannels * _groupInChannels;
+                float* groupWeights = packed + g * _packedGroup;
                 float* groupBias = _bias == null ? null : _bias + g * _groupOutChannels;
                 if (_strideH == 1 && _strideW == 1)
                 {
-                    FloatGemm.MultiplyTransposed(_path, image + g * _groupInChannels, cin, _outHeight * _outWidth,
-                        groupWeights, _groupInChannels, _groupOutChannels, _groupInChannels,
+                    FloatGemm.Multiply(_path, image + g * _groupInChannels, cin, _outHeight * _outWidth,
+                        groupWeights, _groupOutChannels, _groupInChannels,
                         outImage + g * _groupOutChannels, cout, groupBias, _min, _max);
                     continue;
                 }
@@ -32,8 +32,8 @@ public unsafe partial struct Conv2DKernel
                 {
                     float* inRow = image + (long)oy * _strideH * _width * cin + g * _groupInChannels;
                     float* outRow = outImage + (long)oy * _outWidth * cout + g * _groupOutChannels;
-                    FloatGemm.MultiplyTransposed(_path, inRow, (nint)_strideW * cin, _outWidth,
-                        groupWeights, _groupInChannels, _groupOutChannels, _groupInChannels,
+                    FloatGemm.Multiply(_path, inRow, (nint)_strideW * cin, _outWidth,
+                        groupWeights, _groupOutChannels, _groupInChannels,
                         outRow, cout, groupBias, _min, _max);
                 }
             }

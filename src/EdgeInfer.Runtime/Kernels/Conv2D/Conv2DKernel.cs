@@ -7,22 +7,30 @@ namespace EdgeInfer.Runtime.Kernels;
 /// <summary>
 /// NHWC convolution: X [N,H,W,Cin], W [Cout,KH,KW,Cin/groups] (OHWI), optional B [Cout], Y [N,OH,OW,Cout],
 /// Y = clamp(conv(X, W) + B).
-/// <para><b>What is computed.</b> Output (n, oy, ox, co) in group g = co / (Cout/groups) is the canonical
-/// <see cref="FloatDot"/> dot product of its weight row W[co] (KH·KW·Cin/g values, in (ky, kx, ci) order) with the
-/// input patch in the same order, where a tap outside the input contributes a zero term; then + B[co]; then the
-/// clamp. Every strategy below evaluates exactly those terms in exactly that order, so they agree bit for bit with
-/// each other, with FullyConnected on the same numbers, and across kernel paths.</para>
+/// <para><b>What is computed.</b> Output (n, oy, ox, co) in group g = co / (Cout/groups) is one sequential chain of
+/// fused multiply-adds from zero over its KH·KW·Cin/g terms in <b>(ci, ky, kx) order</b> — input channel outermost,
+/// the order of the ONNX/PyTorch OIHW weight layout and of the definition of the operator — where a tap outside
+/// the input contributes a zero term (adding fma(0, w) to a chain started at +0 changes nothing, so the zero terms
+/// may equally be skipped); then + B[co] (one rounding); then the clamp. Every strategy below evaluates exactly
+/// that chain, so they agree bit for bit with each other, with FullyConnected and MatMul on the same numbers
+/// (<see cref="FloatGemm"/>), and across kernel paths (the vectors run across output channels, one chain per lane).
+/// ONNX Runtime's CPU convolution (im2col in NCHW order, then MLAS SGEMM, then the bias) computes the same chain
+/// while K fits in one of its K blocks; docs/kernels.md has the details.</para>
 /// <para><b>Strategies</b> (chosen in Prepare from the geometry):</para>
 /// <list type="bullet">
 /// <item>pointwise (1×1, no padding, any stride or groups): the input pixels already are the patch rows, so the
 /// convolution is a matrix product over the input in place (<see cref="FloatGemm"/>), no copy;</item>
-/// <item>depthwise (groups == Cin &gt; 1, any multiplier): vectorized across channels with the eight canonical
-/// accumulators per lane (<see cref="FloatColumns.DotTaps{T}"/>), over per-pixel tap pointers in which padded taps
-/// point at a row of zeros; weights are repacked tap-major at load;</item>
-/// <item>everything else: im2col of <see cref="PatchRows"/> output pixels at a time into scratch, then the matrix
-/// product of the patches with the weight rows. A block of 16 patches keeps scratch small (16·K floats) and in
-/// L1; docs/kernels.md records the measurement behind copying rather than indexing the input directly.</item>
+/// <item>depthwise (groups == Cin &gt; 1, any multiplier): vectorized across channels, one chain per lane over the
+/// (ky, kx) taps (<see cref="FloatColumns.ChainTaps{T}"/>), over per-pixel tap pointers in which padded taps point
+/// at a row of zeros; weights are repacked tap-major at load;</item>
+/// <item>everything else: im2col of <see cref="PatchRows"/> output pixels at a time into scratch, each patch row
+/// copied in the input's (ky, kx, ci) layout and walked in (ci, ky, kx) order by the matrix product with the group's
+/// packed weights. A block of 16 patches keeps
+/// scratch small (16·K floats) and in L1; docs/kernels.md records the measurement behind copying rather than
+/// indexing the input directly.</item>
 /// </list>
+/// <para>Pointwise and im2col weights are packed into <see cref="FloatGemm"/> panels in (ci, ky, kx) term order,
+/// once at load when they are constants, otherwise into scratch on each invoke.</para>
 /// </summary>
 public unsafe partial struct Conv2DKernel : IKernel<Conv2DKernel>
 {
@@ -56,6 +64,9 @@ public unsafe partial struct Conv2DKernel : IKernel<Conv2DKernel>
     private float _max;
     private KernelPath _path;
     private Strategy _strategy;
+    private float[]? _packed;     // pointwise/im2col weights in FloatGemm panels, per group (pinned), or null
+    private long _packedGroup;    // floats of one group's panels
+    private int[]? _termOrder;    // im2col: term t = (ci, ky, kx) → its position (ky·KW + kx)·Cin/g + ci in a patch row (pinned)
     private DepthwiseState _depthwise;
 
     private enum Strategy
@@ -139,6 +150,7 @@ public unsafe partial struct Conv2DKernel : IKernel<Conv2DKernel>
         if (kernelHeight == 1 && kernelWidth == 1 && o.PadTop == 0 && o.PadLeft == 0 && o.PadBottom == 0 && o.PadRight == 0)
         {
             kernel._strategy = Strategy.Pointwise;
+            kernel.PrepareGemmWeights(ref context, weights.Storage == TensorStorage.Constant);
         }
         else if (o.Groups == inChannels && inChannels > 1)
         {
@@ -149,6 +161,19 @@ public unsafe partial struct Conv2DKernel : IKernel<Conv2DKernel>
         {
             kernel._strategy = Strategy.Im2Col;
             context.RequestScratch((long)PatchRows * kernel._patchLength * sizeof(float));
+            kernel._termOrder = context.AllocatePersistent<int>(kernel._patchLength);
+            for (int ci = 0, t = 0; ci < groupInChannels; ci++)
+            {
+                for (int ky = 0; ky < kernelHeight; ky++)
+                {
+                    for (int kx = 0; kx < kernelWidth; kx++)
+                    {
+                        kernel._termOrder[t++] = (ky * kernelWidth + kx) * groupInChannels + ci;
+                    }
+                }
+            }
+
+            kernel.PrepareGemmWeights(ref context, weights.Storage == TensorStorage.Constant);
         }
 
         return kernel;
@@ -161,20 +186,84 @@ public unsafe partial struct Conv2DKernel : IKernel<Conv2DKernel>
         return span < 0 ? 0 : span / stride + 1;
     }
 
+    /// <summary>
+    /// Sizes (and, for constant weights, fills) the packed weights of the pointwise and im2col strategies. Constant
+    /// weights are packed here; otherwise scratch past the strategy's own (the patches) holds them per invoke.
+    /// </summary>
+    private void PrepareGemmWeights(ref KernelContext context, bool packAtLoad)
+    {
+        _packedGroup = FloatGemm.PackedLength(_groupOutChannels, _patchLength);
+        long length = _packedGroup * _groups;
+        if (packAtLoad)
+        {
+            _packed = context.AllocatePersistent<float>(checked((int)length));
+            fixed (float* packed = _packed)
+            {
+                PackGemmWeights(packed);
+            }
+        }
+        else
+        {
+            context.RequestScratch(GemmScratchOffset + length * sizeof(float));
+        }
+    }
+
+    /// <summary>Bytes of scratch before the per-invoke packed weights: the im2col patch block.</summary>
+    private readonly long GemmScratchOffset => _strategy == Strategy.Im2Col ? AlignUp((long)PatchRows * _patchLength * sizeof(float)) : 0;
+
+    /// <summary>W[co][ky][kx][ci] (OHWI) → group g's panels, term t = (ci·KH + ky)·KW + kx.</summary>
+    private readonly void PackGemmWeights(float* packed)
+    {
+        int k = _patchLength, cg = _groupInChannels, kh = _kernelHeight, kw = _kernelWidth;
+        for (int g = 0; g < _groups; g++)
+        {
+            float* groupPacked = packed + g * _packedGroup;
+            new Span<float>(groupPacked, checked((int)_packedGroup)).Clear();
+            for (int j = 0; j < _groupOutChannels; j++)
+            {
+                float* row = _weights + (long)(g * _groupOutChannels + j) * k;
+                for (int ci = 0; ci < cg; ci++)
+                {
+                    for (int ky = 0; ky < kh; ky++)
+                    {
+                        for (int kx = 0; kx < kw; kx++)
+                        {
+                            int t = (ci * kh + ky) * kw + kx;
+                            groupPacked[FloatGemm.PackedIndex(j, t, k)] = row[(ky * kw + kx) * cg + ci];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     public void Invoke(Span<byte> scratch)
     {
         byte* scratchBase = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(scratch));
-        switch (_strategy)
+        if (_strategy == Strategy.Depthwise)
         {
-            case Strategy.Pointwise:
-                InvokePointwise();
-                break;
-            case Strategy.Depthwise:
-                InvokeDepthwise(scratchBase);
-                break;
-            default:
-                InvokeIm2Col((float*)scratchBase);
-                break;
+            InvokeDepthwise(scratchBase);
+            return;
+        }
+
+        float* packed;
+        if (_packed is { } atLoad)
+        {
+            packed = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(atLoad)); // pinned at allocation
+        }
+        else
+        {
+            packed = (float*)(scratchBase + GemmScratchOffset);
+            PackGemmWeights(packed);
+        }
+
+        if (_strategy == Strategy.Pointwise)
+        {
+            InvokePointwise(packed);
+        }
+        else
+        {
+            InvokeIm2Col((float*)scratchBase, packed);
         }
     }
 }

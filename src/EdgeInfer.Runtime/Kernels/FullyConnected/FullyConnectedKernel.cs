@@ -1,11 +1,15 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using EdgeInfer.Runtime.Kernels.Common;
 
 namespace EdgeInfer.Runtime.Kernels;
 
 /// <summary>
 /// Y[M,N] = clamp(X[M,K]·W[N,K]ᵀ + B[N]). X may have any rank whose element count is M·K; W is row-major with
-/// one row per output (the PyTorch/TFLite layout), used in place from the model. The product is
-/// <see cref="FloatGemm"/>: canonical dot products, then bias, then clamp.
+/// one row per output (the PyTorch/TFLite layout). The product is <see cref="FloatGemm"/>: each output one
+/// sequential fused multiply-add chain over k = 0..K−1 in the order of the input row, then + bias, then the clamp.
+/// <para>W is packed into <see cref="FloatGemm"/>'s column panels once at load when it is a constant, otherwise
+/// into scratch on each invoke (weights computed at run time).</para>
 /// </summary>
 public unsafe struct FullyConnectedKernel : IKernel<FullyConnectedKernel>
 {
@@ -13,6 +17,7 @@ public unsafe struct FullyConnectedKernel : IKernel<FullyConnectedKernel>
     private float* _weights;
     private float* _bias;
     private float* _output;
+    private float[]? _packed;     // constant W in FloatGemm panels (pinned), or null: packed into scratch per invoke
     private int _rows;
     private int _depth;
     private int _units;
@@ -46,7 +51,7 @@ public unsafe struct FullyConnectedKernel : IKernel<FullyConnectedKernel>
             context.Require(bias.ElementCount == units, $"bias {bias} should hold {units} values");
         }
 
-        return new FullyConnectedKernel
+        var kernel = new FullyConnectedKernel
         {
             _input = (float*)context.InputBuffer(0).Pointer,
             _weights = (float*)context.InputBuffer(1).Pointer,
@@ -59,8 +64,37 @@ public unsafe struct FullyConnectedKernel : IKernel<FullyConnectedKernel>
             _max = clamp.Max,
             _path = context.Path,
         };
+
+        long packedLength = FloatGemm.PackedLength(units, depth);
+        if (weights.Storage == TensorStorage.Constant)
+        {
+            kernel._packed = context.AllocatePersistent<float>(checked((int)packedLength));
+            fixed (float* packed = kernel._packed)
+            {
+                FloatGemm.PackRows(kernel._weights, depth, units, depth, packed);
+            }
+        }
+        else
+        {
+            context.RequestScratch(packedLength * sizeof(float));
+        }
+
+        return kernel;
     }
 
     public readonly void Invoke(Span<byte> scratch)
-        => FloatGemm.MultiplyTransposed(_path, _input, _depth, _rows, _weights, _depth, _units, _depth, _output, _units, _bias, _min, _max);
+    {
+        float* packed;
+        if (_packed is { } atLoad)
+        {
+            packed = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(atLoad)); // pinned at allocation
+        }
+        else
+        {
+            packed = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(scratch));
+            FloatGemm.PackRows(_weights, _depth, _units, _depth, packed);
+        }
+
+        FloatGemm.Multiply(_path, _input, _depth, _rows, packed, _units, _depth, _output, _units, _bias, _min, _max);
+    }
 }

@@ -6,12 +6,11 @@ namespace EdgeInfer.Runtime.Kernels;
 
 /// <summary>
 /// Y [..., M, N] = clamp(A [..., M, K] × B [..., K, N]) with NumPy broadcasting of the batch axes (everything before
-/// the last two; ranks may differ, missing leading axes are 1). Each output is a canonical dot product over K, so
-/// MatMul agrees bit for bit with FullyConnected on the same numbers.
-/// <para>The canonical dot product reads both operands along K, but B's columns are strided. B is therefore used
-/// transposed ([N, K] per batch, the layout <see cref="FloatGemm"/> takes): transposed once at load when B is a
-/// constant, otherwise transposed into scratch on each invoke, once per distinct B batch (a B broadcast over A's
-/// batches is transposed once). Which A and B batch each output batch reads is precomputed.</para>
+/// the last two; ranks may differ, missing leading axes are 1). Each output is <see cref="FloatGemm"/>'s sequential
+/// fused multiply-add chain over k = 0..K−1, so MatMul agrees bit for bit with FullyConnected on the same numbers.
+/// <para>B is packed into <see cref="FloatGemm"/>'s column panels: once at load when B is a constant, otherwise into
+/// scratch on each invoke, once per distinct B batch (a B broadcast over A's batches is packed once). Which A and B
+/// batch each output batch reads is precomputed.</para>
 /// </summary>
 public unsafe struct MatMulKernel : IKernel<MatMulKernel>
 {
@@ -20,7 +19,7 @@ public unsafe struct MatMulKernel : IKernel<MatMulKernel>
     private float* _output;
     private int[] _aBatch;        // per output batch: A's batch index
     private int[] _bBatch;        // per output batch: B's batch index
-    private float[]? _packedB;    // constant B, transposed per batch [batchesB][N][K] (pinned), or null
+    private float[]? _packedB;    // constant B in FloatGemm panels, one block per B batch (pinned), or null
     private int _m;
     private int _k;
     private int _n;
@@ -107,21 +106,22 @@ public unsafe struct MatMulKernel : IKernel<MatMulKernel>
         };
 
         long matrix = (long)k * n;
+        long packedMatrix = FloatGemm.PackedLength(n, k);
         if (b.Storage == TensorStorage.Constant)
         {
             long bBatches = b.ElementCount / matrix;
-            kernel._packedB = context.AllocatePersistent<float>((int)b.ElementCount);
+            kernel._packedB = context.AllocatePersistent<float>(checked((int)(bBatches * packedMatrix)));
             fixed (float* packed = kernel._packedB)
             {
                 for (long i = 0; i < bBatches; i++)
                 {
-                    FloatMatrix.Transpose(kernel._b + i * matrix, packed + i * matrix, k, n);
+                    FloatGemm.PackColumns(kernel._b + i * matrix, n, n, k, packed + i * packedMatrix);
                 }
             }
         }
         else
         {
-            context.RequestScratch(matrix * sizeof(float));
+            context.RequestScratch(packedMatrix * sizeof(float));
         }
 
         return kernel;
@@ -130,29 +130,30 @@ public unsafe struct MatMulKernel : IKernel<MatMulKernel>
     public readonly void Invoke(Span<byte> scratch)
     {
         long matrix = (long)_k * _n;
-        float* transposed = _packedB is { } packed
-            ? (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(packed)) // pinned at allocation
+        long packedMatrix = FloatGemm.PackedLength(_n, _k);
+        float* panels = _packedB is { } constantPanels
+            ? (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(constantPanels)) // pinned at allocation
             : (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(scratch));
         int lastB = -1;
         for (int ob = 0; ob < _aBatch.Length; ob++)
         {
             int bi = _bBatch[ob];
-            float* bt;
+            float* packed;
             if (_packedB is not null)
             {
-                bt = transposed + bi * matrix;
+                packed = panels + bi * packedMatrix;
             }
             else
             {
-                bt = transposed;
+                packed = panels;
                 if (bi != lastB)
                 {
-                    FloatMatrix.Transpose(_b + bi * matrix, bt, _k, _n);
+                    FloatGemm.PackColumns(_b + bi * matrix, _n, _n, _k, packed);
                     lastB = bi;
                 }
             }
 
-            FloatGemm.MultiplyTransposed(_path, _a + (long)_aBatch[ob] * _m * _k, _k, _m, bt, _k, _n, _k,
+            FloatGemm.Multiply(_path, _a + (long)_aBatch[ob] * _m * _k, _k, _m, packed, _n, _k,
                 _output + (long)ob * _m * _n, _n, null, _min, _max);
         }
     }
