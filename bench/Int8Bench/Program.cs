@@ -12,7 +12,9 @@ KernelPath[] paths = Environment.GetEnvironmentVariable("INT8BENCH_PATH") is { }
 
 if (mode == "gemm")
 {
-    int m = 256, k = 1024, n = 1024;
+    // INT8BENCH_MKN=1,1280,1000 times another shape (M = 1: the matrix-vector path of a classifier).
+    int[] mkn = Environment.GetEnvironmentVariable("INT8BENCH_MKN") is { } shape ? [.. shape.Split(',').Select(int.Parse)] : [256, 1024, 1024];
+    int m = mkn[0], k = mkn[1], n = mkn[2];
     foreach (KernelPath path in paths)
     {
         var inputs = new TestTensor?[]
@@ -21,7 +23,7 @@ if (mode == "gemm")
             TestTensor.Int8Weights([n, k], Rand(n * k, -127), Scales(n)),
             TestTensor.Int32Const([n], new int[n]),
         };
-        double t = Time(OpCode.FullyConnected, ClampOptions.None, inputs, TestTensor.Int8Output([m, n], 0.5f, 0), path, path == KernelPath.Scalar ? 2 : 20);
+        double t = Time(OpCode.FullyConnected, ClampOptions.None, inputs, TestTensor.Int8Output([m, n], 0.5f, 0), path, path == KernelPath.Scalar ? 2 : Math.Max(20, (int)(4e9 / ((double)m * k * n))));
         Console.WriteLine($"GEMM {m}x{k}x{n} {path,-10} {t * 1e3,8:F3} ms  {2.0 * 0 + (double)m * k * n / t / 1e9,6:F2} GMAC/s");
     }
 }

@@ -305,6 +305,28 @@ internal unsafe partial struct Int8Gemm
     private readonly void PackRows16(sbyte* x, int stride, int rows, short* strip, int tileRows)
     {
         int kp = _paddedDepth;
+        if (stride == _depth && kp == _depth && Vector256.IsHardwareAccelerated)
+        {
+            // Dense rows without padding (a pointwise convolution's input): the chunk is one run of bytes, widened
+            // 32 at a time rather than row by row (a K = 8 layer would pay the row loop for every 8 values).
+            long total = (long)rows * kp;
+            long i = 0;
+            for (; i <= total - 32; i += 32)
+            {
+                (Vector256<short> lo, Vector256<short> hi) = Vector256.Widen(Vector256.Load(x + i));
+                lo.Store(strip + i);
+                hi.Store(strip + i + 16);
+            }
+
+            for (; i < total; i++)
+            {
+                strip[i] = x[i];
+            }
+
+            new Span<short>(strip + total, (tileRows - rows) * kp).Clear();
+            return;
+        }
+
         for (int r = 0; r < tileRows; r++)
         {
             short* dst = strip + r * kp;
