@@ -117,6 +117,15 @@ public unsafe partial struct Conv2DInt8Kernel
                     Sse2.Store(d, Sse41.ConvertToVector128Int16(s));
                 }
             }
+            else if (walk.Runs == 1 && run <= 16)
+            {
+                // One 16-byte widening per kernel row (a 3×3 stem over RGB: runs of 9).
+                sbyte* s = src;
+                for (int kh = 0; kh < kernelHeight; kh++, s += khStep, d += run)
+                {
+                    Avx.Store(d, Avx2.ConvertToVector256Int16(s));
+                }
+            }
             else
             {
                 for (int kh = 0; kh < kernelHeight; kh++)
