@@ -555,9 +555,13 @@ public ref struct ModelReader
 
         foreach (NodeInfo node in nodes)
         {
-            if (node.OpCode == OpCode.Reshape && node.InputArray.Length >= 1 && node.OutputArray.Length == 1
-                && node.InputArray[0] is int source && source >= 0 && node.OutputArray[0] is int view
-                && tensors[source].Storage == TensorStorage.Arena && tensors[view].Storage == TensorStorage.Arena
+            if (node.OpCode != OpCode.Reshape || node.InputArray.Length == 0 || node.OutputArray.Length != 1 || node.InputArray[0] < 0)
+            {
+                continue;
+            }
+
+            int source = node.InputArray[0], view = node.OutputArray[0];
+            if (tensors[source].Storage == TensorStorage.Arena && tensors[view].Storage == TensorStorage.Arena
                 && tensors[source].Offset == tensors[view].Offset && tensors[source].ByteLength == tensors[view].ByteLength)
             {
                 int root = viewOf[source];

@@ -39,29 +39,20 @@ internal static unsafe class FloatGemm
 
     /// <summary>Packs Bᵀ [N,K] (row j = the K terms of column j, <paramref name="ldb"/> floats apart): FullyConnected
     /// weights, pointwise convolution weights. Padding columns are zero.</summary>
-    public static void PackRows(float* bt, nint ldb, int n, int k, float* packed)
+    public static void PackRows(float* bt, nint ldb, int n, int k, float* packed) => Pack(bt, ldb, 1, n, k, packed);
+
+    /// <summary>Packs B [K,N] (row k = term k of every column, <paramref name="ldb"/> floats apart): MatMul's B.</summary>
+    public static void PackColumns(float* b, nint ldb, int n, int k, float* packed) => Pack(b, 1, ldb, n, k, packed);
+
+    /// <summary>Term t of column j read at <paramref name="source"/>[j·columnStride + t·termStride]; padding columns zero.</summary>
+    private static void Pack(float* source, nint columnStride, nint termStride, int n, int k, float* packed)
     {
         new Span<float>(packed, checked((int)PackedLength(n, k))).Clear();
         for (int j = 0; j < n; j++)
         {
-            float* row = bt + j * ldb;
             for (int t = 0; t < k; t++)
             {
-                packed[PackedIndex(j, t, k)] = row[t];
-            }
-        }
-    }
-
-    /// <summary>Packs B [K,N] (row k = term k of every column, <paramref name="ldb"/> floats apart): MatMul's B.</summary>
-    public static void PackColumns(float* b, nint ldb, int n, int k, float* packed)
-    {
-        new Span<float>(packed, checked((int)PackedLength(n, k))).Clear();
-        for (int t = 0; t < k; t++)
-        {
-            float* row = b + t * ldb;
-            for (int j = 0; j < n; j++)
-            {
-                packed[PackedIndex(j, t, k)] = row[j];
+                packed[PackedIndex(j, t, k)] = source[j * columnStride + t * termStride];
             }
         }
     }

@@ -88,6 +88,20 @@ public unsafe partial struct Conv2DInt8Kernel
         public long PixelStep;
         public long RowStep;
         public int Kp;
+
+        /// <summary>The patch origin of the pixel after the one at <paramref name="src"/>, wrapping to the next output row.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public sbyte* Next(sbyte* src, ref int column)
+        {
+            if (++column < OutputWidth)
+            {
+                return src + PixelStep;
+            }
+
+            column = 0;
+            Row += RowStep;
+            return Row;
+        }
     }
 
     /// <summary>
@@ -124,13 +138,7 @@ public unsafe partial struct Conv2DInt8Kernel
                     Avx.Store(dst + 2 * run, Avx2.ConvertToVector256Int16(src + 2 * khStep));
                 }
 
-                src += walk.PixelStep;
-                if (++column == walk.OutputWidth)
-                {
-                    column = 0;
-                    walk.Row += walk.RowStep;
-                    src = walk.Row;
-                }
+                src = walk.Next(src, ref column);
             }
 
             walk.Column = column;
@@ -176,13 +184,7 @@ public unsafe partial struct Conv2DInt8Kernel
             }
 
             dst += walk.Kp;
-            src += walk.PixelStep;
-            if (++column == walk.OutputWidth)
-            {
-                column = 0;
-                walk.Row += walk.RowStep;
-                src = walk.Row;
-            }
+            src = walk.Next(src, ref column);
         }
 
         walk.Column = column;
