@@ -19,10 +19,15 @@ public class RequantizerFormsTests
         0.3, 0.011, 0.0007, 2.9e-6, Math.Pow(2, -20), Math.Pow(2, -31), Math.Pow(2, -32), 0.6180339, 0.04, 0.0123,
     ];
 
+    // The clamps select the forms: none (the folded form with its negative-tie step), [0, ∞) (Min = zy: the ReLU form
+    // skips that step), [2, 50] (Min above zy and Max inside int8: the ReLU form plus the explicit clamp).
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Avx2Forms_MatchTfliteReference_AtTiesShiftsAndBiasEdges(bool hugeBias)
+    [InlineData(false, float.NegativeInfinity, float.PositiveInfinity)]
+    [InlineData(true, float.NegativeInfinity, float.PositiveInfinity)]
+    [InlineData(false, 0f, float.PositiveInfinity)]
+    [InlineData(false, 2f, 50f)]
+    [InlineData(true, 0f, 6f)]
+    public void Avx2Forms_MatchTfliteReference_AtTiesShiftsAndBiasEdges(bool hugeBias, float clampMin, float clampMax)
     {
         var rng = new Random(hugeBias ? 17 : 3);
         int units = Multipliers.Length; // 24: one 16-wide and one 8-wide panel
@@ -40,9 +45,11 @@ public class RequantizerFormsTests
 
         float[] ws = [.. Multipliers.Select(m => (float)m)];
         int zx = 0, zy = rng.Next(-5, 5);
-        byte[] raw = KernelRunner.RunEveryPath(OpCode.FullyConnected, ClampOptions.None,
+        byte[] raw = KernelRunner.RunEveryPath(OpCode.FullyConnected, new ClampOptions(clampMin, clampMax),
             [TestTensor.Int8([rows, depth], x, 1f, zx), TestTensor.Int8Weights([units, depth], w, ws), TestTensor.Int32Const([units], bias)],
             TestTensor.Int8Output([rows, units], 1f, zy));
+        int lo = float.IsFinite(clampMin) ? zy + (int)clampMin : sbyte.MinValue;
+        int hi = float.IsFinite(clampMax) ? Math.Min(sbyte.MaxValue, zy + (int)clampMax) : sbyte.MaxValue;
         for (int m = 0; m < rows; m++)
         {
             for (int n = 0; n < units; n++)
@@ -53,7 +60,7 @@ public class RequantizerFormsTests
                     acc += x[m * depth + k] * w[n * depth + k];
                 }
 
-                Assert.Equal(TfliteReference.Requantize(acc, (double)ws[n], zy), (sbyte)raw[m * units + n]);
+                Assert.Equal(Math.Clamp(TfliteReference.Requantize(acc, (double)ws[n], zy), lo, hi), (sbyte)raw[m * units + n]);
             }
         }
     }
@@ -83,12 +90,16 @@ public class RequantizerFormsTests
     }
 
     [Theory]
-    [InlineData(1280L * 128 * 128, 100_000, 1 << 30, 0, 10, true)]            // a classifier layer: folded
-    [InlineData(9L * 255 * 128, -2_000_000, int.MaxValue, 0, 31, true)]     // depthwise, the largest right shift
-    [InlineData(64L * 128 * 128, int.MaxValue - 1000, 1 << 30, 0, 8, false)]   // acc + bias can leave int32
-    [InlineData(1L << 30, 0, 1 << 30, 0, 31, false)]                          // |h| + 2^30 can leave int32
-    [InlineData(1000, 0, 1 << 30, 20, 0, true)]                               // 1000·2^20 < 2^31
-    [InlineData(4096, 0, 1 << 30, 20, 0, false)]                              // 4096·2^20 = 2^32: the left shift wraps
-    public void FoldedIsExact_DecidesFromTheBounds(long maxAbsAcc, int bias, int multiplier, int left, int right, bool expected)
-        => Assert.Equal(expected, Int8Requantizer.FoldedIsExact(maxAbsAcc, bias, multiplier, left, right));
+    [InlineData(1280L * 128 * 128, 100_000, 1 << 30, 0, 10, 0, true)]            // a classifier layer: folded
+    [InlineData(1280L * 128 * 128, 100_000, 1 << 30, 0, 10, -128, true)]         // with zy·2^10 folded in as well
+    [InlineData(9L * 255 * 128, -2_000_000, int.MaxValue, 0, 31, 0, true)]     // depthwise, the largest right shift
+    [InlineData(9L * 255 * 128, -2_000_000, int.MaxValue, 0, 31, 1, false)]    // zy·2^31 cannot fold into int32
+    [InlineData(1L << 20, 0, 1 << 30, 0, 24, 127, true)]                          // 2^20 + 1 + 2^23 + 127·2^24 < 2^31
+    [InlineData(1L << 20, 0, 1 << 30, 0, 24, -128, false)]                        // 128·2^24 = 2^31 alone
+    [InlineData(64L * 128 * 128, int.MaxValue - 1000, 1 << 30, 0, 8, 0, false)]   // acc + bias can leave int32
+    [InlineData(1L << 30, 0, 1 << 30, 0, 31, 0, false)]                          // |h| + 2^30 can leave int32
+    [InlineData(1000, 0, 1 << 30, 20, 0, 5, true)]                               // 1000·2^20 < 2^31
+    [InlineData(4096, 0, 1 << 30, 20, 0, 0, false)]                              // 4096·2^20 = 2^32: the left shift wraps
+    public void FoldedIsExact_DecidesFromTheBounds(long maxAbsAcc, int bias, int multiplier, int left, int right, int zeroPoint, bool expected)
+        => Assert.Equal(expected, Int8Requantizer.FoldedIsExact(maxAbsAcc, bias, multiplier, left, right, zeroPoint));
 }

@@ -65,20 +65,22 @@ internal unsafe partial struct DepthwiseConv2DInt8
 
     private readonly void RunRows(sbyte* x, sbyte* y, Span<byte> scratch)
     {
-        if (_requantizer.Folded)
+        switch (_requantizer.Form)
         {
-            RunRows<Int8Requantizer.FoldedForm>(x, y, scratch);
-        }
-        else
-        {
-            RunRows<Int8Requantizer.ThresholdForm>(x, y, scratch);
+            case Int8Requantizer.Avx2Form.Folded: RunRows<Int8Requantizer.FoldedForm>(x, y, scratch); break;
+            case Int8Requantizer.Avx2Form.FoldedRelu: RunRows<Int8Requantizer.FoldedReluForm>(x, y, scratch); break;
+            default: RunRows<Int8Requantizer.ThresholdForm>(x, y, scratch); break;
         }
     }
 
     /// <remarks>
     /// Per output row, channels go in the outer loop and output columns in the inner one, so a block's
     /// requantization constants are loaded once per row rather than once per pixel; the tap pointers of a 3×3 kernel
-    /// are three row pointers and two column steps held in locals.
+    /// are three row pointers and two column steps held in locals. Pixels go in pairs: the two pixels' 32 results
+    /// share one narrowing, and their independent chains give the core work to overlap. The accumulators keep the
+    /// unpack's channel order ([0–3 | 8–11] and [4–7 | 12–15]); the requantization constants are permuted to match
+    /// once per row (<see cref="Int8Requantizer.Avx2Channels8.Lanes"/>), and vpackssdw of the two halves restores
+    /// channel order by itself.
     /// </remarks>
     private readonly void RunRows<TForm>(sbyte* x, sbyte* y, Span<byte> scratch) where TForm : struct
     {
@@ -134,6 +136,8 @@ internal unsafe partial struct DepthwiseConv2DInt8
                     {
                         Int8Requantizer.Avx2Channels8 q0 = _requantizer.LoadAvx2<TForm>(c0);
                         Int8Requantizer.Avx2Channels8 q1 = _requantizer.LoadAvx2<TForm>(c0 + 8);
+                        Int8Requantizer.Avx2Channels8 qL = Int8Requantizer.Avx2Channels8.Lanes(q0, q1, 0x20);
+                        Int8Requantizer.Avx2Channels8 qH = Int8Requantizer.Avx2Channels8.Lanes(q0, q1, 0x31);
                         short* w = pw + c0 * 2;
                         int count = Math.Min(16, c - c0);
                         sbyte* yp = yr + c0;
@@ -142,32 +146,34 @@ internal unsafe partial struct DepthwiseConv2DInt8
                             // The 3×3 case (MobileNet's): taps (kh, kw) are row kh + kw·step, paired (0,1) (2,3) … (8,8').
                             long step = (long)g.DilationW * cp;
                             short* r0 = tap[0] + c0, r1 = tap[3] + c0, r2 = tap[6] + c0;
-                            long wStep = cp * 2;
-                            for (int ow = 0; ow < outputWidth; ow++, r0 += columnStep, r1 += columnStep, r2 += columnStep, yp += c)
+                            int ow = 0;
+                            for (; ow + 1 < outputWidth; ow += 2, r0 += 2 * columnStep, r1 += 2 * columnStep, r2 += 2 * columnStep, yp += 2 * c)
                             {
-                                Vector256<int> accL = Vector256<int>.Zero, accH = Vector256<int>.Zero;
-                                PairStep(r0, r0 + step, w, ref accL, ref accH);
-                                PairStep(r0 + 2 * step, r1, w + wStep, ref accL, ref accH);
-                                PairStep(r1 + step, r1 + 2 * step, w + 2 * wStep, ref accL, ref accH);
-                                PairStep(r2, r2 + step, w + 3 * wStep, ref accL, ref accH);
-                                PairStep(r2 + 2 * step, r2 + 2 * step, w + 4 * wStep, ref accL, ref accH);
-                                Store(_requantizer.Avx2x16<TForm>(Avx2.Permute2x128(accL, accH, 0x20), Avx2.Permute2x128(accL, accH, 0x31), q0, q1), yp, count);
+                                Accumulate3x3(r0, r1, r2, step, w, cp, out Vector256<int> aL, out Vector256<int> aH);
+                                Accumulate3x3(r0 + columnStep, r1 + columnStep, r2 + columnStep, step, w, cp, out Vector256<int> bL, out Vector256<int> bH);
+                                StorePixels<TForm>(aL, aH, bL, bH, qL, qH, yp, c, count, 2);
+                            }
+
+                            if (ow < outputWidth)
+                            {
+                                Accumulate3x3(r0, r1, r2, step, w, cp, out Vector256<int> aL, out Vector256<int> aH);
+                                StorePixels<TForm>(aL, aH, aL, aH, qL, qH, yp, c, count, 1);
                             }
                         }
                         else
                         {
-                            for (int ow = 0; ow < outputWidth; ow++, yp += c)
+                            for (int ow = 0; ow < outputWidth; ow += 2, yp += 2 * c)
                             {
                                 long at = ow * columnStep + c0;
-                                Vector256<int> accL = Vector256<int>.Zero, accH = Vector256<int>.Zero;
-                                short* wp = w;
-                                for (int p = 0; p < _pairs; p++)
+                                AccumulateTaps(tap, at, w, cp, out Vector256<int> aL, out Vector256<int> aH);
+                                int pixels = Math.Min(2, outputWidth - ow);
+                                Vector256<int> bL = aL, bH = aH;
+                                if (pixels == 2)
                                 {
-                                    PairStep(tap[2 * p] + at, tap[2 * p + 1] + at, wp, ref accL, ref accH);
-                                    wp += cp * 2;
+                                    AccumulateTaps(tap, at + columnStep, w, cp, out bL, out bH);
                                 }
 
-                                Store(_requantizer.Avx2x16<TForm>(Avx2.Permute2x128(accL, accH, 0x20), Avx2.Permute2x128(accL, accH, 0x31), q0, q1), yp, count);
+                                StorePixels<TForm>(aL, aH, bL, bH, qL, qH, yp, c, count, pixels);
                             }
                         }
                     }
@@ -176,16 +182,50 @@ internal unsafe partial struct DepthwiseConv2DInt8
         }
     }
 
+    /// <summary>One pixel's 16 channels, 3×3 taps paired (0,1) (2,3) (4,5) (6,7) (8, zero weights).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(Vector128<sbyte> result, sbyte* destination, int count)
+    private static void Accumulate3x3(short* r0, short* r1, short* r2, long step, short* w, int cp, out Vector256<int> accL, out Vector256<int> accH)
     {
-        if (count >= 16)
+        long wStep = cp * 2;
+        accL = Vector256<int>.Zero;
+        accH = Vector256<int>.Zero;
+        PairStep(r0, r0 + step, w, ref accL, ref accH);
+        PairStep(r0 + 2 * step, r1, w + wStep, ref accL, ref accH);
+        PairStep(r1 + step, r1 + 2 * step, w + 2 * wStep, ref accL, ref accH);
+        PairStep(r2, r2 + step, w + 3 * wStep, ref accL, ref accH);
+        PairStep(r2 + 2 * step, r2 + 2 * step, w + 4 * wStep, ref accL, ref accH);
+    }
+
+    /// <summary>One pixel's 16 channels over any tap list (pairs of tap row pointers, at column offset <paramref name="at"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly void AccumulateTaps(short** tap, long at, short* w, int cp, out Vector256<int> accL, out Vector256<int> accH)
+    {
+        accL = Vector256<int>.Zero;
+        accH = Vector256<int>.Zero;
+        for (int p = 0; p < _pairs; p++)
         {
-            result.Store(destination);
+            PairStep(tap[2 * p] + at, tap[2 * p + 1] + at, w, ref accL, ref accH);
+            w += cp * 2;
         }
-        else
+    }
+
+    /// <summary>
+    /// Requantizes two pixels' accumulators (a and b; b is ignored when <paramref name="pixels"/> is 1) and stores
+    /// <paramref name="count"/> channels of each: after the narrowing the bytes are [a 0–7, b 0–7 | a 8–15, b 8–15],
+    /// and one vpermq puts each pixel's 16 in a 128-bit half.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly void StorePixels<TForm>(Vector256<int> aL, Vector256<int> aH, Vector256<int> bL, Vector256<int> bH,
+        in Int8Requantizer.Avx2Channels8 qL, in Int8Requantizer.Avx2Channels8 qH, sbyte* yp, int stride, int count, int pixels)
+        where TForm : struct
+    {
+        Vector256<sbyte> packed = _requantizer.PackAvx2<TForm>(_requantizer.Avx2TableMbqm<TForm>(aL, qL), _requantizer.Avx2TableMbqm<TForm>(aH, qH),
+            _requantizer.Avx2TableMbqm<TForm>(bL, qL), _requantizer.Avx2TableMbqm<TForm>(bH, qH));
+        Vector256<sbyte> v = _requantizer.ClampAvx2(Avx2.Permute4x64(packed.AsInt64(), 0b11_01_10_00).AsSByte());
+        Int8Requantizer.StoreBytes(v.GetLower(), yp, count);
+        if (pixels == 2)
         {
-            StorePartial(result, destination, count);
+            Int8Requantizer.StoreBytes(v.GetUpper(), yp + stride, count);
         }
     }
 
@@ -241,16 +281,5 @@ internal unsafe partial struct DepthwiseConv2DInt8
         Vector256<short> xb = Avx.LoadVector256(b);
         accL = Avx2.Add(accL, Avx2.MultiplyAddAdjacent(Avx2.UnpackLow(xa, xb), Avx.LoadVector256(w)));
         accH = Avx2.Add(accH, Avx2.MultiplyAddAdjacent(Avx2.UnpackHigh(xa, xb), Avx.LoadVector256(w + 16)));
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StorePartial(Vector128<sbyte> value, sbyte* destination, int count)
-    {
-        Vector128<sbyte> copy = value;
-        sbyte* bytes = (sbyte*)&copy;
-        for (int i = 0; i < count; i++)
-        {
-            destination[i] = bytes[i];
-        }
     }
 }

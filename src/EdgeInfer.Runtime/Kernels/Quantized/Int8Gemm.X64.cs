@@ -123,7 +123,7 @@ internal unsafe partial struct Int8Gemm
         int kp = _paddedDepth;
         int pairs = kp / 2;
         int* x0 = (int*)strip;
-        Vector256<int>* acc = stackalloc Vector256<int>[2];
+        Vector256<int>* acc = stackalloc Vector256<int>[4]; // the stores take rows in pairs (16 channels) or fours (8)
         fixed (short* packed = _packed16)
         {
             for (int n0 = nb; n0 < ne; n0 += 16)

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -23,8 +24,16 @@ namespace EdgeInfer.Runtime.Kernels.Quantized;
 /// into the 64-bit product as 2^(30+s). The bias moves there too ((acc + b)·m = acc·m + b·m, exact in 64 bits), so
 /// one per-channel 64-bit constant K = b·2^left·m + 2^30 + 2^(30+s) replaces the bias add and the nudge, q = (acc·m + K)
 /// &gt;&gt; 31 is h + 2^(s−1), h &lt; 0 is q &lt; 2^(s−1), and the result is (q − [q &lt; 2^(s−1)]) &gt;&gt; s: 11 vector
-/// operations for eight channels instead of 15. Exact whenever |acc + b|·2^left and |h| + 2^(s−1) fit in int32,
-/// which <see cref="Create"/> checks per channel from the bound; otherwise the mask/threshold form above runs.</para>
+/// operations for eight channels instead of 15. The output zero point folds in as well: ⌊(q + zy·2^s)/2^s⌋ = ⌊q/2^s⌋ + zy,
+/// so K also holds zy·2^(31+s), the threshold becomes 2^(s−1) + zy·2^s, and the result leaves the form with zy added.
+/// Exact whenever |acc + b|·2^left and |h| + 2^(s−1) + |zy|·2^s fit in int32, which <see cref="Create"/> checks per
+/// channel from the bound; otherwise the mask/threshold form above runs.</para>
+/// <para>When the clamp's lower bound is at or above zy (ReLU, ReLU6: <see cref="ClampsNegatives"/>), the
+/// negative-tie step is skipped (<see cref="FoldedReluForm"/>): for h &lt; 0 both ⌊q/2^s⌋ and ⌊(q − 1)/2^s⌋ are ≤ 0,
+/// so zy plus either clamps to the same lower bound.</para>
+/// <para>Results are narrowed 32 at a time (<see cref="PackAvx2{TForm}"/>: two vpackssdw and one vpacksswb, whose
+/// saturation is the int8 range) and clamped only when the clamp is narrower than int8
+/// (<see cref="ClampIsSaturation"/>).</para>
 /// </summary>
 internal unsafe struct Int8Requantizer
 {
@@ -37,8 +46,10 @@ internal unsafe struct Int8Requantizer
     public int[] MultiplierOdd;     // [2j] = M[2j+1], [2j+1] = 0: the odd channels' multipliers where vpmuldq reads them
     public bool AnyLeftShift;       // false (the usual case: every effective scale below 1) skips the left shift
     public bool Folded;             // the folded AVX2 form is exact for every channel (see the type's remarks)
+    public bool ClampsNegatives;    // Min ≥ zy: every negative MBQM result clamps to Min
+    public bool ClampIsSaturation;  // [Min, Max] = [−128, 127]: int8 saturation is the whole clamp
     public long[] FoldedConstant;   // per 8 channels: K of the 4 even channels, then K of the 4 odd channels
-    public int[] FoldedHalf;        // 2^(right − 1), or int.MinValue when right = 0 (no rounding step)
+    public int[] FoldedHalf;        // 2^(right − 1) + zy·2^right, or int.MinValue when right = 0 (no rounding step)
     public int OutputZeroPoint;
     public int Min;
     public int Max;
@@ -86,30 +97,44 @@ internal unsafe struct Int8Requantizer
                 r.MultiplierOdd[c - 1] = m;
             }
 
-            r.Folded &= FoldedIsExact(maxAbsAccumulator, foldedBias[c], m, r.LeftShift[c], r.RightShift[c]);
+            bool exact = FoldedIsExact(maxAbsAccumulator, foldedBias[c], m, r.LeftShift[c], r.RightShift[c], outputZeroPoint);
+            r.Folded &= exact;
             int right = r.RightShift[c];
-            long constant = (long)foldedBias[c] * m * (1L << r.LeftShift[c]) + (1L << 30) + (right > 0 ? 1L << (30 + right) : 0);
-            r.FoldedConstant[(c & ~7) + ((c & 1) == 0 ? 0 : 4) + ((c & 7) >> 1)] = constant;
-            r.FoldedHalf[c] = right > 0 ? 1 << (right - 1) : int.MinValue;
+            if (exact)
+            {
+                long constant = (long)foldedBias[c] * m * (1L << r.LeftShift[c]) + (1L << 30) + (right > 0 ? 1L << (30 + right) : 0)
+                    + ((long)outputZeroPoint << (31 + right));
+                r.FoldedConstant[FoldedSlot(c)] = constant;
+                r.FoldedHalf[c] = right > 0 ? (int)((1L << (right - 1)) + ((long)outputZeroPoint << right)) : int.MinValue;
+            }
         }
 
         for (int c = channels; c < padded; c++)
         {
-            r.FoldedHalf[c] = int.MinValue; // padding channels: multiplier 0, so q = 2^30 >> 31 = 0, no rounding step
-            r.FoldedConstant[(c & ~7) + ((c & 1) == 0 ? 0 : 4) + ((c & 7) >> 1)] = 1L << 30;
+            // Padding channels: multiplier 0, so q = zy (K = 2^30 + zy·2^31), no rounding step.
+            r.FoldedHalf[c] = int.MinValue;
+            r.FoldedConstant[FoldedSlot(c)] = (1L << 30) + ((long)outputZeroPoint << 31);
         }
 
         (r.Min, r.Max) = QuantizedMath.ActivationRange(clamp.Min, clamp.Max, outputScale, outputZeroPoint);
         context.Require(r.Min <= r.Max, $"clamp [{clamp.Min}, {clamp.Max}] is empty once quantized to the output's scale");
+        r.ClampsNegatives = r.Min >= outputZeroPoint;
+        r.ClampIsSaturation = r.Min == sbyte.MinValue && r.Max == sbyte.MaxValue;
         return r;
     }
+
+    /// <summary>Where channel c's K sits: per 8 channels, the 4 even channels' constants, then the 4 odd ones'.</summary>
+    private static int FoldedSlot(int c) => (c & ~7) + ((c & 1) == 0 ? 0 : 4) + ((c & 7) >> 1);
+
+    /// <summary>The AVX2 requantization form the tables allow (see the type's remarks).</summary>
+    internal readonly Avx2Form Form => !Folded ? Avx2Form.Threshold : ClampsNegatives ? Avx2Form.FoldedRelu : Avx2Form.Folded;
 
     /// <summary>
     /// True when, for every |acc| ≤ <paramref name="maxAbsAccumulator"/>, the folded form cannot overflow:
     /// acc + bias and its left shift stay in int32 (the scalar code's wrapping never happens), and the quotient
-    /// q = h + 2^(right−1) stays in int32 (|h| ≤ |x·m|/2^31 + 1 ≤ |x| + 1, since m &lt; 2^31).
+    /// q = h + 2^(right−1) + zy·2^right stays in int32 (|h| ≤ |x·m|/2^31 + 1 ≤ |x| + 1, since m &lt; 2^31).
     /// </summary>
-    internal static bool FoldedIsExact(long maxAbsAccumulator, int bias, int multiplier, int left, int right)
+    internal static bool FoldedIsExact(long maxAbsAccumulator, int bias, int multiplier, int left, int right, int outputZeroPoint)
     {
         long x = maxAbsAccumulator + Math.Abs((long)bias);
         if (left > 0)
@@ -128,7 +153,8 @@ internal unsafe struct Int8Requantizer
         }
 
         long half = right > 0 ? 1L << (right - 1) : 0;
-        return x + 1 + half <= int.MaxValue;
+        long zero = (long)Math.Abs(outputZeroPoint) << right;
+        return right <= 31 && x + 1 + half + zero <= int.MaxValue;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -144,6 +170,26 @@ internal unsafe struct Int8Requantizer
         public Vector256<int> Bias, LeftShift, Multiplier, MultiplierOdd, Mask, Half;
         public Vector256<long> ConstantEven, ConstantOdd;
         public Vector256<uint> RightShift;
+
+        /// <summary>
+        /// The constants of lanes [a 0–3 | b 0–3] (<paramref name="control"/> 0x20) or [a 4–7 | b 4–7] (0x31): the
+        /// channel order vpunpcklwd/vpunpckhwd leave in a 16-channel accumulator pair. Every table is laid out per
+        /// 128-bit lane in the same way (the 64-bit constants of channels 2j, 2j+1 sit in the lane of channel 2j), so
+        /// one vperm2i128 per table moves it.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Avx2Channels8 Lanes(in Avx2Channels8 a, in Avx2Channels8 b, [ConstantExpected] byte control) => new()
+        {
+            Bias = Avx2.Permute2x128(a.Bias, b.Bias, control),
+            LeftShift = Avx2.Permute2x128(a.LeftShift, b.LeftShift, control),
+            Multiplier = Avx2.Permute2x128(a.Multiplier, b.Multiplier, control),
+            MultiplierOdd = Avx2.Permute2x128(a.MultiplierOdd, b.MultiplierOdd, control),
+            Mask = Avx2.Permute2x128(a.Mask, b.Mask, control),
+            Half = Avx2.Permute2x128(a.Half, b.Half, control),
+            ConstantEven = Avx2.Permute2x128(a.ConstantEven, b.ConstantEven, control),
+            ConstantOdd = Avx2.Permute2x128(a.ConstantOdd, b.ConstantOdd, control),
+            RightShift = Avx2.Permute2x128(a.RightShift, b.RightShift, control),
+        };
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -161,11 +207,11 @@ internal unsafe struct Int8Requantizer
             RightShift = Load8(RightShift, c).AsUInt32(),
             LeftShift = AnyLeftShift ? Load8(LeftShift, c) : default,
         };
-        if (typeof(TForm) == typeof(FoldedForm))
+        if (IsFolded<TForm>())
         {
             t.ConstantEven = Load8(FoldedConstant, c);
             t.ConstantOdd = Vector256.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(FoldedConstant), c + 4));
-            t.Half = Load8(FoldedHalf, c);
+            t.Half = typeof(TForm) == typeof(FoldedForm) ? Load8(FoldedHalf, c) : default;
         }
         else
         {
@@ -177,52 +223,93 @@ internal unsafe struct Int8Requantizer
         return t;
     }
 
+    /// <summary>The AVX2 forms (see the type's remarks); kernels pick one per layer and compile a loop for it.</summary>
+    internal enum Avx2Form
+    {
+        Threshold,
+        Folded,
+        FoldedRelu,
+    }
+
     /// <summary>Selects the folded AVX2 form at JIT time (a type argument, so each form compiles to its own loop).</summary>
     internal struct FoldedForm;
+
+    /// <summary>Selects the folded AVX2 form without the negative-tie step (clamps with Min ≥ zy).</summary>
+    internal struct FoldedReluForm;
 
     /// <summary>Selects the mask/threshold AVX2 form.</summary>
     internal struct ThresholdForm;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsFolded<TForm>() => typeof(TForm) == typeof(FoldedForm) || typeof(TForm) == typeof(FoldedReluForm);
+
     /// <summary>16 channels starting at <paramref name="c"/>, AVX2: accumulators of channels c..c+7 and c+8..c+15.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly Vector128<sbyte> Avx2x16(Vector256<int> acc0, Vector256<int> acc1, int c)
-        => Folded
-            ? Avx2x16<FoldedForm>(acc0, acc1, LoadAvx2<FoldedForm>(c), LoadAvx2<FoldedForm>(c + 8))
-            : Avx2x16<ThresholdForm>(acc0, acc1, LoadAvx2<ThresholdForm>(c), LoadAvx2<ThresholdForm>(c + 8));
+        => Form switch
+        {
+            Avx2Form.Folded => Avx2x16<FoldedForm>(acc0, acc1, LoadAvx2<FoldedForm>(c), LoadAvx2<FoldedForm>(c + 8)),
+            Avx2Form.FoldedRelu => Avx2x16<FoldedReluForm>(acc0, acc1, LoadAvx2<FoldedReluForm>(c), LoadAvx2<FoldedReluForm>(c + 8)),
+            _ => Avx2x16<ThresholdForm>(acc0, acc1, LoadAvx2<ThresholdForm>(c), LoadAvx2<ThresholdForm>(c + 8)),
+        };
 
-    /// <remarks>The zero point is added after the first saturating narrowing, in int16 with saturation: for
-    /// |v| ≤ 32767 that is v + zy exactly, and beyond it both forms saturate to the same int8 bound (|zy| ≤ 255).
-    /// One 256-bit vpackssdw narrows both halves; it interleaves them by 128-bit lane ([y0 0-3, y1 0-3 | y0 4-7,
-    /// y1 4-7]), and one vpermq restores channel order.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal readonly Vector128<sbyte> Avx2x16<TForm>(Vector256<int> acc0, Vector256<int> acc1, in Avx2Channels8 t0, in Avx2Channels8 t1)
         where TForm : struct
     {
         Vector256<int> y0 = Avx2TableMbqm<TForm>(acc0, t0);
         Vector256<int> y1 = Avx2TableMbqm<TForm>(acc1, t1);
-        Vector256<short> packed = Avx2.Permute4x64(Avx2.PackSignedSaturate(y0, y1).AsInt64(), 0b11_01_10_00).AsInt16();
-        packed = Avx2.AddSaturate(packed, Vector256.Create((short)OutputZeroPoint));
-        Vector128<sbyte> b = Sse2.PackSignedSaturate(packed.GetLower(), packed.GetUpper());
-        return Sse41.Min(Sse41.Max(b, Vector128.Create((sbyte)Min)), Vector128.Create((sbyte)Max));
+        return InRowOrder(ClampAvx2(PackAvx2<TForm>(y0, y1, y0, y1))).GetLower();
     }
+
+    /// <summary>
+    /// Four vectors of eight int32 results (zero point included for the folded forms) to 32 saturated int8 in
+    /// vpacksswb order: lane 0 holds lanes 0–3 of y0, y1, y2, y3 and lane 1 their lanes 4–7, four bytes each. The
+    /// threshold form adds the zero point between the two narrowings, in int16 with saturation: for |v| ≤ 32767 that
+    /// is v + zy exactly, and beyond it the result saturates to the same int8 bound (|zy| ≤ 255).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal readonly Vector256<sbyte> PackAvx2<TForm>(Vector256<int> y0, Vector256<int> y1, Vector256<int> y2, Vector256<int> y3)
+        where TForm : struct
+    {
+        Vector256<short> a = Avx2.PackSignedSaturate(y0, y1);
+        Vector256<short> b = Avx2.PackSignedSaturate(y2, y3);
+        if (!IsFolded<TForm>())
+        {
+            Vector256<short> zero = Vector256.Create((short)OutputZeroPoint);
+            a = Avx2.AddSaturate(a, zero);
+            b = Avx2.AddSaturate(b, zero);
+        }
+
+        return Avx2.PackSignedSaturate(a, b);
+    }
+
+    /// <summary><see cref="PackAvx2{TForm}"/>'s bytes as y0, y1, y2, y3 in order, eight bytes each (one vpermd).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<sbyte> InRowOrder(Vector256<sbyte> packed)
+        => Avx2.PermuteVar8x32(packed.AsInt32(), Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7)).AsSByte();
+
+    /// <summary>The activation clamp on 32 bytes; nothing when the clamp is the int8 range the narrowing saturated to.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal readonly Vector256<sbyte> ClampAvx2(Vector256<sbyte> v)
+        => ClampIsSaturation ? v : Avx2.Min(Avx2.Max(v, Vector256.Create((sbyte)Min)), Vector256.Create((sbyte)Max));
 
     /// <summary>
     /// Requantizes and stores <paramref name="rows"/> rows × 16 channels from accumulators spilled to
     /// <paramref name="acc"/> (row r: acc[2r] channels c..c+7, acc[2r+1] c+8..c+15), <paramref name="count"/> channels
-    /// per row. Kept out of line on purpose: inlined into a micro-kernel it exhausts the JIT's inlining budget, and
-    /// the remaining calls then pass vectors through memory (measured: 19 % of a K = 28 GEMM in the call). The
-    /// channel constants are loaded once for all rows.
+    /// per row; rows go in pairs, so acc[2·rows], acc[2·rows + 1] must be readable when rows is odd. Kept out of
+    /// line on purpose: inlined into a micro-kernel it exhausts the JIT's inlining budget, and the remaining calls then
+    /// pass vectors through memory (measured: 19 % of a K = 28 GEMM in the call). The channel constants are loaded
+    /// once for all rows.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public readonly unsafe void StoreAvx2Rows16(Vector256<int>* acc, int rows, sbyte* y, int stride, int c, int count)
     {
-        if (Folded)
+        switch (Form)
         {
-            StoreAvx2Rows16<FoldedForm>(acc, rows, y, stride, c, count);
-        }
-        else
-        {
-            StoreAvx2Rows16<ThresholdForm>(acc, rows, y, stride, c, count);
+            case Avx2Form.Folded: StoreAvx2Rows16<FoldedForm>(acc, rows, y, stride, c, count); break;
+            case Avx2Form.FoldedRelu: StoreAvx2Rows16<FoldedReluForm>(acc, rows, y, stride, c, count); break;
+            default: StoreAvx2Rows16<ThresholdForm>(acc, rows, y, stride, c, count); break;
         }
     }
 
@@ -232,88 +319,95 @@ internal unsafe struct Int8Requantizer
     {
         Avx2Channels8 t0 = LoadAvx2<TForm>(c);
         Avx2Channels8 t1 = LoadAvx2<TForm>(c + 8);
-        for (int r = 0; r < rows; r++)
+        for (int r = 0; r < rows; r += 2)
         {
-            Vector128<sbyte> v = Avx2x16<TForm>(acc[2 * r], acc[2 * r + 1], t0, t1);
+            Vector256<int>* a = acc + 2 * r;
+            Vector256<sbyte> v = InRowOrder(ClampAvx2(PackAvx2<TForm>(Avx2TableMbqm<TForm>(a[0], t0), Avx2TableMbqm<TForm>(a[1], t1),
+                Avx2TableMbqm<TForm>(a[2], t0), Avx2TableMbqm<TForm>(a[3], t1))));
             sbyte* d = y + (long)r * stride;
-            if (count >= 16)
+            StoreBytes(v.GetLower(), d, count);
+            if (r + 1 < rows)
             {
-                v.Store(d);
-            }
-            else
-            {
-                for (int i = 0; i < count; i++)
-                {
-                    d[i] = v.GetElement(i);
-                }
+                StoreBytes(v.GetUpper(), d + stride, count);
             }
         }
     }
 
-    /// <summary>The 8-channel form of <see cref="StoreAvx2Rows16"/>: acc[r] holds row r; acc[rows] must be readable
-    /// when rows is odd (pairs of rows share one narrowing; the extra row is computed and dropped).</summary>
+    /// <summary>The 8-channel form of <see cref="StoreAvx2Rows16"/>: acc[r] holds row r; rows go in fours, so
+    /// acc[rows .. rows rounded up to 4] must be readable (the extra rows are computed and dropped).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public readonly unsafe void StoreAvx2Rows8(Vector256<int>* acc, int rows, sbyte* y, int stride, int c, int count)
     {
-        if (Folded)
+        switch (Form)
         {
-            StoreAvx2Rows8<FoldedForm>(acc, rows, y, stride, c, count);
-        }
-        else
-        {
-            StoreAvx2Rows8<ThresholdForm>(acc, rows, y, stride, c, count);
+            case Avx2Form.Folded: StoreAvx2Rows8<FoldedForm>(acc, rows, y, stride, c, count); break;
+            case Avx2Form.FoldedRelu: StoreAvx2Rows8<FoldedReluForm>(acc, rows, y, stride, c, count); break;
+            default: StoreAvx2Rows8<ThresholdForm>(acc, rows, y, stride, c, count); break;
         }
     }
 
-    /// <remarks>Rows are taken in pairs through the 16-lane narrowing (the pair's two rows in the low and high
-    /// 8 bytes), so a pair costs one pack sequence, not two.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private readonly unsafe void StoreAvx2Rows8<TForm>(Vector256<int>* acc, int rows, sbyte* y, int stride, int c, int count)
         where TForm : struct
     {
         Avx2Channels8 t = LoadAvx2<TForm>(c);
-        int r = 0;
-        for (; r < rows; r += 2)
+        for (int r = 0; r < rows; r += 4)
         {
-            Vector128<sbyte> v = Avx2x16<TForm>(acc[r], acc[r + 1], t, t);
-            sbyte* d = y + (long)r * stride;
-            if (count >= 8)
+            Vector256<int>* a = acc + r;
+            Vector256<long> v = InRowOrder(ClampAvx2(PackAvx2<TForm>(Avx2TableMbqm<TForm>(a[0], t), Avx2TableMbqm<TForm>(a[1], t),
+                Avx2TableMbqm<TForm>(a[2], t), Avx2TableMbqm<TForm>(a[3], t)))).AsInt64();
+            int last = Math.Min(4, rows - r);
+            for (int i = 0; i < last; i++)
             {
-                *(long*)d = v.AsInt64().ToScalar();
-                if (r + 1 < rows)
+                sbyte* d = y + (long)(r + i) * stride;
+                if (count >= 8)
                 {
-                    *(long*)(d + stride) = v.AsInt64().GetElement(1);
+                    *(long*)d = v.GetElement(i);
                 }
-            }
-            else
-            {
-                for (int i = 0; i < count; i++)
+                else
                 {
-                    d[i] = v.GetElement(i);
-                    if (r + 1 < rows)
-                    {
-                        d[stride + i] = v.GetElement(8 + i);
-                    }
+                    StoreBytes(Vector128.CreateScalar(v.GetElement(i)).AsSByte(), d, count);
                 }
             }
         }
     }
 
+    /// <summary>The first <paramref name="count"/> bytes of <paramref name="v"/> (all 16 with one store when count ≥ 16).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void StoreBytes(Vector128<sbyte> v, sbyte* destination, int count)
+    {
+        if (count >= 16)
+        {
+            v.Store(destination);
+            return;
+        }
+
+        for (int i = 0; i < count; i++)
+        {
+            destination[i] = v.GetElement(i);
+        }
+    }
+
     /// <summary>
-    /// MBQM(acc + bias) of eight channels, before the zero point, in the form <typeparamref name="TForm"/> selects:
-    /// folded (see the type's remarks) or <see cref="Avx2HighMulShift"/> with the per-channel constants read from
-    /// tables instead of recomputed.
+    /// MBQM(acc + bias) of eight channels in the form <typeparamref name="TForm"/> selects: folded (see the type's
+    /// remarks; the zero point included) or <see cref="Avx2HighMulShift"/> with the per-channel constants read from
+    /// tables instead of recomputed (the zero point not included: <see cref="PackAvx2{TForm}"/> adds it).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly Vector256<int> Avx2TableMbqm<TForm>(Vector256<int> acc, in Avx2Channels8 t) where TForm : struct
+    internal readonly Vector256<int> Avx2TableMbqm<TForm>(Vector256<int> acc, in Avx2Channels8 t) where TForm : struct
     {
-        if (typeof(TForm) == typeof(FoldedForm))
+        if (IsFolded<TForm>())
         {
             Vector256<int> a = AnyLeftShift ? Avx2.ShiftLeftLogicalVariable(acc, t.LeftShift.AsUInt32()) : acc;
             Vector256<long> even = Avx2.ShiftRightLogical(Avx2.Multiply(a, t.Multiplier) + t.ConstantEven, 31);
             Vector256<long> odd = Avx2.ShiftLeftLogical(Avx2.Multiply(Avx2.ShiftRightLogical(a.AsInt64(), 32).AsInt32(), t.MultiplierOdd) + t.ConstantOdd, 1);
             Vector256<int> q = Avx2.Blend(even.AsInt32(), odd.AsInt32(), 0b1010_1010);
-            return Avx2.ShiftRightArithmeticVariable(q + Avx2.CompareGreaterThan(t.Half, q), t.RightShift);
+            if (typeof(TForm) == typeof(FoldedForm))
+            {
+                q += Avx2.CompareGreaterThan(t.Half, q);
+            }
+
+            return Avx2.ShiftRightArithmeticVariable(q, t.RightShift);
         }
 
         Vector256<int> x = acc + t.Bias;
