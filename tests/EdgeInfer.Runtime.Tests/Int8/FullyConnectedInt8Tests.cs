@@ -85,6 +85,38 @@ public class FullyConnectedInt8Tests
         KernelRunner.RunEveryPath(OpCode.FullyConnected, ClampOptions.None, inputs, TestTensor.Int8Output([rows, units], 0.14f, rng.Next(-128, 128)));
     }
 
+    // The AVX2 matrix–vector form (fewer than four rows) adds eight nibble pair sums in int16 before widening: with x
+    // and w at their extremes every sum sits at ±3,840·8, the edge of int16, and the depths leave tails of 0, 3 and 31
+    // bytes after the 32-byte blocks.
+    [Theory]
+    [InlineData(1, 1280, 1000)]
+    [InlineData(3, 1283, 37)]
+    [InlineData(2, 287, 6)]
+    public void Invoke_MatrixVector_ExactAtTheInt16Bounds(int rows, int depth, int units)
+    {
+        var rng = new Random(depth);
+        sbyte[] x = [.. Enumerable.Range(0, rows * depth).Select(i => (sbyte)(i % 5 == 4 ? rng.Next(-128, 128) : i / depth % 2 == 0 ? 127 : -128))];
+        sbyte[] w = [.. Enumerable.Range(0, units * depth).Select(i => (sbyte)(i % 7 == 6 ? rng.Next(-128, 128) : i / depth % 2 == 0 ? -128 : 127))];
+        int[] bias = Int8Data.RandomInts(rng, units, -1000, 1000);
+        float[] ws = Int8Data.Scales(rng, units, 0.000002f, 0.00001f);
+        byte[] y = KernelRunner.RunEveryPath(OpCode.FullyConnected, ClampOptions.None,
+            [TestTensor.Int8([rows, depth], x, 0.05f, 0), TestTensor.Int8Weights([units, depth], w, ws), TestTensor.Int32Const([units], bias)],
+            TestTensor.Int8Output([rows, units], 0.08f, 2));
+        for (int m = 0; m < rows; m++)
+        {
+            for (int n = 0; n < units; n++)
+            {
+                int acc = bias[n];
+                for (int k = 0; k < depth; k++)
+                {
+                    acc += x[m * depth + k] * w[n * depth + k];
+                }
+
+                Assert.Equal(TfliteReference.Requantize(acc, (double)0.05f * ws[n] / 0.08f, 2), (sbyte)y[m * units + n]);
+            }
+        }
+    }
+
     [Fact]
     public void Invoke_EveryPath_GivesIdenticalBytes_WithLargeDepthAndMultiplierAboveOne()
     {

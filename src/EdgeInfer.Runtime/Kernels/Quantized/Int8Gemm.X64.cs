@@ -233,63 +233,87 @@ internal unsafe partial struct Int8Gemm
         }
     }
 
+    /// <summary>Scratch of <see cref="RunGemvAvx2"/>: the two nibble planes of x (Kp bytes each) and N int32 sums, aligned.</summary>
+    private static int GemvScratchBytes(int paddedDepth, int units) => 2 * paddedDepth + 4 * ((units + 31) & ~31) + 64;
+
     /// <summary>
-    /// One row against W [N, K] in place: W is sign-extended to int16 as it is read (vpmovsxbw) and multiplied with the
-    /// widened row by vpmaddwd, four channels at a time; half the bytes of the packed int16 form, which matters
-    /// when the weights stream from memory (a classifier), and exactly the same integer sums.
+    /// One row against W [N, K] in place with vpmaddubsw (unsigned × signed bytes, adjacent products summed into
+    /// int16): W's bytes are the signed operand as they lie, so nothing is widened or packed, which matters when the
+    /// weights stream from memory (a classifier's 1.28 MB). The unsigned operand is x + 128 split into nibbles,
+    /// x + 128 = 16·h + l with h, l ∈ [0, 15], so a pair sum is at most 2·15·128 = 3,840 in magnitude and eight of them
+    /// add exactly in int16 before vpmaddwd (by 16 for h, by 1 for l) widens them into int32. The sum is
+    /// Σ (x + 128)·w; <see cref="Create"/> folded −128·Σw into the bias. The same integers as every other path.
     /// </summary>
-    private readonly void RunGemvAvx2(short* x, sbyte* y)
+    private readonly void RunGemvAvx2(sbyte* x, sbyte* y, byte* scratch)
     {
         int k = _depth;
-        int k16 = k & ~15;
-        int n = 0;
-        for (; n <= _units - 4; n += 4)
+        int blocks = k >> 5;
+        byte* xh = (byte*)(((nint)scratch + 31) & ~(nint)31);
+        byte* xl = xh + _paddedDepth;
+        int* sums = (int*)(xl + _paddedDepth);
+        Vector256<byte> nibble = Vector256.Create((byte)0x0F);
+        for (int b = 0; b < blocks; b++)
+        {
+            Vector256<byte> u = Avx.LoadVector256((byte*)x + 32 * b) ^ Vector256.Create((byte)0x80);
+            Avx.Store(xh + 32 * b, Avx2.ShiftRightLogical(u.AsUInt16(), 4).AsByte() & nibble);
+            Avx.Store(xl + 32 * b, u & nibble);
+        }
+
+        for (int n = 0; n < _units; n += 4)
         {
             sbyte* w0 = _weights + (long)n * k;
-            sbyte* w1 = w0 + k;
-            sbyte* w2 = w1 + k;
-            sbyte* w3 = w2 + k;
-            Vector256<int> a0 = Vector256<int>.Zero, a1 = Vector256<int>.Zero, a2 = Vector256<int>.Zero, a3 = Vector256<int>.Zero;
-            for (int i = 0; i < k16; i += 16)
+            sbyte* w1 = _weights + (long)Math.Min(n + 1, _units - 1) * k; // past the last row: repeat it, drop the sum
+            sbyte* w2 = _weights + (long)Math.Min(n + 2, _units - 1) * k;
+            sbyte* w3 = _weights + (long)Math.Min(n + 3, _units - 1) * k;
+            Vector128<int> s = GemvDot4(w0, w1, w2, w3, xh, xl, blocks);
+            for (int i = blocks * 32; i < k; i++)
             {
-                Vector256<short> xv = Avx.LoadVector256(x + i);
-                a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(xv, Avx2.ConvertToVector256Int16(w0 + i)));
-                a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(xv, Avx2.ConvertToVector256Int16(w1 + i)));
-                a2 = Avx2.Add(a2, Avx2.MultiplyAddAdjacent(xv, Avx2.ConvertToVector256Int16(w2 + i)));
-                a3 = Avx2.Add(a3, Avx2.MultiplyAddAdjacent(xv, Avx2.ConvertToVector256Int16(w3 + i)));
+                int u = x[i] + 128;
+                s += Vector128.Create(u * w0[i], u * w1[i], u * w2[i], u * w3[i]);
             }
 
-            int s0 = Vector256.Sum(a0), s1 = Vector256.Sum(a1), s2 = Vector256.Sum(a2), s3 = Vector256.Sum(a3);
-            for (int i = k16; i < k; i++)
-            {
-                s0 += x[i] * w0[i];
-                s1 += x[i] * w1[i];
-                s2 += x[i] * w2[i];
-                s3 += x[i] * w3[i];
-            }
-
-            y[n] = Requantizer.Scalar(s0, n);
-            y[n + 1] = Requantizer.Scalar(s1, n + 1);
-            y[n + 2] = Requantizer.Scalar(s2, n + 2);
-            y[n + 3] = Requantizer.Scalar(s3, n + 3);
+            s.Store(sums + n);
         }
 
-        for (; n < _units; n++)
+        Requantizer.StoreAvx2Channels(sums, _units, y);
+    }
+
+    /// <summary>Σ over 32-byte blocks of four W rows against the nibble planes (see <see cref="RunGemvAvx2"/>).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Vector128<int> GemvDot4(sbyte* w0, sbyte* w1, sbyte* w2, sbyte* w3, byte* xh, byte* xl, int blocks)
+    {
+        Vector256<short> sixteen = Vector256.Create((short)16), one = Vector256.Create((short)1);
+        Vector256<int> a0 = Vector256<int>.Zero, a1 = Vector256<int>.Zero, a2 = Vector256<int>.Zero, a3 = Vector256<int>.Zero;
+        for (int b0 = 0; b0 < blocks; b0 += 8)
         {
-            sbyte* w = _weights + (long)n * k;
-            Vector256<int> a = Vector256<int>.Zero;
-            for (int i = 0; i < k16; i += 16)
+            int end = Math.Min(blocks, b0 + 8); // eight pair sums of ≤ 3,840 stay inside int16
+            Vector256<short> h0 = default, h1 = default, h2 = default, h3 = default, l0 = default, l1 = default, l2 = default, l3 = default;
+            for (nint o = 32 * b0; o < 32 * end; o += 32)
             {
-                a = Avx2.Add(a, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(x + i), Avx2.ConvertToVector256Int16(w + i)));
+                Vector256<byte> vh = Avx.LoadAlignedVector256(xh + o);
+                Vector256<byte> vl = Avx.LoadAlignedVector256(xl + o);
+                Vector256<sbyte> v0 = Avx.LoadVector256(w0 + o);
+                h0 = Avx2.Add(h0, Avx2.MultiplyAddAdjacent(vh, v0));
+                l0 = Avx2.Add(l0, Avx2.MultiplyAddAdjacent(vl, v0));
+                Vector256<sbyte> v1 = Avx.LoadVector256(w1 + o);
+                h1 = Avx2.Add(h1, Avx2.MultiplyAddAdjacent(vh, v1));
+                l1 = Avx2.Add(l1, Avx2.MultiplyAddAdjacent(vl, v1));
+                Vector256<sbyte> v2 = Avx.LoadVector256(w2 + o);
+                h2 = Avx2.Add(h2, Avx2.MultiplyAddAdjacent(vh, v2));
+                l2 = Avx2.Add(l2, Avx2.MultiplyAddAdjacent(vl, v2));
+                Vector256<sbyte> v3 = Avx.LoadVector256(w3 + o);
+                h3 = Avx2.Add(h3, Avx2.MultiplyAddAdjacent(vh, v3));
+                l3 = Avx2.Add(l3, Avx2.MultiplyAddAdjacent(vl, v3));
             }
 
-            int s = Vector256.Sum(a);
-            for (int i = k16; i < k; i++)
-            {
-                s += x[i] * w[i];
-            }
-
-            y[n] = Requantizer.Scalar(s, n);
+            a0 += Avx2.MultiplyAddAdjacent(h0, sixteen) + Avx2.MultiplyAddAdjacent(l0, one);
+            a1 += Avx2.MultiplyAddAdjacent(h1, sixteen) + Avx2.MultiplyAddAdjacent(l1, one);
+            a2 += Avx2.MultiplyAddAdjacent(h2, sixteen) + Avx2.MultiplyAddAdjacent(l2, one);
+            a3 += Avx2.MultiplyAddAdjacent(h3, sixteen) + Avx2.MultiplyAddAdjacent(l3, one);
         }
+
+        // [a0 0+1, a0 2+3, a1 0+1, a1 2+3 | upper halves], then [a0, a1, a2, a3 partial | upper]: two lanes to add.
+        Vector256<int> s = Avx2.HorizontalAdd(Avx2.HorizontalAdd(a0, a1), Avx2.HorizontalAdd(a2, a3));
+        return s.GetLower() + s.GetUpper();
     }
 }

@@ -104,15 +104,28 @@ internal unsafe partial struct Int8Gemm
             _depth = depth,
             _units = units,
             _weights = weights,
-            Requantizer = Int8Requantizer.Create(ref context, folded, inputScale, weightScales, outputScale, outputZeroPoint, clamp, (long)depth * 128 * 128),
         };
         if (rows is > 0 and < RowTile && UseAvx2(gemm._path))
         {
+            // The matrix–vector form accumulates Σ (x + 128)·w (see RunGemvAvx2): −128·Σw moves into the bias.
+            for (int n = 0; n < units; n++)
+            {
+                int sum = 0;
+                for (int k = 0; k < depth; k++)
+                {
+                    sum += weights[(long)n * depth + k];
+                }
+
+                folded[n] = unchecked(folded[n] - 128 * sum);
+            }
+
             gemm._gemv = true;
-            gemm._paddedDepth = (depth + 15) & ~15;
+            gemm._paddedDepth = (depth + 31) & ~31;
+            gemm.Requantizer = Int8Requantizer.Create(ref context, folded, inputScale, weightScales, outputScale, outputZeroPoint, clamp, (long)depth * 255 * 128);
             return gemm;
         }
 
+        gemm.Requantizer = Int8Requantizer.Create(ref context, folded, inputScale, weightScales, outputScale, outputZeroPoint, clamp, (long)depth * 128 * 128);
         gemm.Pack(ref context);
         return gemm;
     }
@@ -208,7 +221,9 @@ internal unsafe partial struct Int8Gemm
     private static int PanelWidth(int n, int n0) => n - n0 <= 8 ? 8 : 16;
 
     /// <summary>Scratch bytes <see cref="Run"/> needs: one packed chunk of X rows.</summary>
-    public readonly int ScratchBytes => _path == KernelPath.Scalar ? 0 : Math.Max(RowTile, _chunkRows) * _paddedDepth * (_packed8 != null ? 1 : 2) + 64;
+    public readonly int ScratchBytes => _path == KernelPath.Scalar ? 0
+        : _gemv ? GemvScratchBytes(_paddedDepth, _units)
+        : Math.Max(RowTile, _chunkRows) * _paddedDepth * (_packed8 != null ? 1 : 2) + 64;
 
     /// <summary>
     /// Y rows 0..rows−1 (stride <paramref name="outputStride"/>, columns 0..N−1) from X rows (stride
@@ -231,8 +246,7 @@ internal unsafe partial struct Int8Gemm
             {
                 for (int m = 0; m < rows; m++)
                 {
-                    PackRows16(x + (long)m * inputStride, inputStride, 1, (short*)strip, 1);
-                    RunGemvAvx2((short*)strip, y + (long)m * outputStride);
+                    RunGemvAvx2(x + (long)m * inputStride, y + (long)m * outputStride, strip);
                 }
 
                 return;

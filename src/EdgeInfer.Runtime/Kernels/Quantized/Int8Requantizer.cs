@@ -372,6 +372,43 @@ internal unsafe struct Int8Requantizer
         }
     }
 
+    /// <summary>
+    /// Requantizes and stores one row of <paramref name="channels"/> int32 sums (channel c at acc[c]), 32 channels
+    /// per narrowing. acc must be readable up to <paramref name="channels"/> rounded up to 16.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public readonly unsafe void StoreAvx2Channels(int* acc, int channels, sbyte* y)
+    {
+        switch (Form)
+        {
+            case Avx2Form.Folded: StoreAvx2Channels<FoldedForm>(acc, channels, y); break;
+            case Avx2Form.FoldedRelu: StoreAvx2Channels<FoldedReluForm>(acc, channels, y); break;
+            default: StoreAvx2Channels<ThresholdForm>(acc, channels, y); break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly unsafe void StoreAvx2Channels<TForm>(int* acc, int channels, sbyte* y) where TForm : struct
+    {
+        int c = 0;
+        for (; c + 32 <= channels; c += 32)
+        {
+            Vector256<sbyte> v = InRowOrder(ClampAvx2(PackAvx2<TForm>(Mbqm8<TForm>(acc, c), Mbqm8<TForm>(acc, c + 8),
+                Mbqm8<TForm>(acc, c + 16), Mbqm8<TForm>(acc, c + 24))));
+            v.Store(y + c);
+        }
+
+        for (; c < channels; c += 16) // the tables are padded to 16 channels, not 32
+        {
+            Vector256<int> y0 = Mbqm8<TForm>(acc, c), y1 = Mbqm8<TForm>(acc, c + 8);
+            StoreBytes(InRowOrder(ClampAvx2(PackAvx2<TForm>(y0, y1, y0, y1))).GetLower(), y + c, channels - c);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly unsafe Vector256<int> Mbqm8<TForm>(int* acc, int c) where TForm : struct
+        => Avx2TableMbqm<TForm>(Avx.LoadVector256(acc + c), LoadAvx2<TForm>(c));
+
     /// <summary>The first <paramref name="count"/> bytes of <paramref name="v"/> (all 16 with one store when count ≥ 16).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void StoreBytes(Vector128<sbyte> v, sbyte* destination, int count)
