@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace EdgeInfer.Runtime.Quantization;
 
@@ -20,24 +21,9 @@ public static class QuantizeUtil
     {
         (int lo, int hi) = type == DataType.Int8 ? (-128, 127) : (0, 255);
         int i = 0;
-        if (path == KernelPath.Avx2 && Vector256.IsHardwareAccelerated)
+        if (path == KernelPath.Avx2 && Avx2.IsSupported)
         {
-            ref float x = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(values);
-            ref byte y = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(destination);
-            var s = Vector256.Create(scale);
-            var zp = Vector256.Create(zeroPoint);
-            var vlo = Vector256.Create(lo);
-            var vhi = Vector256.Create(hi);
-            for (; i <= values.Length - 16; i += 16)
-            {
-                Vector256<int> a = Round256(Vector256.LoadUnsafe(ref x, (nuint)i) / s) + zp;
-                Vector256<int> b = Round256(Vector256.LoadUnsafe(ref x, (nuint)i + 8) / s) + zp;
-                a = Vector256.Min(Vector256.Max(a, vlo), vhi);
-                b = Vector256.Min(Vector256.Max(b, vlo), vhi);
-                Vector256<short> ab = Vector256.Narrow(a, b);
-                Vector128<byte> bytes = Vector128.Narrow(ab.GetLower(), ab.GetUpper()).AsByte();
-                bytes.StoreUnsafe(ref y, (nuint)i);
-            }
+            i = QuantizeAvx2(values, scale, zeroPoint, type == DataType.Int8, destination);
         }
         else if (path != KernelPath.Scalar && Vector128.IsHardwareAccelerated)
         {
@@ -65,16 +51,46 @@ public static class QuantizeUtil
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Round256(Vector256<float> v)
+    /// <summary>
+    /// 32 values per step; returns how many it did. Rounding half away from zero in integers: t = trunc(|c|)
+    /// (vcvttps2dq), the remainder |c| − t is exact, t + [remainder ≥ ½] gets the sign of c back with vpsignd. The
+    /// int8 clamp is the saturation of vpackssdw/vpacksswb (uint8: vpackusdw-free, vpackuswb after the signed
+    /// narrowing, which keeps every value in [−32768, 32767] and saturates the rest to [0, 255]). Four independent
+    /// divisions per step keep the divider busy: it is the bound of this loop.
+    /// </summary>
+    private static unsafe int QuantizeAvx2(ReadOnlySpan<float> values, float scale, int zeroPoint, bool signed, Span<byte> destination)
     {
-        Vector256<float> ok = Vector256.Equals(v, v);
-        Vector256<float> c = Vector256.Min(Vector256.Max(v, Vector256.Create(-1024f)), Vector256.Create(1024f)) & ok;
-        Vector256<float> sign = c & Vector256.Create(-0f);
-        Vector256<float> a = Vector256.Abs(c);
-        Vector256<float> f = Vector256.Floor(a);
-        Vector256<float> up = Vector256.GreaterThanOrEqual(a - f, Vector256.Create(0.5f)) & Vector256<float>.One;
-        return Vector256.ConvertToInt32((f + up) | sign);
+        int n = values.Length & ~31;
+        fixed (float* x = values)
+        fixed (byte* y = destination)
+        {
+            Vector256<float> s = Vector256.Create(scale);
+            Vector256<int> zp = Vector256.Create(zeroPoint);
+            for (int i = 0; i < n; i += 32)
+            {
+                Vector256<int> a = RoundAvx2(Avx.LoadVector256(x + i) / s) + zp;
+                Vector256<int> b = RoundAvx2(Avx.LoadVector256(x + i + 8) / s) + zp;
+                Vector256<int> c = RoundAvx2(Avx.LoadVector256(x + i + 16) / s) + zp;
+                Vector256<int> d = RoundAvx2(Avx.LoadVector256(x + i + 24) / s) + zp;
+                Vector256<short> ab = Avx2.PackSignedSaturate(a, b);
+                Vector256<short> cd = Avx2.PackSignedSaturate(c, d);
+                Vector256<byte> bytes = signed ? Avx2.PackSignedSaturate(ab, cd).AsByte() : Avx2.PackUnsignedSaturate(ab, cd);
+                Avx.Store(y + i, Avx2.PermuteVar8x32(bytes.AsInt32(), Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7)).AsByte());
+            }
+        }
+
+        return n;
+    }
+
+    /// <summary>Round half away from zero of (v clamped to ±1024, NaN → 0), as int32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> RoundAvx2(Vector256<float> v)
+    {
+        Vector256<float> c = Avx.Min(Avx.Max(v, Vector256.Create(-1024f)), Vector256.Create(1024f)) & Avx.CompareEqual(v, v);
+        Vector256<float> a = Avx.AndNot(Vector256.Create(-0f), c);
+        Vector256<int> t = Avx.ConvertToVector256Int32WithTruncation(a);
+        Vector256<int> up = Avx.CompareGreaterThanOrEqual(a - Avx.ConvertToVector256Single(t), Vector256.Create(0.5f)).AsInt32();
+        return Avx2.Sign(t - up, c.AsInt32());
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
