@@ -259,14 +259,32 @@ internal unsafe partial struct Int8Gemm
             Avx.Store(xl + 32 * b, u & nibble);
         }
 
+        // A last partial block: its nibbles past K are zero, so a W row may be read on into the next row's bytes,
+        // which then add nothing. Only the group holding W's last row stops at the whole blocks (reading on would
+        // leave W) and adds its tail one product at a time.
+        int tail = k - blocks * 32;
+        int paddedBlocks = blocks;
+        if (tail > 0)
+        {
+            for (int i = 0; i < 32; i++)
+            {
+                int u = i < tail ? x[blocks * 32 + i] + 128 : 0;
+                xh[blocks * 32 + i] = (byte)(u >> 4);
+                xl[blocks * 32 + i] = (byte)(u & 15);
+            }
+
+            paddedBlocks++;
+        }
+
         for (int n = 0; n < _units; n += 4)
         {
             sbyte* w0 = _weights + (long)n * k;
             sbyte* w1 = _weights + (long)Math.Min(n + 1, _units - 1) * k; // past the last row: repeat it, drop the sum
             sbyte* w2 = _weights + (long)Math.Min(n + 2, _units - 1) * k;
             sbyte* w3 = _weights + (long)Math.Min(n + 3, _units - 1) * k;
-            Vector128<int> s = GemvDot4(w0, w1, w2, w3, xh, xl, blocks);
-            for (int i = blocks * 32; i < k; i++)
+            bool last = n + 4 >= _units;
+            Vector128<int> s = GemvDot4(w0, w1, w2, w3, xh, xl, last ? blocks : paddedBlocks);
+            for (int i = blocks * 32; last && i < k; i++)
             {
                 int u = x[i] + 128;
                 s += Vector128.Create(u * w0[i], u * w1[i], u * w2[i], u * w3[i]);
