@@ -35,6 +35,12 @@ internal unsafe partial struct Int8Gemm
                     short* w = packed + (long)n0 * kp;
                     int width = Math.Min(16, _units - n0);
                     bool wide = PanelWidth(_units, n0) == 16;
+                    if (wide && pairs <= MaxStreamPairs)
+                    {
+                        StreamRows16(w, (int*)x, pairs, chunk, yc + n0, outputStride, n0, width);
+                        continue;
+                    }
+
                     for (int m0 = 0; m0 < chunk; m0 += RowTile)
                     {
                         int* x0 = (int*)(x + (long)m0 * kp);
@@ -62,6 +68,97 @@ internal unsafe partial struct Int8Gemm
                 }
             }
         }
+    }
+
+    /// <summary>The most k-pairs whose 16-channel weights <see cref="StreamRows16"/> holds in registers.</summary>
+    private const int MaxStreamPairs = 4;
+
+    private readonly void StreamRows16(short* w, int* x, int pairs, int rows, sbyte* y, int outputStride, int n0, int count)
+    {
+        switch (Requantizer.Form)
+        {
+            case Int8Requantizer.Avx2Form.Folded: StreamRows16<Int8Requantizer.FoldedForm>(w, x, pairs, rows, y, outputStride, n0, count); break;
+            case Int8Requantizer.Avx2Form.FoldedRelu: StreamRows16<Int8Requantizer.FoldedReluForm>(w, x, pairs, rows, y, outputStride, n0, count); break;
+            default: StreamRows16<Int8Requantizer.ThresholdForm>(w, x, pairs, rows, y, outputStride, n0, count); break;
+        }
+    }
+
+    /// <summary>
+    /// One 16-channel panel of a layer with K ≤ 8 (at most four k-pairs: MobileNet's 8→48 expansions): the panel's
+    /// weights and requantization constants stay in registers while the rows stream past two at a time, and each
+    /// pair of rows is requantized straight from registers. At this depth the 4×16 tile spent as much on its call,
+    /// its accumulator spill and the reload by the requantization pass as on its vpmaddwd. Rows past
+    /// <paramref name="rows"/> (to an even count) are read and dropped.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private readonly void StreamRows16<TForm>(short* w, int* x, int pairs, int rows, sbyte* y, int outputStride, int n0, int count)
+        where TForm : struct
+    {
+        Int8Requantizer.Avx2Channels8 t0 = Requantizer.LoadAvx2<TForm>(n0);
+        Int8Requantizer.Avx2Channels8 t1 = Requantizer.LoadAvx2<TForm>(n0 + 8);
+        Vector256<short> w00 = Avx.LoadVector256(w), w01 = Avx.LoadVector256(w + 16);
+        Vector256<short> w10 = default, w11 = default, w20 = default, w21 = default, w30 = default, w31 = default;
+        if (pairs > 1)
+        {
+            w10 = Avx.LoadVector256(w + 32);
+            w11 = Avx.LoadVector256(w + 48);
+        }
+
+        if (pairs > 2)
+        {
+            w20 = Avx.LoadVector256(w + 64);
+            w21 = Avx.LoadVector256(w + 80);
+        }
+
+        if (pairs > 3)
+        {
+            w30 = Avx.LoadVector256(w + 96);
+            w31 = Avx.LoadVector256(w + 112);
+        }
+
+        for (int r = 0; r < rows; r += 2, x += 2 * pairs, y += 2 * (long)outputStride)
+        {
+            (Vector256<int> a0, Vector256<int> a1) = StreamRow(x, pairs, w00, w01, w10, w11, w20, w21, w30, w31);
+            (Vector256<int> b0, Vector256<int> b1) = StreamRow(x + pairs, pairs, w00, w01, w10, w11, w20, w21, w30, w31);
+            Vector256<sbyte> v = Int8Requantizer.InRowOrder(Requantizer.ClampAvx2(Requantizer.PackAvx2<TForm>(
+                Requantizer.Avx2TableMbqm<TForm>(a0, t0), Requantizer.Avx2TableMbqm<TForm>(a1, t1),
+                Requantizer.Avx2TableMbqm<TForm>(b0, t0), Requantizer.Avx2TableMbqm<TForm>(b1, t1))));
+            Int8Requantizer.StoreBytes(v.GetLower(), y, count);
+            if (r + 1 < rows)
+            {
+                Int8Requantizer.StoreBytes(v.GetUpper(), y + outputStride, count);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<int>, Vector256<int>) StreamRow(int* x, int pairs, Vector256<short> w00, Vector256<short> w01,
+        Vector256<short> w10, Vector256<short> w11, Vector256<short> w20, Vector256<short> w21, Vector256<short> w30, Vector256<short> w31)
+    {
+        Vector256<short> x0 = Vector256.Create(x[0]).AsInt16();
+        Vector256<int> a0 = Avx2.MultiplyAddAdjacent(x0, w00), a1 = Avx2.MultiplyAddAdjacent(x0, w01);
+        if (pairs > 1)
+        {
+            Vector256<short> x1 = Vector256.Create(x[1]).AsInt16();
+            a0 += Avx2.MultiplyAddAdjacent(x1, w10);
+            a1 += Avx2.MultiplyAddAdjacent(x1, w11);
+        }
+
+        if (pairs > 2)
+        {
+            Vector256<short> x2 = Vector256.Create(x[2]).AsInt16();
+            a0 += Avx2.MultiplyAddAdjacent(x2, w20);
+            a1 += Avx2.MultiplyAddAdjacent(x2, w21);
+        }
+
+        if (pairs > 3)
+        {
+            Vector256<short> x3 = Vector256.Create(x[3]).AsInt16();
+            a0 += Avx2.MultiplyAddAdjacent(x3, w30);
+            a1 += Avx2.MultiplyAddAdjacent(x3, w31);
+        }
+
+        return (a0, a1);
     }
 
     /// <summary>
