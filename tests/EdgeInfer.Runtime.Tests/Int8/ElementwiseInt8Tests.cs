@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using EdgeInfer.Format;
 using EdgeInfer.TestSupport;
 
@@ -40,6 +41,35 @@ public class ElementwiseInt8Tests
                     int raw = op == OpCode.Add ? x1 + x2 : x1 - x2;
                     Assert.Equal(Math.Clamp(zy + TfliteReference.Mbqm(raw, mo, so), lo, hi), y[i]);
                 });
+            }
+        }
+    }
+
+    // Every pair of int8 values in one flat run (the vector paths' loops), at scale ratios whose input rescalings
+    // have right shifts of 0 (equal scales: the multiplier is exactly 1/2) up to 13, with extreme zero points.
+    [Theory]
+    [InlineData(0.05f, 0.05f, 0.1f, 0, 0, 0)]
+    [InlineData(0.05f, 0.12f, 0.09f, 7, -30, 4)]
+    [InlineData(0.003f, 0.9f, 0.5f, -128, 127, -128)]
+    [InlineData(0.7f, 0.0001f, 0.02f, 127, -128, 127)]
+    public void AddSub_EveryPairOfValues_MatchesTfliteReference(float sa, float sb, float sy, int za, int zb, int zy)
+    {
+        sbyte[] a = [.. Enumerable.Range(0, 65536).Select(i => (sbyte)(i >> 8))];
+        sbyte[] b = [.. Enumerable.Range(0, 65536).Select(i => (sbyte)i)];
+        double twiceMax = 2 * (double)Math.Max(sa, sb);
+        var (m1, s1) = TfliteReference.QuantizeMultiplier(sa / twiceMax);
+        var (m2, s2) = TfliteReference.QuantizeMultiplier(sb / twiceMax);
+        var (mo, so) = TfliteReference.QuantizeMultiplier(twiceMax / ((1 << 20) * (double)sy));
+        foreach (OpCode op in new[] { OpCode.Add, OpCode.Sub })
+        {
+            sbyte[] y = Bytes(KernelRunner.RunEveryPath(op, ClampOptions.None,
+                [TestTensor.Int8([65536], a, sa, za), TestTensor.Int8([65536], b, sb, zb)], TestTensor.Int8Output([65536], sy, zy)));
+            for (int i = 0; i < 65536; i++)
+            {
+                int x1 = TfliteReference.Mbqm((a[i] - za) * (1 << 20), m1, s1);
+                int x2 = TfliteReference.Mbqm((b[i] - zb) * (1 << 20), m2, s2);
+                int raw = op == OpCode.Add ? x1 + x2 : x1 - x2;
+                Assert.Equal(Math.Clamp(zy + TfliteReference.Mbqm(raw, mo, so), -128, 127), y[i]);
             }
         }
     }
@@ -102,6 +132,42 @@ public class ElementwiseInt8Tests
             }
 
             check(i, ia, ib);
+        }
+    }
+}
+
+/// <summary>
+/// Add's AVX2 input rescaling against TFLite's MultiplyByQuantizedMultiplier on every int8 value: multipliers whose
+/// low 11 bits make d·ml land on the 2^10 tie of the split high multiply, right shifts 0..24 (ties of the rounding
+/// shift, positive and negative), zero points at both extremes.
+/// </summary>
+public class AddRescaleAvx2Tests
+{
+    [Fact]
+    public void Apply_MatchesMultiplyByQuantizedMultiplier_ForEveryValue()
+    {
+        Assert.SkipUnless(System.Runtime.Intrinsics.X86.Avx2.IsSupported, "AVX2 only");
+        var rng = new Random(23);
+        int[] multipliers = [1 << 30, (1 << 30) + 1024, (1 << 30) + 512, int.MaxValue, (1 << 30) + 3 * 1024 + 7, .. Enumerable.Range(0, 12).Select(_ => rng.Next(1 << 30, int.MaxValue))];
+        foreach (int m in multipliers)
+        {
+            foreach (int right in new[] { 0, 1, 2, 5, 11, 12, 13, 20, 24 })
+            {
+                foreach (int zero in new[] { -128, -1, 0, 3, 127 })
+                {
+                    var rescale = new EdgeInfer.Runtime.Kernels.RescaleAvx2(zero, m, -right);
+                    for (int q0 = -128; q0 < 128; q0 += 8)
+                    {
+                        var q = Vector256.Create(q0, q0 + 1, q0 + 2, q0 + 3, q0 + 4, q0 + 5, q0 + 6, q0 + 7);
+                        var actual = rescale.Apply(q);
+                        for (int lane = 0; lane < 8; lane++)
+                        {
+                            int expected = TfliteReference.Mbqm((q0 + lane - zero) * (1 << 20), m, -right);
+                            Assert.Equal(expected, actual.GetElement(lane));
+                        }
+                    }
+                }
+            }
         }
     }
 }
