@@ -88,6 +88,7 @@ public class PoolingInt8Tests
 
     [Theory]
     [InlineData(1, 3, 3, 40, 0.05f, 0.02f)]
+    [InlineData(2, 3, 3, 1280, 0.02f, 0.05f)]   // MobileNet's last pool, twice: 40 blocks of 32 channels per image
     [InlineData(2, 7, 5, 9, 0.1f, 0.1f)]
     [InlineData(1, 1, 1, 3, 0.3f, 0.01f)]
     public void GlobalAveragePool_MatchesTfliteReference(int n, int h, int w, int c, float sx, float sy)

@@ -26,7 +26,7 @@ namespace EdgeInfer.Runtime.Kernels.Quantized;
 /// &gt;&gt; 31 is h + 2^(s−1), h &lt; 0 is q &lt; 2^(s−1), and the result is (q − [q &lt; 2^(s−1)]) &gt;&gt; s: 11 vector
 /// operations for eight channels instead of 15. The output zero point folds in as well: ⌊(q + zy·2^s)/2^s⌋ = ⌊q/2^s⌋ + zy,
 /// so K also holds zy·2^(31+s), the threshold becomes 2^(s−1) + zy·2^s, and the result leaves the form with zy added.
-/// Exact whenever |acc + b|·2^left and |h| + 2^(s−1) + |zy|·2^s fit in int32, which <see cref="Create"/> checks per
+/// Exact whenever |acc + b|·2^left and |h| + 2^(s−1) + |zy|·2^s fit in int32, which Create checks per
 /// channel from the bound; otherwise the mask/threshold form above runs.</para>
 /// <para>When the clamp's lower bound is at or above zy (ReLU, ReLU6: <see cref="ClampsNegatives"/>), the
 /// negative-tie step is skipped (<see cref="FoldedReluForm"/>): for h &lt; 0 both ⌊q/2^s⌋ and ⌊(q − 1)/2^s⌋ are ≤ 0,
@@ -65,6 +65,25 @@ internal unsafe struct Int8Requantizer
     public static Int8Requantizer Create(ref KernelContext context, ReadOnlySpan<int> foldedBias, float inputScale,
         ReadOnlySpan<float> weightScales, float outputScale, int outputZeroPoint, ClampOptions clamp, long maxAbsAccumulator)
     {
+        (int min, int max) = QuantizedMath.ActivationRange(clamp.Min, clamp.Max, outputScale, outputZeroPoint);
+        context.Require(min <= max, $"clamp [{clamp.Min}, {clamp.Max}] is empty once quantized to the output's scale");
+        var multipliers = new (int, int)[foldedBias.Length];
+        for (int c = 0; c < multipliers.Length; c++)
+        {
+            double weightScale = weightScales.Length == 1 ? weightScales[0] : weightScales[c];
+            multipliers[c] = QuantizedMath.QuantizeMultiplier((double)inputScale * weightScale / outputScale);
+        }
+
+        return Create(ref context, foldedBias, multipliers, outputZeroPoint, min, max, maxAbsAccumulator);
+    }
+
+    /// <summary>
+    /// Builds the tables from each channel's (multiplier, shift) as QuantizeMultiplier gives them (one entry: every
+    /// channel), for operators whose multiplier is not a product of scales (a mean's 1/(H·W)), and the int8 clamp.
+    /// </summary>
+    public static Int8Requantizer Create(ref KernelContext context, scoped ReadOnlySpan<int> foldedBias, scoped ReadOnlySpan<(int Multiplier, int Shift)> multipliers,
+        int outputZeroPoint, int min, int max, long maxAbsAccumulator)
+    {
         int channels = foldedBias.Length;
         int padded = Padded(channels);
         var r = new Int8Requantizer
@@ -83,8 +102,7 @@ internal unsafe struct Int8Requantizer
         };
         for (int c = 0; c < channels; c++)
         {
-            double weightScale = weightScales.Length == 1 ? weightScales[0] : weightScales[c];
-            (int m, int shift) = QuantizedMath.QuantizeMultiplier((double)inputScale * weightScale / outputScale);
+            (int m, int shift) = multipliers.Length == 1 ? multipliers[0] : multipliers[c];
             r.Bias[c] = foldedBias[c];
             r.Multiplier[c] = m;
             r.LeftShift[c] = Math.Max(shift, 0);
@@ -116,8 +134,7 @@ internal unsafe struct Int8Requantizer
             r.FoldedConstant[FoldedSlot(c)] = (1L << 30) + ((long)outputZeroPoint << 31);
         }
 
-        (r.Min, r.Max) = QuantizedMath.ActivationRange(clamp.Min, clamp.Max, outputScale, outputZeroPoint);
-        context.Require(r.Min <= r.Max, $"clamp [{clamp.Min}, {clamp.Max}] is empty once quantized to the output's scale");
+        (r.Min, r.Max) = (min, max);
         r.ClampsNegatives = r.Min >= outputZeroPoint;
         r.ClampIsSaturation = r.Min == sbyte.MinValue && r.Max == sbyte.MaxValue;
         return r;
