@@ -44,13 +44,8 @@ public class InterpreterTests
         interpreter.Input(0).WriteFloats([1, 2, 3, 4]);
         interpreter.Invoke();
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 1000; i++)
-        {
-            interpreter.Invoke();
-        }
-
-        Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
+        long[] rounds = AllocationProbe.SteadyState(() => interpreter.Invoke());
+        Assert.True(rounds[^1] == 0, $"1,000 invokes allocated in every round: {string.Join(", ", rounds)} bytes");
     }
 
     [Fact]
