@@ -38,6 +38,7 @@ public class Conv2DInt8Tests
         new[] { 1, 4, 5, 40, 40, 1, 1, 1, 1, 0, 40 },   // 1×1 depthwise (one tap, paired with zero)
         new[] { 1, 3, 3, 7, 7, 3, 3, 1, 1, 2, 7 },      // padding wider than the kernel reach
         new[] { 1, 2, 9, 64, 64, 2, 4, 3, 1, 1, 64 },   // rectangular kernel, stride 3
+        new[] { 1, 10, 9, 20, 20, 9, 9, 1, 1, 4, 20 },  // 9×9 depthwise: 81 taps, past the row kernel (per-pixel AVX2)
         // Chunked AVX2 GEMM calls (up to 64 rows widened per call): several chunks, last chunks of 1, 2, 3 and 4 rows.
         new[] { 1, 13, 11, 8, 48, 1, 1, 1, 1, 0, 1 },   // pointwise, 143 rows = 64 + 64 + 15
         new[] { 1, 3, 43, 5, 20, 1, 1, 1, 1, 0, 1 },    // pointwise, 129 rows: a last chunk of one row

@@ -94,8 +94,10 @@ public class RequantizerFormsTests
     [InlineData(1280L * 128 * 128, 100_000, 1 << 30, 0, 10, -128, true)]         // with zy·2^10 folded in as well
     [InlineData(9L * 255 * 128, -2_000_000, int.MaxValue, 0, 31, 0, true)]     // depthwise, the largest right shift
     [InlineData(9L * 255 * 128, -2_000_000, int.MaxValue, 0, 31, 1, false)]    // zy·2^31 cannot fold into int32
-    [InlineData(1L << 20, 0, 1 << 30, 0, 24, 127, true)]                          // 2^20 + 1 + 2^23 + 127·2^24 < 2^31
+    [InlineData(1L << 20, 0, 1 << 30, 0, 22, 127, true)]                          // K ≈ 127·2^53 < 2^61
+    [InlineData(1L << 20, 0, 1 << 30, 0, 24, 127, false)]                         // q fits int32, but K ≈ 2^62: 2K would not fit
     [InlineData(1L << 20, 0, 1 << 30, 0, 24, -128, false)]                        // 128·2^24 = 2^31 alone
+    [InlineData(1L << 30, 0, 1 << 30, 0, 8, 0, false)]                            // acc fits int32, 2·acc does not
     [InlineData(64L * 128 * 128, int.MaxValue - 1000, 1 << 30, 0, 8, 0, false)]   // acc + bias can leave int32
     [InlineData(1L << 30, 0, 1 << 30, 0, 31, 0, false)]                          // |h| + 2^30 can leave int32
     [InlineData(1000, 0, 1 << 30, 20, 0, 5, true)]                               // 1000·2^20 < 2^31

@@ -39,6 +39,7 @@ internal unsafe partial struct DepthwiseConv2DInt8
         context.RequestScratch(((long)_ringRows + 1) * _rowLength * sizeof(short) + 64);
 
         _pairWeights = context.AllocatePersistent<short>(_pairs * _rowChannels * 2);
+        int scale = _requantizer.Folded ? 2 : 1; // the folded requantization takes doubled accumulators
         for (int p = 0; p < _pairs; p++)
         {
             for (int c0 = 0; c0 < _rowChannels; c0 += 16)
@@ -51,8 +52,8 @@ internal unsafe partial struct DepthwiseConv2DInt8
                         for (int i = 0; i < 4; i++)
                         {
                             int ch = c0 + lane * 8 + half * 4 + i;
-                            _pairWeights[at++] = Tap(weights, c, taps, ch, 2 * p);
-                            _pairWeights[at++] = Tap(weights, c, taps, ch, 2 * p + 1);
+                            _pairWeights[at++] = (short)(scale * Tap(weights, c, taps, ch, 2 * p));
+                            _pairWeights[at++] = (short)(scale * Tap(weights, c, taps, ch, 2 * p + 1));
                         }
                     }
                 }

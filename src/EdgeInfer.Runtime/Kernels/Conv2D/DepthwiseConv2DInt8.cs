@@ -180,6 +180,14 @@ internal unsafe partial struct DepthwiseConv2DInt8
                     }
                 }
 
+                if (_requantizer.Folded)
+                {
+                    // The folded requantization takes doubled accumulators; vpmullw's int16 products leave no room
+                    // to double the weights here.
+                    acc0 += acc0;
+                    acc1 += acc1;
+                }
+
                 _requantizer.Avx2x16(acc0, acc1, c0).Store(yp + c0);
             }
         }

@@ -109,6 +109,7 @@ public unsafe struct GlobalAveragePoolInt8Kernel : IKernel<GlobalAveragePoolInt8
     private readonly void InvokeAvx2(sbyte* x, sbyte* y)
     {
         int c = _channels;
+        int scale = _requantizer.Folded ? 2 : 1; // the folded requantization takes doubled sums
         fixed (int* sums = _sums)
         {
             for (int b = 0; b < _batch; b++)
@@ -127,10 +128,10 @@ public unsafe struct GlobalAveragePoolInt8Kernel : IKernel<GlobalAveragePoolInt8
                         s3 += Avx2.ConvertToVector256Int32(xp + 24);
                     }
 
-                    s0.Store(sums + ch);
-                    s1.Store(sums + ch + 8);
-                    s2.Store(sums + ch + 16);
-                    s3.Store(sums + ch + 24);
+                    (s0 * scale).Store(sums + ch);
+                    (s1 * scale).Store(sums + ch + 8);
+                    (s2 * scale).Store(sums + ch + 16);
+                    (s3 * scale).Store(sums + ch + 24);
                 }
 
                 for (; ch < c; ch++)
@@ -141,7 +142,7 @@ public unsafe struct GlobalAveragePoolInt8Kernel : IKernel<GlobalAveragePoolInt8
                         sum += xb[(long)p * c + ch];
                     }
 
-                    sums[ch] = sum;
+                    sums[ch] = sum * scale;
                 }
 
                 _requantizer.StoreAvx2Channels(sums, c, y + (long)b * c);

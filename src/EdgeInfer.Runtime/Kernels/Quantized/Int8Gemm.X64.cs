@@ -348,6 +348,7 @@ internal unsafe partial struct Int8Gemm
         byte* xh = (byte*)(((nint)scratch + 31) & ~(nint)31);
         byte* xl = xh + _paddedDepth;
         int* sums = (int*)(xl + _paddedDepth);
+        int scale = Requantizer.Folded ? 2 : 1; // the folded requantization takes doubled sums
         Vector256<byte> nibble = Vector256.Create((byte)0x0F);
         for (int b = 0; b < blocks; b++)
         {
@@ -380,10 +381,10 @@ internal unsafe partial struct Int8Gemm
             sbyte* w2 = _weights + (long)Math.Min(n + 2, _units - 1) * k;
             sbyte* w3 = _weights + (long)Math.Min(n + 3, _units - 1) * k;
             bool last = n + 4 >= _units;
-            Vector128<int> s = GemvDot4(w0, w1, w2, w3, xh, xl, last ? blocks : paddedBlocks);
+            Vector128<int> s = GemvDot4(w0, w1, w2, w3, xh, xl, last ? blocks : paddedBlocks, scale);
             for (int i = blocks * 32; last && i < k; i++)
             {
-                int u = x[i] + 128;
+                int u = scale * (x[i] + 128);
                 s += Vector128.Create(u * w0[i], u * w1[i], u * w2[i], u * w3[i]);
             }
 
@@ -395,9 +396,9 @@ internal unsafe partial struct Int8Gemm
 
     /// <summary>Σ over 32-byte blocks of four W rows against the nibble planes (see <see cref="RunGemvAvx2"/>).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Vector128<int> GemvDot4(sbyte* w0, sbyte* w1, sbyte* w2, sbyte* w3, byte* xh, byte* xl, int blocks)
+    private static Vector128<int> GemvDot4(sbyte* w0, sbyte* w1, sbyte* w2, sbyte* w3, byte* xh, byte* xl, int blocks, int scale)
     {
-        Vector256<short> sixteen = Vector256.Create((short)16), one = Vector256.Create((short)1);
+        Vector256<short> sixteen = Vector256.Create((short)(16 * scale)), one = Vector256.Create((short)scale);
         Vector256<int> a0 = Vector256<int>.Zero, a1 = Vector256<int>.Zero, a2 = Vector256<int>.Zero, a3 = Vector256<int>.Zero;
         for (int b0 = 0; b0 < blocks; b0 += 8)
         {

@@ -28,6 +28,11 @@ namespace EdgeInfer.Runtime.Kernels.Quantized;
 /// so K also holds zy·2^(31+s), the threshold becomes 2^(s−1) + zy·2^s, and the result leaves the form with zy added.
 /// Exact whenever |acc + b|·2^left and |h| + 2^(s−1) + |zy|·2^s fit in int32, which Create checks per
 /// channel from the bound; otherwise the mask/threshold form above runs.</para>
+/// <para>Doubled accumulators: on the AVX2 path, whenever the folded form is used, the kernels pack their int16
+/// weights doubled (|2w| ≤ 256 still fits vpmaddwd's operands and the pair sums), so the accumulator arrives as 2·acc
+/// and the tables hold 2K. Then 2·acc·m + 2K = 2(acc·m + K) carries q in its high 32 bits, where the odd lanes'
+/// product already has it: one shift fewer per eight channels (the ReLU form: 8 operations). This also needs
+/// |2·acc·2^left| in int32 and |K| ≤ 2^61, which <see cref="FoldedIsExact"/> checks too.</para>
 /// <para>When the clamp's lower bound is at or above zy (ReLU, ReLU6: <see cref="ClampsNegatives"/>), the
 /// negative-tie step is skipped (<see cref="FoldedReluForm"/>): for h &lt; 0 both ⌊q/2^s⌋ and ⌊(q − 1)/2^s⌋ are ≤ 0,
 /// so zy plus either clamps to the same lower bound.</para>
@@ -120,18 +125,16 @@ internal unsafe struct Int8Requantizer
             int right = r.RightShift[c];
             if (exact)
             {
-                long constant = (long)foldedBias[c] * m * (1L << r.LeftShift[c]) + (1L << 30) + (right > 0 ? 1L << (30 + right) : 0)
-                    + ((long)outputZeroPoint << (31 + right));
-                r.FoldedConstant[FoldedSlot(c)] = constant;
+                r.FoldedConstant[FoldedSlot(c)] = 2 * (long)FoldedConstantOf(foldedBias[c], m, r.LeftShift[c], right, outputZeroPoint);
                 r.FoldedHalf[c] = right > 0 ? (int)((1L << (right - 1)) + ((long)outputZeroPoint << right)) : int.MinValue;
             }
         }
 
         for (int c = channels; c < padded; c++)
         {
-            // Padding channels: multiplier 0, so q = zy (K = 2^30 + zy·2^31), no rounding step.
+            // Padding channels: multiplier 0, so q = zy (K = 2^30 + zy·2^31, doubled), no rounding step.
             r.FoldedHalf[c] = int.MinValue;
-            r.FoldedConstant[FoldedSlot(c)] = (1L << 30) + ((long)outputZeroPoint << 31);
+            r.FoldedConstant[FoldedSlot(c)] = 2 * ((1L << 30) + ((long)outputZeroPoint << 31));
         }
 
         (r.Min, r.Max) = (min, max);
@@ -153,6 +156,14 @@ internal unsafe struct Int8Requantizer
     /// </summary>
     internal static bool FoldedIsExact(long maxAbsAccumulator, int bias, int multiplier, int left, int right, int outputZeroPoint)
     {
+        // The doubled accumulator 2·acc·2^left must fit its int32 lane, and 2·acc·2^left·m + 2K its int64 lane
+        // (|2·acc·2^left·m| < 2^62, so |K| ≤ 2^61 leaves room).
+        if (left > 30 || (maxAbsAccumulator << left) > int.MaxValue / 2 || right > 31
+            || Int128.Abs(FoldedConstantOf(bias, multiplier, left, right, outputZeroPoint)) > (Int128)1 << 61)
+        {
+            return false;
+        }
+
         long x = maxAbsAccumulator + Math.Abs((long)bias);
         if (left > 0)
         {
@@ -173,6 +184,11 @@ internal unsafe struct Int8Requantizer
         long zero = (long)Math.Abs(outputZeroPoint) << right;
         return right <= 31 && x + 1 + half + zero <= int.MaxValue;
     }
+
+    /// <summary>K = b·2^left·m + 2^30 + 2^(30+s) + zy·2^(31+s), exactly (the tables hold 2K: see the type's remarks).</summary>
+    private static Int128 FoldedConstantOf(int bias, int multiplier, int left, int right, int outputZeroPoint)
+        => (Int128)bias * multiplier * ((Int128)1 << left) + ((Int128)1 << 30) + (right > 0 ? (Int128)1 << (30 + right) : 0)
+            + ((Int128)outputZeroPoint << (31 + right));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly sbyte Scalar(int acc, int c)
@@ -452,9 +468,11 @@ internal unsafe struct Int8Requantizer
     {
         if (IsFolded<TForm>())
         {
+            // acc arrives doubled, so 2·acc·m + 2K holds q in its high half: the even lanes' moves down, the odd
+            // lanes' is already in place.
             Vector256<int> a = AnyLeftShift ? Avx2.ShiftLeftLogicalVariable(acc, t.LeftShift.AsUInt32()) : acc;
-            Vector256<long> even = Avx2.ShiftRightLogical(Avx2.Multiply(a, t.Multiplier) + t.ConstantEven, 31);
-            Vector256<long> odd = Avx2.ShiftLeftLogical(Avx2.Multiply(Avx2.ShiftRightLogical(a.AsInt64(), 32).AsInt32(), t.MultiplierOdd) + t.ConstantOdd, 1);
+            Vector256<long> even = Avx2.ShiftRightLogical(Avx2.Multiply(a, t.Multiplier) + t.ConstantEven, 32);
+            Vector256<long> odd = Avx2.Multiply(Avx2.ShiftRightLogical(a.AsInt64(), 32).AsInt32(), t.MultiplierOdd) + t.ConstantOdd;
             Vector256<int> q = Avx2.Blend(even.AsInt32(), odd.AsInt32(), 0b1010_1010);
             if (typeof(TForm) == typeof(FoldedForm))
             {
