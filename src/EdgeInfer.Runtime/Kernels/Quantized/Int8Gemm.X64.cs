@@ -41,7 +41,23 @@ internal unsafe partial struct Int8Gemm
                         continue;
                     }
 
-                    for (int m0 = 0; m0 < chunk; m0 += RowTile)
+                    // A last single row runs alone in the same panel pass (the 4-row tile would compute three
+                    // rows of padding), so W is streamed once even when M ≡ 1 mod 4 (MobileNet's 3×3 layers).
+                    int tiled = (chunk & 3) == 1 ? chunk - 1 : chunk;
+                    if (tiled < chunk)
+                    {
+                        int* xs = (int*)(x + (long)tiled * kp);
+                        if (wide)
+                        {
+                            Tile1x16(w, xs, pairs, acc + 2 * tiled);
+                        }
+                        else
+                        {
+                            Tile1x8(w, xs, pairs, acc + tiled);
+                        }
+                    }
+
+                    for (int m0 = 0; m0 < tiled; m0 += RowTile)
                     {
                         int* x0 = (int*)(x + (long)m0 * kp);
                         int* x1 = (int*)(x + (long)(m0 + 1) * kp);
@@ -210,63 +226,46 @@ internal unsafe partial struct Int8Gemm
         acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3;
     }
 
-    /// <summary>
-    /// One row (the last strip of an M ≡ 1 mod 4 product, e.g. the 3×3 layers of MobileNet): the same packed weights
-    /// and pair steps as <see cref="RunAvx2"/> without the three rows of padding work.
-    /// </summary>
-    [SkipLocalsInit]
-    private readonly void RunAvx2Row(short* strip, sbyte* y, int nb, int ne)
+    /// <summary>One row against one 16-channel panel into acc[0], acc[1]; k-pairs two at a time for two add chains.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Tile1x16(short* w, int* x0, int pairs, Vector256<int>* acc)
     {
-        int kp = _paddedDepth;
-        int pairs = kp / 2;
-        int* x0 = (int*)strip;
-        Vector256<int>* acc = stackalloc Vector256<int>[4]; // the stores take rows in pairs (16 channels) or fours (8)
-        fixed (short* packed = _packed16)
+        Vector256<int> a0 = Vector256<int>.Zero, a1 = Vector256<int>.Zero, b0 = Vector256<int>.Zero, b1 = Vector256<int>.Zero;
+        int p = 0;
+        for (; p < pairs - 1; p += 2)
         {
-            for (int n0 = nb; n0 < ne; n0 += 16)
-            {
-                short* w = packed + (long)n0 * kp;
-                int count = Math.Min(16, _units - n0);
-                if (PanelWidth(_units, n0) == 16)
-                {
-                    Vector256<int> a0 = Vector256<int>.Zero, a1 = Vector256<int>.Zero, b0 = Vector256<int>.Zero, b1 = Vector256<int>.Zero;
-                    int p = 0;
-                    for (; p < pairs - 1; p += 2)
-                    {
-                        Vector256<short> x = Vector256.Create(x0[p]).AsInt16();
-                        Vector256<short> xn = Vector256.Create(x0[p + 1]).AsInt16();
-                        a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(x, Avx.LoadVector256(w)));
-                        a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(x, Avx.LoadVector256(w + 16)));
-                        b0 = Avx2.Add(b0, Avx2.MultiplyAddAdjacent(xn, Avx.LoadVector256(w + 32)));
-                        b1 = Avx2.Add(b1, Avx2.MultiplyAddAdjacent(xn, Avx.LoadVector256(w + 48)));
-                        w += 64;
-                    }
-
-                    if (p < pairs)
-                    {
-                        Vector256<short> x = Vector256.Create(x0[p]).AsInt16();
-                        a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(x, Avx.LoadVector256(w)));
-                        a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(x, Avx.LoadVector256(w + 16)));
-                    }
-
-                    acc[0] = Avx2.Add(a0, b0);
-                    acc[1] = Avx2.Add(a1, b1);
-                    Requantizer.StoreAvx2Rows16(acc, 1, y + n0, 0, n0, count);
-                }
-                else
-                {
-                    Vector256<int> a0 = Vector256<int>.Zero;
-                    for (int p = 0; p < pairs; p++)
-                    {
-                        a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(Vector256.Create(x0[p]).AsInt16(), Avx.LoadVector256(w)));
-                        w += 16;
-                    }
-
-                    acc[0] = a0;
-                    Requantizer.StoreAvx2Rows8(acc, 1, y + n0, 0, n0, count);
-                }
-            }
+            Vector256<short> x = Vector256.Create(x0[p]).AsInt16();
+            Vector256<short> xn = Vector256.Create(x0[p + 1]).AsInt16();
+            a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(x, Avx.LoadVector256(w)));
+            a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(x, Avx.LoadVector256(w + 16)));
+            b0 = Avx2.Add(b0, Avx2.MultiplyAddAdjacent(xn, Avx.LoadVector256(w + 32)));
+            b1 = Avx2.Add(b1, Avx2.MultiplyAddAdjacent(xn, Avx.LoadVector256(w + 48)));
+            w += 64;
         }
+
+        if (p < pairs)
+        {
+            Vector256<short> x = Vector256.Create(x0[p]).AsInt16();
+            a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(x, Avx.LoadVector256(w)));
+            a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(x, Avx.LoadVector256(w + 16)));
+        }
+
+        acc[0] = Avx2.Add(a0, b0);
+        acc[1] = Avx2.Add(a1, b1);
+    }
+
+    /// <summary>The 8-channel panel form of <see cref="Tile1x16"/>, into acc[0].</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Tile1x8(short* w, int* x0, int pairs, Vector256<int>* acc)
+    {
+        Vector256<int> a0 = Vector256<int>.Zero;
+        for (int p = 0; p < pairs; p++)
+        {
+            a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(Vector256.Create(x0[p]).AsInt16(), Avx.LoadVector256(w)));
+            w += 16;
+        }
+
+        acc[0] = a0;
     }
 
     private readonly void RunSse(short* strip, int rows, sbyte* y, int outputStride, int nb, int ne)

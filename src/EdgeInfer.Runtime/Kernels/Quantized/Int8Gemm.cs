@@ -60,21 +60,7 @@ internal unsafe partial struct Int8Gemm
     /// <paramref name="rows"/> must be readable; they are computed and dropped, except a single last row, which runs
     /// alone. Used by convolutions that gather patches straight into int16.
     /// </summary>
-    public readonly void RunStripAvx2(short* strip, int rows, sbyte* y, int outputStride) => RunAvx2Rows(strip, rows, y, outputStride, 0, _units);
-
-    private readonly void RunAvx2Rows(short* strip, int rows, sbyte* y, int outputStride, int nb, int ne)
-    {
-        int whole = (rows & 3) == 1 ? rows - 1 : rows;
-        if (whole > 0)
-        {
-            RunAvx2(strip, whole, y, outputStride, nb, ne);
-        }
-
-        if (whole < rows)
-        {
-            RunAvx2Row(strip + (long)whole * _paddedDepth, y + (long)whole * outputStride, nb, ne);
-        }
-    }
+    public readonly void RunStripAvx2(short* strip, int rows, sbyte* y, int outputStride) => RunAvx2(strip, rows, y, outputStride, 0, _units);
 
     /// <summary>
     /// Prepares W (constant int8 [N, K] at <paramref name="weights"/>), folds −zx·Σw into the bias, builds the
@@ -263,7 +249,7 @@ internal unsafe partial struct Int8Gemm
                     {
                         int count = Math.Min(_chunkRows, rows - m0);
                         PackRows16(x + (long)m0 * inputStride, inputStride, count, (short*)strip, (count + RowTile - 1) & ~(RowTile - 1));
-                        RunAvx2Rows((short*)strip, count, y + (long)m0 * outputStride, outputStride, nb, blockEnd);
+                        RunAvx2((short*)strip, count, y + (long)m0 * outputStride, outputStride, nb, blockEnd);
                     }
 
                     continue;
