@@ -44,7 +44,7 @@ internal unsafe partial struct DepthwiseConv2DInt8
         {
             for (int c0 = 0; c0 < _rowChannels; c0 += 16)
             {
-                int at = (p * _rowChannels + c0) * 2;
+                int at = (c0 * _pairs + p * 16) * 2; // per 16-channel block, its pairs contiguous
                 for (int half = 0; half < 2; half++)           // L: channels 0-3 | 8-11, H: 4-7 | 12-15
                 {
                     for (int lane = 0; lane < 2; lane++)
@@ -139,7 +139,7 @@ internal unsafe partial struct DepthwiseConv2DInt8
                         Int8Requantizer.Avx2Channels8 q1 = _requantizer.LoadAvx2<TForm>(c0 + 8);
                         Int8Requantizer.Avx2Channels8 qL = Int8Requantizer.Avx2Channels8.Lanes(q0, q1, 0x20);
                         Int8Requantizer.Avx2Channels8 qH = Int8Requantizer.Avx2Channels8.Lanes(q0, q1, 0x31);
-                        short* w = pw + c0 * 2;
+                        short* w = pw + c0 * _pairs * 2;
                         int count = Math.Min(16, c - c0);
                         sbyte* yp = yr + c0;
                         if (threeByThree)
@@ -187,14 +187,13 @@ internal unsafe partial struct DepthwiseConv2DInt8
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Accumulate3x3(short* r0, short* r1, short* r2, long step, short* w, int cp, out Vector256<int> accL, out Vector256<int> accH)
     {
-        long wStep = cp * 2;
         accL = Vector256<int>.Zero;
         accH = Vector256<int>.Zero;
         PairStep(r0, r0 + step, w, ref accL, ref accH);
-        PairStep(r0 + 2 * step, r1, w + wStep, ref accL, ref accH);
-        PairStep(r1 + step, r1 + 2 * step, w + 2 * wStep, ref accL, ref accH);
-        PairStep(r2, r2 + step, w + 3 * wStep, ref accL, ref accH);
-        PairStep(r2 + 2 * step, r2 + 2 * step, w + 4 * wStep, ref accL, ref accH);
+        PairStep(r0 + 2 * step, r1, w + 32, ref accL, ref accH);
+        PairStep(r1 + step, r1 + 2 * step, w + 64, ref accL, ref accH);
+        PairStep(r2, r2 + step, w + 96, ref accL, ref accH);
+        PairStep(r2 + 2 * step, r2 + 2 * step, w + 128, ref accL, ref accH);
     }
 
     /// <summary>One pixel's 16 channels over any tap list (pairs of tap row pointers, at column offset <paramref name="at"/>).</summary>
@@ -206,7 +205,7 @@ internal unsafe partial struct DepthwiseConv2DInt8
         for (int p = 0; p < _pairs; p++)
         {
             PairStep(tap[2 * p] + at, tap[2 * p + 1] + at, w, ref accL, ref accH);
-            w += cp * 2;
+            w += 32;
         }
     }
 

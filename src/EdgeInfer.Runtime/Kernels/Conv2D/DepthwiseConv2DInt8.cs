@@ -27,7 +27,7 @@ internal unsafe partial struct DepthwiseConv2DInt8
     private Int8Requantizer _requantizer;
 
     // AVX2 row kernel (DepthwiseConv2DInt8.Rows.cs)
-    private short[]? _pairWeights;  // [pair][Cp/16][32]: the L half then the H half
+    private short[]? _pairWeights;  // [Cp/16][pair][32]: the L half then the H half
     private int _rowChannels;       // Cp
     private int _rowLength;         // int16 per ring row: (PadLeft + W + padRight)·Cp, rounded to 16
     private int _ringRows;          // (KH − 1)·DH + 1
