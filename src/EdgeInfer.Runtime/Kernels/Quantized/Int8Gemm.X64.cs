@@ -393,6 +393,15 @@ internal unsafe partial struct Int8Gemm
         Requantizer.StoreAvx2Channels(sums, _units, y);
     }
 
+    /// <summary>One 32-byte block of a W row against both nibble planes, into the row's int16 sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void NibbleStep(Vector256<byte> vh, Vector256<byte> vl, sbyte* w, ref Vector256<short> h, ref Vector256<short> l)
+    {
+        Vector256<sbyte> v = Avx.LoadVector256(w);
+        h = Avx2.Add(h, Avx2.MultiplyAddAdjacent(vh, v));
+        l = Avx2.Add(l, Avx2.MultiplyAddAdjacent(vl, v));
+    }
+
     /// <summary>Σ over 32-byte blocks of four W rows against the nibble planes (see <see cref="RunGemvAvx2"/>).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static Vector128<int> GemvDot4(sbyte* w0, sbyte* w1, sbyte* w2, sbyte* w3, byte* xh, byte* xl, int blocks, int scale, long ahead)
@@ -417,18 +426,11 @@ internal unsafe partial struct Int8Gemm
                     Sse.Prefetch0(w2 + ahead + o);
                     Sse.Prefetch0(w3 + ahead + o);
                 }
-                Vector256<sbyte> v0 = Avx.LoadVector256(w0 + o);
-                h0 = Avx2.Add(h0, Avx2.MultiplyAddAdjacent(vh, v0));
-                l0 = Avx2.Add(l0, Avx2.MultiplyAddAdjacent(vl, v0));
-                Vector256<sbyte> v1 = Avx.LoadVector256(w1 + o);
-                h1 = Avx2.Add(h1, Avx2.MultiplyAddAdjacent(vh, v1));
-                l1 = Avx2.Add(l1, Avx2.MultiplyAddAdjacent(vl, v1));
-                Vector256<sbyte> v2 = Avx.LoadVector256(w2 + o);
-                h2 = Avx2.Add(h2, Avx2.MultiplyAddAdjacent(vh, v2));
-                l2 = Avx2.Add(l2, Avx2.MultiplyAddAdjacent(vl, v2));
-                Vector256<sbyte> v3 = Avx.LoadVector256(w3 + o);
-                h3 = Avx2.Add(h3, Avx2.MultiplyAddAdjacent(vh, v3));
-                l3 = Avx2.Add(l3, Avx2.MultiplyAddAdjacent(vl, v3));
+
+                NibbleStep(vh, vl, w0 + o, ref h0, ref l0);
+                NibbleStep(vh, vl, w1 + o, ref h1, ref l1);
+                NibbleStep(vh, vl, w2 + o, ref h2, ref l2);
+                NibbleStep(vh, vl, w3 + o, ref h3, ref l3);
             }
 
             a0 += Avx2.MultiplyAddAdjacent(h0, sixteen) + Avx2.MultiplyAddAdjacent(l0, one);
