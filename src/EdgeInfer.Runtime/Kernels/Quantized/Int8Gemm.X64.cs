@@ -13,7 +13,7 @@ internal unsafe partial struct Int8Gemm
 
     /// <summary>
     /// Rows 0..rows−1 of packed int16 X (row stride <see cref="PaddedDepth"/>). Per 16-channel panel, the rows are
-    /// accumulated four at a time (<see cref="Tile4x16"/>; a last group of fewer than four computes four), then the
+    /// accumulated four at a time (<see cref="Tiles4x16"/>; a last group of fewer than four computes four), then the
     /// whole chunk's accumulators are requantized in one pass: one call and one load of the channel constants per
     /// panel and chunk instead of per four rows (a K = 8 layer has 576 four-row tiles per panel).
     /// </summary>
@@ -57,20 +57,14 @@ internal unsafe partial struct Int8Gemm
                         }
                     }
 
-                    for (int m0 = 0; m0 < tiled; m0 += RowTile)
+                    int groups = (tiled + RowTile - 1) / RowTile;
+                    if (wide)
                     {
-                        int* x0 = (int*)(x + (long)m0 * kp);
-                        int* x1 = (int*)(x + (long)(m0 + 1) * kp);
-                        int* x2 = (int*)(x + (long)(m0 + 2) * kp);
-                        int* x3 = (int*)(x + (long)(m0 + 3) * kp);
-                        if (wide)
-                        {
-                            Tile4x16(w, x0, x1, x2, x3, pairs, acc + 2 * m0);
-                        }
-                        else
-                        {
-                            Tile4x8(w, x0, x1, x2, x3, pairs, acc + m0);
-                        }
+                        Tiles4x16((int*)w, (int*)x, pairs, groups, acc);
+                    }
+                    else
+                    {
+                        Tiles4x8((int*)w, (int*)x, pairs, groups, acc);
                     }
 
                     if (wide)
@@ -178,52 +172,62 @@ internal unsafe partial struct Int8Gemm
     }
 
     /// <summary>
-    /// Σ over k-pairs of four X rows against one 16-channel panel, into acc[0..7] (row r: acc[2r], acc[2r+1]).
-    /// Its own method on purpose: inside the tile loops the JIT spilled the row pointers and reloaded them on every
-    /// k-pair (four loads and a jump per eight vpmaddwd); alone, everything stays in registers.
+    /// Σ over k-pairs of four X rows against one 16-channel panel into acc[0..7] (row r: acc[2r], acc[2r+1]), for
+    /// <paramref name="groups"/> consecutive groups of four rows (rows <paramref name="pairs"/> ints apart) in one
+    /// call: at small K a call per tile and its register saves cost a sixth of the tile (16→96: 43.6 → 46.3 GMAC/s).
+    /// Its own method on purpose: inside the panel loops the JIT spilled the row pointers and reloaded them on every
+    /// k-pair; alone, everything stays in registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Tile4x16(short* w, int* x0, int* x1, int* x2, int* x3, int pairs, Vector256<int>* acc)
+    private static void Tiles4x16(int* w, int* x, int pairs, int groups, Vector256<int>* acc)
     {
-        Vector256<int> a00 = Vector256<int>.Zero, a01 = Vector256<int>.Zero, a10 = Vector256<int>.Zero, a11 = Vector256<int>.Zero, a20 = Vector256<int>.Zero, a21 = Vector256<int>.Zero, a30 = Vector256<int>.Zero, a31 = Vector256<int>.Zero;
-        for (nint p = 0; p < pairs; p++)
+        for (int g = 0; g < groups; g++, x += 4 * pairs, acc += 8)
         {
-            Vector256<short> w0 = Avx.LoadVector256(w);
-            Vector256<short> w1 = Avx.LoadVector256(w + 16);
-            w += 32;
-            Vector256<short> b0 = Vector256.Create(x0[p]).AsInt16();
-            a00 = Avx2.Add(a00, Avx2.MultiplyAddAdjacent(b0, w0));
-            a01 = Avx2.Add(a01, Avx2.MultiplyAddAdjacent(b0, w1));
-            Vector256<short> b1 = Vector256.Create(x1[p]).AsInt16();
-            a10 = Avx2.Add(a10, Avx2.MultiplyAddAdjacent(b1, w0));
-            a11 = Avx2.Add(a11, Avx2.MultiplyAddAdjacent(b1, w1));
-            Vector256<short> b2 = Vector256.Create(x2[p]).AsInt16();
-            a20 = Avx2.Add(a20, Avx2.MultiplyAddAdjacent(b2, w0));
-            a21 = Avx2.Add(a21, Avx2.MultiplyAddAdjacent(b2, w1));
-            Vector256<short> b3 = Vector256.Create(x3[p]).AsInt16();
-            a30 = Avx2.Add(a30, Avx2.MultiplyAddAdjacent(b3, w0));
-            a31 = Avx2.Add(a31, Avx2.MultiplyAddAdjacent(b3, w1));
-        }
+            int* x1 = x + pairs, x2 = x + 2 * pairs, x3 = x + 3 * pairs;
+            Vector256<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
+            int* wp = w;
+            for (nint p = 0; p < pairs; p++, wp += 16)
+            {
+                Vector256<short> w0 = Avx.LoadVector256((short*)wp);
+                Vector256<short> w1 = Avx.LoadVector256((short*)wp + 16);
+                Vector256<short> b0 = Vector256.Create(x[p]).AsInt16();
+                a00 += Avx2.MultiplyAddAdjacent(b0, w0);
+                a01 += Avx2.MultiplyAddAdjacent(b0, w1);
+                Vector256<short> b1 = Vector256.Create(x1[p]).AsInt16();
+                a10 += Avx2.MultiplyAddAdjacent(b1, w0);
+                a11 += Avx2.MultiplyAddAdjacent(b1, w1);
+                Vector256<short> b2 = Vector256.Create(x2[p]).AsInt16();
+                a20 += Avx2.MultiplyAddAdjacent(b2, w0);
+                a21 += Avx2.MultiplyAddAdjacent(b2, w1);
+                Vector256<short> b3 = Vector256.Create(x3[p]).AsInt16();
+                a30 += Avx2.MultiplyAddAdjacent(b3, w0);
+                a31 += Avx2.MultiplyAddAdjacent(b3, w1);
+            }
 
-        acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11; acc[4] = a20; acc[5] = a21; acc[6] = a30; acc[7] = a31;
+            acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11; acc[4] = a20; acc[5] = a21; acc[6] = a30; acc[7] = a31;
+        }
     }
 
-    /// <summary>The 8-channel panel form of <see cref="Tile4x16"/>: row r into acc[r].</summary>
+    /// <summary>The 8-channel panel form of <see cref="Tiles4x16"/>: row r into acc[r].</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Tile4x8(short* w, int* x0, int* x1, int* x2, int* x3, int pairs, Vector256<int>* acc)
+    private static void Tiles4x8(int* w, int* x, int pairs, int groups, Vector256<int>* acc)
     {
-        Vector256<int> a0 = Vector256<int>.Zero, a1 = Vector256<int>.Zero, a2 = Vector256<int>.Zero, a3 = Vector256<int>.Zero;
-        for (nint p = 0; p < pairs; p++)
+        for (int g = 0; g < groups; g++, x += 4 * pairs, acc += 4)
         {
-            Vector256<short> w0 = Avx.LoadVector256(w);
-            w += 16;
-            a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(Vector256.Create(x0[p]).AsInt16(), w0));
-            a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(Vector256.Create(x1[p]).AsInt16(), w0));
-            a2 = Avx2.Add(a2, Avx2.MultiplyAddAdjacent(Vector256.Create(x2[p]).AsInt16(), w0));
-            a3 = Avx2.Add(a3, Avx2.MultiplyAddAdjacent(Vector256.Create(x3[p]).AsInt16(), w0));
-        }
+            int* x1 = x + pairs, x2 = x + 2 * pairs, x3 = x + 3 * pairs;
+            Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default;
+            int* wp = w;
+            for (nint p = 0; p < pairs; p++, wp += 8)
+            {
+                Vector256<short> w0 = Avx.LoadVector256((short*)wp);
+                a0 += Avx2.MultiplyAddAdjacent(Vector256.Create(x[p]).AsInt16(), w0);
+                a1 += Avx2.MultiplyAddAdjacent(Vector256.Create(x1[p]).AsInt16(), w0);
+                a2 += Avx2.MultiplyAddAdjacent(Vector256.Create(x2[p]).AsInt16(), w0);
+                a3 += Avx2.MultiplyAddAdjacent(Vector256.Create(x3[p]).AsInt16(), w0);
+            }
 
-        acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3;
+            acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3;
+        }
     }
 
     /// <summary>One row against one 16-channel panel into acc[0], acc[1]; k-pairs two at a time for two add chains.</summary>
