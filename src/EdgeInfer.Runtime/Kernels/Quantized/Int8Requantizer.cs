@@ -27,7 +27,8 @@ namespace EdgeInfer.Runtime.Kernels.Quantized;
 /// operations for eight channels instead of 15. The output zero point folds in as well: ⌊(q + zy·2^s)/2^s⌋ = ⌊q/2^s⌋ + zy,
 /// so K also holds zy·2^(31+s), the threshold becomes 2^(s−1) + zy·2^s, and the result leaves the form with zy added.
 /// Exact whenever |acc + b|·2^left and |h| + 2^(s−1) + |zy|·2^s fit in int32, which Create checks per
-/// channel from the bound; otherwise the mask/threshold form above runs.</para>
+/// channel from the bound; otherwise the mask/threshold form above runs. The folded form also takes no left shift
+/// (every effective scale below 1, the usual case), so its loops carry neither the shift nor a test for it.</para>
 /// <para>Doubled accumulators: on the AVX2 path, whenever the folded form is used, the kernels pack their int16
 /// weights doubled (|2w| ≤ 256 still fits vpmaddwd's operands and the pair sums), so the accumulator arrives as 2·acc
 /// and the tables hold 2K. Then 2·acc·m + 2K = 2(acc·m + K) carries q in its high 32 bits, where the odd lanes'
@@ -150,31 +151,23 @@ internal unsafe struct Int8Requantizer
     internal readonly Avx2Form Form => !Folded ? Avx2Form.Threshold : ClampsNegatives ? Avx2Form.FoldedRelu : Avx2Form.Folded;
 
     /// <summary>
-    /// True when, for every |acc| ≤ <paramref name="maxAbsAccumulator"/>, the folded form cannot overflow:
-    /// acc + bias and its left shift stay in int32 (the scalar code's wrapping never happens), and the quotient
-    /// q = h + 2^(right−1) + zy·2^right stays in int32 (|h| ≤ |x·m|/2^31 + 1 ≤ |x| + 1, since m &lt; 2^31).
+    /// True when the folded form applies and, for every |acc| ≤ <paramref name="maxAbsAccumulator"/>, cannot overflow:
+    /// no left shift; acc + bias stays in int32 (the scalar code's wrapping never happens); the quotient
+    /// q = h + 2^(right−1) + zy·2^right stays in int32 (|h| ≤ |x·m|/2^31 + 1 ≤ |x| + 1, since m &lt; 2^31); and the
+    /// doubled accumulator and 64-bit sum of the AVX2 loops fit their lanes.
     /// </summary>
     internal static bool FoldedIsExact(long maxAbsAccumulator, int bias, int multiplier, int left, int right, int outputZeroPoint)
     {
-        // The doubled accumulator 2·acc·2^left must fit its int32 lane, and 2·acc·2^left·m + 2K its int64 lane
-        // (|2·acc·2^left·m| < 2^62, so |K| ≤ 2^61 leaves room).
-        if (left > 30 || (maxAbsAccumulator << left) > int.MaxValue / 2 || right > 31
+        // No left shift (every effective scale below 1, the usual case: the folded loops then carry no shift and no
+        // test for one); the doubled accumulator must fit its int32 lane, and 2·acc·m + 2K its int64 lane
+        // (|2·acc·m| < 2^62, so |K| ≤ 2^61 leaves room).
+        if (left != 0 || maxAbsAccumulator > int.MaxValue / 2 || right > 31
             || Int128.Abs(FoldedConstantOf(bias, multiplier, left, right, outputZeroPoint)) > (Int128)1 << 61)
         {
             return false;
         }
 
         long x = maxAbsAccumulator + Math.Abs((long)bias);
-        if (left > 0)
-        {
-            if (left > 31 || x > (int.MaxValue >> left))
-            {
-                return false;
-            }
-
-            x <<= left;
-        }
-
         if (x > int.MaxValue || multiplier < 0)
         {
             return false;
@@ -238,7 +231,7 @@ internal unsafe struct Int8Requantizer
             Multiplier = Load8(Multiplier, c),
             MultiplierOdd = Load8(MultiplierOdd, c),
             RightShift = Load8(RightShift, c).AsUInt32(),
-            LeftShift = AnyLeftShift ? Load8(LeftShift, c) : default,
+            LeftShift = AnyLeftShift && !IsFolded<TForm>() ? Load8(LeftShift, c) : default,
         };
         if (IsFolded<TForm>())
         {
@@ -469,10 +462,9 @@ internal unsafe struct Int8Requantizer
         if (IsFolded<TForm>())
         {
             // acc arrives doubled, so 2·acc·m + 2K holds q in its high half: the even lanes' moves down, the odd
-            // lanes' is already in place.
-            Vector256<int> a = AnyLeftShift ? Avx2.ShiftLeftLogicalVariable(acc, t.LeftShift.AsUInt32()) : acc;
-            Vector256<long> even = Avx2.ShiftRightLogical(Avx2.Multiply(a, t.Multiplier) + t.ConstantEven, 32);
-            Vector256<long> odd = Avx2.Multiply(Avx2.ShiftRightLogical(a.AsInt64(), 32).AsInt32(), t.MultiplierOdd) + t.ConstantOdd;
+            // lanes' is already in place. (The folded form has no left shift: FoldedIsExact.)
+            Vector256<long> even = Avx2.ShiftRightLogical(Avx2.Multiply(acc, t.Multiplier) + t.ConstantEven, 32);
+            Vector256<long> odd = Avx2.Multiply(Avx2.ShiftRightLogical(acc.AsInt64(), 32).AsInt32(), t.MultiplierOdd) + t.ConstantOdd;
             Vector256<int> q = Avx2.Blend(even.AsInt32(), odd.AsInt32(), 0b1010_1010);
             if (typeof(TForm) == typeof(FoldedForm))
             {
