@@ -112,9 +112,7 @@ internal unsafe struct AddSubInt8
     /// <summary>Sixteen elements at a time: both rescalings, the add, the vector MBQM; returns how many were done.</summary>
     private readonly int Avx2Run(sbyte* a, sbyte* b, sbyte* y, int n)
     {
-        Vector256<int> m = Vector256.Create(OutputMultiplier);
-        Vector256<uint> left = Vector256.Create((uint)Math.Max(OutputShift, 0));
-        Vector256<uint> right = Vector256.Create((uint)Math.Max(-OutputShift, 0));
+        var output = new Int8Requantizer.Avx2Uniform(OutputMultiplier, OutputShift);
         Vector256<short> zero = Vector256.Create((short)Op.ZeroOut);
         Vector128<sbyte> min = Vector128.Create((sbyte)Op.Min), max = Vector128.Create((sbyte)Op.Max);
         int i = 0;
@@ -123,8 +121,7 @@ internal unsafe struct AddSubInt8
             Vector256<int> lo = Sum(Avx2.ConvertToVector256Int32(a + i), Avx2.ConvertToVector256Int32(b + i));
             Vector256<int> hi = Sum(Avx2.ConvertToVector256Int32(a + i + 8), Avx2.ConvertToVector256Int32(b + i + 8));
             // vpackssdw interleaves the halves by lane ([lo 0-3, hi 0-3 | lo 4-7, hi 4-7]); vpermq restores the order.
-            Vector256<short> s16 = Avx2.Permute4x64(Avx2.PackSignedSaturate(Int8Requantizer.Avx2Mbqm(lo, m, left, right),
-                Int8Requantizer.Avx2Mbqm(hi, m, left, right)).AsInt64(), 0b11_01_10_00).AsInt16();
+            Vector256<short> s16 = Avx2.Permute4x64(Avx2.PackSignedSaturate(output.Apply(lo), output.Apply(hi)).AsInt64(), 0b11_01_10_00).AsInt16();
             s16 = Avx2.AddSaturate(s16, zero); // exact below |32767|, the same int8 saturation beyond it
             Vector128<sbyte> s8 = Sse2.PackSignedSaturate(s16.GetLower(), s16.GetUpper());
             Sse41.Min(Sse41.Max(s8, min), max).Store(y + i);

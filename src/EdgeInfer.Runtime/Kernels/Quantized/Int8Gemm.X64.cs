@@ -418,12 +418,10 @@ internal unsafe partial struct Int8Gemm
             Vector256<short> h0 = default, h1 = default, h2 = default, h3 = default, l0 = default, l1 = default, l2 = default, l3 = default;
             for (nint o = 32 * b0; o < 32 * end; o += 32)
             {
-                Vector256<byte> vh = Avx.LoadAlignedVector256(xh + o);
-                Vector256<byte> vl = Avx.LoadAlignedVector256(xl + o);
-                // The next group's rows, same offset: four streams the hardware prefetcher alone kept too short
-                // (a classifier's 1.28 MB of W comes from L3 each inference: 47 → 58 GMAC/s); short rows (K < 512)
-                // lose by it. A hint: past W's end it fetches nothing and never faults.
-                if (ahead != 0)
+                // The next group's rows, same offset, one 64-byte line per two blocks: four streams the hardware
+                // prefetcher alone kept too short (a classifier's 1.28 MB of W comes from L3 each inference:
+                // 47 → 58 GMAC/s); short rows (K < 512) lose by it. A hint: past W's end it fetches nothing, never faults.
+                if (ahead != 0 && (o & 32) == 0)
                 {
                     Sse.Prefetch0(w0 + ahead + o);
                     Sse.Prefetch0(w1 + ahead + o);
@@ -431,6 +429,8 @@ internal unsafe partial struct Int8Gemm
                     Sse.Prefetch0(w3 + ahead + o);
                 }
 
+                Vector256<byte> vh = Avx.LoadAlignedVector256(xh + o);
+                Vector256<byte> vl = Avx.LoadAlignedVector256(xl + o);
                 NibbleStep(vh, vl, w0 + o, ref h0, ref l0);
                 NibbleStep(vh, vl, w1 + o, ref h1, ref l1);
                 NibbleStep(vh, vl, w2 + o, ref h2, ref l2);

@@ -483,13 +483,30 @@ internal unsafe struct Int8Requantizer
         return Avx2HighMulShift(x, t.Multiplier, t.MultiplierOdd, t.RightShift, t.Mask, t.Half);
     }
 
-    /// <summary>MultiplyByQuantizedMultiplier on eight lanes with per-lane multipliers and shifts (m ≥ 0).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<int> Avx2Mbqm(Vector256<int> x, Vector256<int> m, Vector256<uint> left, Vector256<uint> right)
+    /// <summary>
+    /// MultiplyByQuantizedMultiplier of eight lanes by one (multiplier, shift), its constants built once: a loop
+    /// applies it without recomputing the rounding mask or testing the shift's sign per vector.
+    /// </summary>
+    internal readonly struct Avx2Uniform
     {
-        Vector256<int> mask = Avx2.ShiftLeftLogicalVariable(Vector256<int>.One, right) - Vector256<int>.One;
-        return Avx2HighMulShift(Avx2.ShiftLeftLogicalVariable(x, left), m, Avx2.ShiftRightLogical(m.AsInt64(), 32).AsInt32(), right,
-            mask, Avx2.ShiftRightArithmetic(mask, 1));
+        private readonly Vector256<int> _m, _mask, _half;
+        private readonly Vector256<uint> _left, _right;
+        private readonly bool _anyLeft;
+
+        public Avx2Uniform(int multiplier, int shift)
+        {
+            int left = Math.Max(shift, 0), right = Math.Max(-shift, 0);
+            _m = Vector256.Create(multiplier);
+            _left = Vector256.Create((uint)left);
+            _right = Vector256.Create((uint)right);
+            _mask = Vector256.Create((int)((1L << right) - 1));
+            _half = Vector256.Create((int)((1L << right) - 1) >> 1);
+            _anyLeft = left > 0;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<int> Apply(Vector256<int> x)
+            => Avx2HighMulShift(_anyLeft ? Avx2.ShiftLeftLogicalVariable(x, _left) : x, _m, _m, _right, _mask, _half);
     }
 
     /// <summary>
@@ -576,7 +593,7 @@ internal unsafe struct Int8Requantizer
         return X64Mbqm(x, m, left, right) + Vector128.Create(OutputZeroPoint);
     }
 
-    /// <summary>The x64 128-bit form of <see cref="Avx2Mbqm"/> (needs AVX2 for the per-lane shifts).</summary>
+    /// <summary>MultiplyByQuantizedMultiplier on four x64 lanes with per-lane multipliers and shifts (needs AVX2 for the per-lane shifts).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<int> X64Mbqm(Vector128<int> x, Vector128<int> m, Vector128<uint> left, Vector128<uint> right)
     {
