@@ -12,10 +12,11 @@ internal unsafe partial struct Int8Gemm
     private const int MaxTileChunk = 64;
 
     /// <summary>
-    /// Rows 0..rows−1 of packed int16 X (row stride <see cref="PaddedDepth"/>). Per 16-channel panel, the rows are
-    /// accumulated four at a time (<see cref="Tiles4x16"/>; a last group of fewer than four computes four), then the
-    /// whole chunk's accumulators are requantized in one pass: one call and one load of the channel constants per
-    /// panel and chunk instead of per four rows (a K = 8 layer has 576 four-row tiles per panel).
+    /// Rows 0..rows−1 of packed int16 X (row stride <see cref="PaddedDepth"/>), in chunks of up to 64 rows. Per panel
+    /// (16 channels, the last possibly 8) and chunk: layers with K ≤ 8 stream their rows past the panel held in
+    /// registers (<see cref="StreamRows16"/>); otherwise the rows are accumulated four at a time in one call
+    /// (<see cref="Tiles4x16"/>; a last group of fewer than four computes four, except a single last row, which
+    /// runs alone), then the chunk's accumulators are requantized in one pass with the channel constants loaded once.
     /// </summary>
     [SkipLocalsInit] // acc is written before it is read: zeroing it cost a fill per call
     private readonly void RunAvx2(short* strip, int rows, sbyte* y, int outputStride, int nb, int ne)

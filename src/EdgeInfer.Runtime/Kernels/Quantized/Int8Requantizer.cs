@@ -18,25 +18,23 @@ namespace EdgeInfer.Runtime.Kernels.Quantized;
 /// (m ≥ 0 here, so that pair never occurs), which is AArch64's SQRDMULH and, on x64, two vpmuldq on the even and
 /// odd lanes; RoundingDivideByPOT keeps the mask/threshold formula (x64) or SRSHL after a −1 fix-up of negative
 /// values (AArch64, as gemmlowp's NEON code), both ties-away-from-zero.</para>
-/// <para>Folded AVX2 form (<see cref="Folded"/>), used when the accumulator bound given at Prepare rules out every
-/// overflow below: with h = (x·m + 2^30) &gt;&gt; 31 and s = right &gt; 0, RoundingDivideByPOT(h, s) =
-/// (h + 2^(s−1) − [h &lt; 0]) &gt;&gt; s, and since ⌊(⌊v⌋ + c)/n⌋ = ⌊(v + c)/n⌋ for integer c, the 2^(s−1) moves
-/// into the 64-bit product as 2^(30+s). The bias moves there too ((acc + b)·m = acc·m + b·m, exact in 64 bits), so
-/// one per-channel 64-bit constant K = b·2^left·m + 2^30 + 2^(30+s) replaces the bias add and the nudge, q = (acc·m + K)
-/// &gt;&gt; 31 is h + 2^(s−1), h &lt; 0 is q &lt; 2^(s−1), and the result is (q − [q &lt; 2^(s−1)]) &gt;&gt; s: 11 vector
-/// operations for eight channels instead of 15. The output zero point folds in as well: ⌊(q + zy·2^s)/2^s⌋ = ⌊q/2^s⌋ + zy,
-/// so K also holds zy·2^(31+s), the threshold becomes 2^(s−1) + zy·2^s, and the result leaves the form with zy added.
-/// Exact whenever |acc + b|·2^left and |h| + 2^(s−1) + |zy|·2^s fit in int32, which Create checks per
-/// channel from the bound; otherwise the mask/threshold form above runs. The folded form also takes no left shift
-/// (every effective scale below 1, the usual case), so its loops carry neither the shift nor a test for it.</para>
+/// <para>Folded AVX2 form (<see cref="Folded"/>), for layers without a left shift (every effective scale below 1, the
+/// usual case) whose accumulator bound, given at Prepare, rules out every overflow below. With h = (x·m + 2^30) &gt;&gt; 31
+/// and s = right &gt; 0, RoundingDivideByPOT(h, s) = (h + 2^(s−1) − [h &lt; 0]) &gt;&gt; s, and since ⌊(⌊v⌋ + c)/n⌋ =
+/// ⌊(v + c)/n⌋ for integer c, the 2^(s−1) moves into the 64-bit product as 2^(30+s). The bias moves there too
+/// ((acc + b)·m = acc·m + b·m, exact in 64 bits), and so does the output zero point (⌊(q + zy·2^s)/2^s⌋ = ⌊q/2^s⌋ + zy):
+/// one per-channel 64-bit constant K = b·m + 2^30 + 2^(30+s) + zy·2^(31+s) replaces the bias add, the nudge and the
+/// zero-point add. Then q = (acc·m + K) &gt;&gt; 31 is h + 2^(s−1) + zy·2^s, h &lt; 0 is q below that threshold, and
+/// the result with zy added is (q − [h &lt; 0]) &gt;&gt; s. Exact whenever |acc + b| and |h| + 2^(s−1) + |zy|·2^s fit
+/// in int32, which <see cref="FoldedIsExact"/> checks per channel; otherwise the mask/threshold form above runs.</para>
 /// <para>Doubled accumulators: on the AVX2 path, whenever the folded form is used, the kernels pack their int16
 /// weights doubled (|2w| ≤ 256 still fits vpmaddwd's operands and the pair sums), so the accumulator arrives as 2·acc
 /// and the tables hold 2K. Then 2·acc·m + 2K = 2(acc·m + K) carries q in its high 32 bits, where the odd lanes'
-/// product already has it: one shift fewer per eight channels (the ReLU form: 8 operations). This also needs
-/// |2·acc·2^left| in int32 and |K| ≤ 2^61, which <see cref="FoldedIsExact"/> checks too.</para>
+/// product already has it: 10 vector operations per eight channels, against 15 for the threshold form. This also
+/// needs |2·acc| in int32 and |K| ≤ 2^61, which <see cref="FoldedIsExact"/> checks too.</para>
 /// <para>When the clamp's lower bound is at or above zy (ReLU, ReLU6: <see cref="ClampsNegatives"/>), the
-/// negative-tie step is skipped (<see cref="FoldedReluForm"/>): for h &lt; 0 both ⌊q/2^s⌋ and ⌊(q − 1)/2^s⌋ are ≤ 0,
-/// so zy plus either clamps to the same lower bound.</para>
+/// negative-tie step is skipped (<see cref="FoldedReluForm"/>, 8 operations): for h &lt; 0 both ⌊q/2^s⌋ and
+/// ⌊(q − 1)/2^s⌋ are ≤ 0, so zy plus either clamps to the same lower bound.</para>
 /// <para>Results are narrowed 32 at a time (<see cref="PackAvx2{TForm}"/>: two vpackssdw and one vpacksswb, whose
 /// saturation is the int8 range) and clamped only when the clamp is narrower than int8
 /// (<see cref="ClampIsSaturation"/>).</para>
@@ -126,7 +124,7 @@ internal unsafe struct Int8Requantizer
             int right = r.RightShift[c];
             if (exact)
             {
-                r.FoldedConstant[FoldedSlot(c)] = 2 * (long)FoldedConstantOf(foldedBias[c], m, r.LeftShift[c], right, outputZeroPoint);
+                r.FoldedConstant[FoldedSlot(c)] = 2 * (long)FoldedConstantOf(foldedBias[c], m, right, outputZeroPoint);
                 r.FoldedHalf[c] = right > 0 ? (int)((1L << (right - 1)) + ((long)outputZeroPoint << right)) : int.MinValue;
             }
         }
@@ -162,7 +160,7 @@ internal unsafe struct Int8Requantizer
         // test for one); the doubled accumulator must fit its int32 lane, and 2·acc·m + 2K its int64 lane
         // (|2·acc·m| < 2^62, so |K| ≤ 2^61 leaves room).
         if (left != 0 || maxAbsAccumulator > int.MaxValue / 2 || right > 31
-            || Int128.Abs(FoldedConstantOf(bias, multiplier, left, right, outputZeroPoint)) > (Int128)1 << 61)
+            || Int128.Abs(FoldedConstantOf(bias, multiplier, right, outputZeroPoint)) > (Int128)1 << 61)
         {
             return false;
         }
@@ -178,9 +176,9 @@ internal unsafe struct Int8Requantizer
         return right <= 31 && x + 1 + half + zero <= int.MaxValue;
     }
 
-    /// <summary>K = b·2^left·m + 2^30 + 2^(30+s) + zy·2^(31+s), exactly (the tables hold 2K: see the type's remarks).</summary>
-    private static Int128 FoldedConstantOf(int bias, int multiplier, int left, int right, int outputZeroPoint)
-        => (Int128)bias * multiplier * ((Int128)1 << left) + ((Int128)1 << 30) + (right > 0 ? (Int128)1 << (30 + right) : 0)
+    /// <summary>K = b·m + 2^30 + 2^(30+s) + zy·2^(31+s), exactly (the tables hold 2K: see the type's remarks).</summary>
+    private static Int128 FoldedConstantOf(int bias, int multiplier, int right, int outputZeroPoint)
+        => (Int128)bias * multiplier + ((Int128)1 << 30) + (right > 0 ? (Int128)1 << (30 + right) : 0)
             + ((Int128)outputZeroPoint << (31 + right));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
