@@ -54,9 +54,9 @@ public static class QuantizeUtil
     /// <summary>
     /// 32 values per step; returns how many it did. Rounding half away from zero in integers: t = trunc(|c|)
     /// (vcvttps2dq), the remainder |c| − t is exact, t + [remainder ≥ ½] gets the sign of c back with vpsignd. The
-    /// int8 clamp is the saturation of vpackssdw/vpacksswb (uint8: vpackusdw-free, vpackuswb after the signed
-    /// narrowing, which keeps every value in [−32768, 32767] and saturates the rest to [0, 255]). Four independent
-    /// divisions per step keep the divider busy: it is the bound of this loop.
+    /// clamp is the saturation of the narrowing packs: vpackssdw to int16, then vpacksswb to [−128, 127] (int8) or
+    /// vpackuswb to [0, 255] (uint8); values are within ±1024 + |zp| before it, so the first pack loses nothing. Four
+    /// independent divisions per step keep the divider busy: it is the bound of this loop.
     /// </summary>
     private static unsafe int QuantizeAvx2(ReadOnlySpan<float> values, float scale, int zeroPoint, bool signed, Span<byte> destination)
     {

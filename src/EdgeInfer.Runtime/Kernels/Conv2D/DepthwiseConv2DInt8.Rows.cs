@@ -150,14 +150,14 @@ internal unsafe partial struct DepthwiseConv2DInt8
                             int ow = 0;
                             for (; ow + 1 < outputWidth; ow += 2, r0 += 2 * columnStep, r1 += 2 * columnStep, r2 += 2 * columnStep, yp += 2 * c)
                             {
-                                Accumulate3x3(r0, r1, r2, step, w, cp, out Vector256<int> aL, out Vector256<int> aH);
-                                Accumulate3x3(r0 + columnStep, r1 + columnStep, r2 + columnStep, step, w, cp, out Vector256<int> bL, out Vector256<int> bH);
+                                Accumulate3x3(r0, r1, r2, step, w, out Vector256<int> aL, out Vector256<int> aH);
+                                Accumulate3x3(r0 + columnStep, r1 + columnStep, r2 + columnStep, step, w, out Vector256<int> bL, out Vector256<int> bH);
                                 StorePixels<TForm>(aL, aH, bL, bH, qL, qH, yp, c, count, 2);
                             }
 
                             if (ow < outputWidth)
                             {
-                                Accumulate3x3(r0, r1, r2, step, w, cp, out Vector256<int> aL, out Vector256<int> aH);
+                                Accumulate3x3(r0, r1, r2, step, w, out Vector256<int> aL, out Vector256<int> aH);
                                 StorePixels<TForm>(aL, aH, aL, aH, qL, qH, yp, c, count, 1);
                             }
                         }
@@ -166,12 +166,12 @@ internal unsafe partial struct DepthwiseConv2DInt8
                             for (int ow = 0; ow < outputWidth; ow += 2, yp += 2 * c)
                             {
                                 long at = ow * columnStep + c0;
-                                AccumulateTaps(tap, at, w, cp, out Vector256<int> aL, out Vector256<int> aH);
+                                AccumulateTaps(tap, at, w, out Vector256<int> aL, out Vector256<int> aH);
                                 int pixels = Math.Min(2, outputWidth - ow);
                                 Vector256<int> bL = aL, bH = aH;
                                 if (pixels == 2)
                                 {
-                                    AccumulateTaps(tap, at + columnStep, w, cp, out bL, out bH);
+                                    AccumulateTaps(tap, at + columnStep, w, out bL, out bH);
                                 }
 
                                 StorePixels<TForm>(aL, aH, bL, bH, qL, qH, yp, c, count, pixels);
@@ -185,7 +185,7 @@ internal unsafe partial struct DepthwiseConv2DInt8
 
     /// <summary>One pixel's 16 channels, 3×3 taps paired (0,1) (2,3) (4,5) (6,7) (8, zero weights).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Accumulate3x3(short* r0, short* r1, short* r2, long step, short* w, int cp, out Vector256<int> accL, out Vector256<int> accH)
+    private static void Accumulate3x3(short* r0, short* r1, short* r2, long step, short* w, out Vector256<int> accL, out Vector256<int> accH)
     {
         accL = Vector256<int>.Zero;
         accH = Vector256<int>.Zero;
@@ -198,7 +198,7 @@ internal unsafe partial struct DepthwiseConv2DInt8
 
     /// <summary>One pixel's 16 channels over any tap list (pairs of tap row pointers, at column offset <paramref name="at"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly void AccumulateTaps(short** tap, long at, short* w, int cp, out Vector256<int> accL, out Vector256<int> accH)
+    private readonly void AccumulateTaps(short** tap, long at, short* w, out Vector256<int> accL, out Vector256<int> accH)
     {
         accL = Vector256<int>.Zero;
         accH = Vector256<int>.Zero;
