@@ -191,22 +191,23 @@ internal unsafe partial struct Int8Gemm
             {
                 Vector256<short> w0 = Avx.LoadVector256((short*)wp);
                 Vector256<short> w1 = Avx.LoadVector256((short*)wp + 16);
-                Vector256<short> b0 = Vector256.Create(x[p]).AsInt16();
-                a00 += Avx2.MultiplyAddAdjacent(b0, w0);
-                a01 += Avx2.MultiplyAddAdjacent(b0, w1);
-                Vector256<short> b1 = Vector256.Create(x1[p]).AsInt16();
-                a10 += Avx2.MultiplyAddAdjacent(b1, w0);
-                a11 += Avx2.MultiplyAddAdjacent(b1, w1);
-                Vector256<short> b2 = Vector256.Create(x2[p]).AsInt16();
-                a20 += Avx2.MultiplyAddAdjacent(b2, w0);
-                a21 += Avx2.MultiplyAddAdjacent(b2, w1);
-                Vector256<short> b3 = Vector256.Create(x3[p]).AsInt16();
-                a30 += Avx2.MultiplyAddAdjacent(b3, w0);
-                a31 += Avx2.MultiplyAddAdjacent(b3, w1);
+                PairStep16(x[p], w0, w1, ref a00, ref a01);
+                PairStep16(x1[p], w0, w1, ref a10, ref a11);
+                PairStep16(x2[p], w0, w1, ref a20, ref a21);
+                PairStep16(x3[p], w0, w1, ref a30, ref a31);
             }
 
             acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11; acc[4] = a20; acc[5] = a21; acc[6] = a30; acc[7] = a31;
         }
+    }
+
+    /// <summary>One row's k-pair (both int16 x values in one int32, broadcast) against a 16-channel panel's two weight vectors.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PairStep16(int xPair, Vector256<short> w0, Vector256<short> w1, ref Vector256<int> a0, ref Vector256<int> a1)
+    {
+        Vector256<short> b = Vector256.Create(xPair).AsInt16();
+        a0 += Avx2.MultiplyAddAdjacent(b, w0);
+        a1 += Avx2.MultiplyAddAdjacent(b, w1);
     }
 
     /// <summary>The 8-channel panel form of <see cref="Tiles4x16"/>: row r into acc[r].</summary>
