@@ -68,14 +68,7 @@ internal unsafe partial struct Int8Gemm
                         Tiles4x8((int*)w, (int*)x, pairs, groups, acc);
                     }
 
-                    if (wide)
-                    {
-                        Requantizer.StoreAvx2Rows16(acc, chunk, yc + n0, outputStride, n0, width);
-                    }
-                    else
-                    {
-                        Requantizer.StoreAvx2Rows8(acc, chunk, yc + n0, outputStride, n0, width);
-                    }
+                    Requantizer.StoreAvx2Rows(acc, chunk, yc + n0, outputStride, n0, width, wide);
                 }
             }
         }

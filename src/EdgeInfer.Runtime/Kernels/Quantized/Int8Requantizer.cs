@@ -319,21 +319,37 @@ internal unsafe struct Int8Requantizer
         => ClampIsSaturation ? v : Avx2.Min(Avx2.Max(v, Vector256.Create((sbyte)Min)), Vector256.Create((sbyte)Max));
 
     /// <summary>
-    /// Requantizes and stores <paramref name="rows"/> rows × 16 channels from accumulators spilled to
-    /// <paramref name="acc"/> (row r: acc[2r] channels c..c+7, acc[2r+1] c+8..c+15), <paramref name="count"/> channels
-    /// per row; rows go in pairs, so acc[2·rows], acc[2·rows + 1] must be readable when rows is odd. Kept out of
-    /// line on purpose: inlined into a micro-kernel it exhausts the JIT's inlining budget, and the remaining calls then
-    /// pass vectors through memory (measured: 19 % of a K = 28 GEMM in the call). The channel constants are loaded
-    /// once for all rows.
+    /// Requantizes and stores <paramref name="rows"/> rows of one GEMM panel from accumulators spilled to
+    /// <paramref name="acc"/>, <paramref name="count"/> channels per row. A 16-channel panel (<paramref name="wide"/>)
+    /// has row r in acc[2r] (channels c..c+7) and acc[2r+1] (c+8..c+15), and goes in pairs of rows, so acc[2·rows],
+    /// acc[2·rows + 1] must be readable when rows is odd; an 8-channel panel has row r in acc[r] and goes in fours, so
+    /// acc up to rows rounded up to 4 must be readable (the extra rows are computed and dropped). Kept out of line on
+    /// purpose: inlined into a micro-kernel it exhausts the JIT's inlining budget, and the remaining calls then pass
+    /// vectors through memory (measured: 19 % of a K = 28 GEMM in the call). The channel constants are loaded once
+    /// for all rows.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public readonly unsafe void StoreAvx2Rows16(Vector256<int>* acc, int rows, sbyte* y, int stride, int c, int count)
+    public readonly unsafe void StoreAvx2Rows(Vector256<int>* acc, int rows, sbyte* y, int stride, int c, int count, bool wide)
     {
         switch (Form)
         {
-            case Avx2Form.Folded: StoreAvx2Rows16<FoldedForm>(acc, rows, y, stride, c, count); break;
-            case Avx2Form.FoldedRelu: StoreAvx2Rows16<FoldedReluForm>(acc, rows, y, stride, c, count); break;
-            default: StoreAvx2Rows16<ThresholdForm>(acc, rows, y, stride, c, count); break;
+            case Avx2Form.Folded: StoreAvx2Rows<FoldedForm>(acc, rows, y, stride, c, count, wide); break;
+            case Avx2Form.FoldedRelu: StoreAvx2Rows<FoldedReluForm>(acc, rows, y, stride, c, count, wide); break;
+            default: StoreAvx2Rows<ThresholdForm>(acc, rows, y, stride, c, count, wide); break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly unsafe void StoreAvx2Rows<TForm>(Vector256<int>* acc, int rows, sbyte* y, int stride, int c, int count, bool wide)
+        where TForm : struct
+    {
+        if (wide)
+        {
+            StoreAvx2Rows16<TForm>(acc, rows, y, stride, c, count);
+        }
+        else
+        {
+            StoreAvx2Rows8<TForm>(acc, rows, y, stride, c, count);
         }
     }
 
@@ -354,19 +370,6 @@ internal unsafe struct Int8Requantizer
             {
                 StoreBytes(v.GetUpper(), d + stride, count);
             }
-        }
-    }
-
-    /// <summary>The 8-channel form of <see cref="StoreAvx2Rows16"/>: acc[r] holds row r; rows go in fours, so
-    /// acc[rows .. rows rounded up to 4] must be readable (the extra rows are computed and dropped).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    public readonly unsafe void StoreAvx2Rows8(Vector256<int>* acc, int rows, sbyte* y, int stride, int c, int count)
-    {
-        switch (Form)
-        {
-            case Avx2Form.Folded: StoreAvx2Rows8<FoldedForm>(acc, rows, y, stride, c, count); break;
-            case Avx2Form.FoldedRelu: StoreAvx2Rows8<FoldedReluForm>(acc, rows, y, stride, c, count); break;
-            default: StoreAvx2Rows8<ThresholdForm>(acc, rows, y, stride, c, count); break;
         }
     }
 
