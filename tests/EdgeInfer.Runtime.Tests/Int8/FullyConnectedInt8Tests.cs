@@ -71,10 +71,13 @@ public class FullyConnectedInt8Tests
     [InlineData(13, 7, 16)]
     [InlineData(5, 112, 1280)]
     [InlineData(9, 57, 8)]
+    [InlineData(9, 112, 1280)]
+    [InlineData(13, 57, 40)]
+    [InlineData(21, 20, 24)]
     public void Invoke_EveryPath_LastStripOfOneRow(int rows, int depth, int units)
     {
-        // M ≡ 1 (mod 4): the last strip is a single row (Avx2 runs it alone); odd and even pair counts, 16- and
-        // 8-wide panels.
+        // M ≡ 1 (mod 4): Avx2 runs a last single row alone below nine rows, and the last nine rows as three groups
+        // of three from nine on; odd and even pair counts, 16- and 8-wide panels.
         var rng = new Random(rows * 31 + depth * 7 + units);
         TestTensor?[] inputs =
         [

@@ -15,8 +15,9 @@ internal unsafe partial struct Int8Gemm
     /// Rows 0..rows−1 of packed int16 X (row stride <see cref="PaddedDepth"/>), in chunks of up to 64 rows. Per panel
     /// (16 channels, the last possibly 8) and chunk: layers with K ≤ 8 stream their rows past the panel held in
     /// registers (<see cref="StreamRows16"/>); otherwise the rows are accumulated four at a time in one call
-    /// (<see cref="Tiles4x16"/>; a last group of fewer than four computes four, except a single last row, which
-    /// runs alone), then the chunk's accumulators are requantized in one pass with the channel constants loaded once.
+    /// (<see cref="Tiles4x16"/>; a last group of fewer than four computes four, except when one row is left over:
+    /// then the last nine rows go three at a time, or a single last row runs alone), then the chunk's accumulators
+    /// are requantized in one pass with the channel constants loaded once.
     /// </summary>
     [SkipLocalsInit] // acc is written before it is read: zeroing it cost a fill per call
     private readonly void RunAvx2(short* strip, int rows, sbyte* y, int outputStride, int nb, int ne)
@@ -42,19 +43,21 @@ internal unsafe partial struct Int8Gemm
                         continue;
                     }
 
-                    // A last single row runs alone in the same panel pass (the 4-row tile would compute three
-                    // rows of padding), so W is streamed once even when M ≡ 1 mod 4 (MobileNet's 3×3 layers).
-                    int tiled = (chunk & 3) == 1 ? chunk - 1 : chunk;
-                    if (tiled < chunk)
+                    // M ≡ 1 mod 4: the last nine rows go as three groups of three (MobileNet's 3×3 maps are nine
+                    // rows). 4 + 4 + 1 left a single row that loads a weight vector per vpmaddwd, and that row cost
+                    // about what four rows in a tile do (9×112×1280: 68 → 74 GMAC/s). Below nine rows, a last single
+                    // row runs alone in the same panel pass, so W is still streamed once.
+                    int tiled = chunk;
+                    if ((chunk & 3) == 1)
                     {
+                        tiled = chunk >= 9 ? chunk - 9 : chunk - 1;
                         int* xs = (int*)(x + (long)tiled * kp);
-                        if (wide)
+                        switch (wide, chunk >= 9)
                         {
-                            Tile1x16(w, xs, pairs, acc + 2 * tiled);
-                        }
-                        else
-                        {
-                            Tile1x8(w, xs, pairs, acc + tiled);
+                            case (true, true): Tiles3x16((int*)w, xs, pairs, 3, acc + 2 * tiled); break;
+                            case (false, true): Tiles3x8((int*)w, xs, pairs, 3, acc + tiled); break;
+                            case (true, false): Tile1x16(w, xs, pairs, acc + 2 * tiled); break;
+                            default: Tile1x8(w, xs, pairs, acc + tiled); break;
                         }
                     }
 
@@ -191,6 +194,49 @@ internal unsafe partial struct Int8Gemm
             }
 
             acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11; acc[4] = a20; acc[5] = a21; acc[6] = a30; acc[7] = a31;
+        }
+    }
+
+    /// <summary>The three-row form of <see cref="Tiles4x16"/>: row r of a group into acc[2r], acc[2r + 1].</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Tiles3x16(int* w, int* x, int pairs, int groups, Vector256<int>* acc)
+    {
+        for (int g = 0; g < groups; g++, x += 3 * pairs, acc += 6)
+        {
+            int* x1 = x + pairs, x2 = x + 2 * pairs;
+            Vector256<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default;
+            int* wp = w;
+            for (nint p = 0; p < pairs; p++, wp += 16)
+            {
+                Vector256<short> w0 = Avx.LoadVector256((short*)wp);
+                Vector256<short> w1 = Avx.LoadVector256((short*)wp + 16);
+                PairStep16(x[p], w0, w1, ref a00, ref a01);
+                PairStep16(x1[p], w0, w1, ref a10, ref a11);
+                PairStep16(x2[p], w0, w1, ref a20, ref a21);
+            }
+
+            acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11; acc[4] = a20; acc[5] = a21;
+        }
+    }
+
+    /// <summary>The 8-channel panel form of <see cref="Tiles3x16"/>: row r of a group into acc[r].</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Tiles3x8(int* w, int* x, int pairs, int groups, Vector256<int>* acc)
+    {
+        for (int g = 0; g < groups; g++, x += 3 * pairs, acc += 3)
+        {
+            int* x1 = x + pairs, x2 = x + 2 * pairs;
+            Vector256<int> a0 = default, a1 = default, a2 = default;
+            int* wp = w;
+            for (nint p = 0; p < pairs; p++, wp += 8)
+            {
+                Vector256<short> w0 = Avx.LoadVector256((short*)wp);
+                a0 += Avx2.MultiplyAddAdjacent(Vector256.Create(x[p]).AsInt16(), w0);
+                a1 += Avx2.MultiplyAddAdjacent(Vector256.Create(x1[p]).AsInt16(), w0);
+                a2 += Avx2.MultiplyAddAdjacent(Vector256.Create(x2[p]).AsInt16(), w0);
+            }
+
+            acc[0] = a0; acc[1] = a1; acc[2] = a2;
         }
     }
 
