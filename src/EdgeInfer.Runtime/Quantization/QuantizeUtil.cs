@@ -21,7 +21,7 @@ public static class QuantizeUtil
     {
         (int lo, int hi) = type == DataType.Int8 ? (-128, 127) : (0, 255);
         int i = 0;
-        if (path == KernelPath.Avx2 && Avx2.IsSupported)
+        if (KernelPaths.UsesAvx2(path))
         {
             i = QuantizeAvx2(values, scale, zeroPoint, type == DataType.Int8, destination);
         }

@@ -65,11 +65,14 @@ public class RequantizerFormsTests
         }
     }
 
-    [Fact]
-    public void Avx2Forms_MatchReference_OverRandomAccumulatorsNearEveryTie()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Avx2Forms_MatchReference_OverRandomAccumulatorsNearEveryTie(bool relu)
     {
         // Depth 1 with x = ±1 makes acc = bias ± w exactly, so biases drawn around multiples of 2^(s−1) of each
-        // channel's final shift land on the ties of both rounding steps, positive and negative.
+        // channel's final shift land on the ties of both rounding steps, positive and negative. Depth 1 takes the
+        // streamed GEMM form; with ReLU the clamp also runs on the ties.
         var rng = new Random(11);
         int units = Multipliers.Length;
         const int rows = 64;
@@ -77,14 +80,15 @@ public class RequantizerFormsTests
         sbyte[] w = Int8Data.Random(rng, units, -3, 3);
         int[] bias = [.. Enumerable.Range(0, units).Select(n => (rng.Next(-40, 40) << rng.Next(0, 12)) + rng.Next(-2, 3))];
         float[] ws = [.. Multipliers.Select(m => (float)m)];
-        byte[] raw = KernelRunner.RunEveryPath(OpCode.FullyConnected, ClampOptions.None,
+        byte[] raw = KernelRunner.RunEveryPath(OpCode.FullyConnected, relu ? ClampOptions.Relu : ClampOptions.None,
             [TestTensor.Int8([rows, 1], x, 1f, 0), TestTensor.Int8Weights([units, 1], w, ws), TestTensor.Int32Const([units], bias)],
             TestTensor.Int8Output([rows, units], 1f, 0));
         for (int m = 0; m < rows; m++)
         {
             for (int n = 0; n < units; n++)
             {
-                Assert.Equal(TfliteReference.Requantize(bias[n] + x[m] * w[n], (double)ws[n], 0), (sbyte)raw[m * units + n]);
+                int expected = TfliteReference.Requantize(bias[n] + x[m] * w[n], (double)ws[n], 0);
+                Assert.Equal(relu ? Math.Max(expected, 0) : expected, (sbyte)raw[m * units + n]);
             }
         }
     }

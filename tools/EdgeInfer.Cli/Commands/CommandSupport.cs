@@ -10,7 +10,7 @@ internal static class CommandSupport
 {
     public static Option<string> KernelsOption() => new("--kernels")
     {
-        Description = "Kernel path: auto, scalar, vector128, avx2, dotproduct (default: auto, or EDGEINFER_KERNELS)",
+        Description = "Kernel path: auto, scalar, vector128, avx2, avx512, dotproduct (default: auto, or EDGEINFER_KERNELS)",
         DefaultValueFactory = _ => "auto",
     };
 
@@ -24,7 +24,7 @@ internal static class CommandSupport
     {
         if (!KernelPaths.TryParse(text, out KernelPath path))
         {
-            throw new CliError($"--kernels: '{text}' is not a kernel path (auto, scalar, vector128, avx2, dotproduct)");
+            throw new CliError($"--kernels: '{text}' is not a kernel path (auto, scalar, vector128, avx2, avx512, dotproduct)");
         }
 
         if (!KernelPaths.IsSupported(path))

@@ -72,7 +72,7 @@ internal static class FloatVector
     /// kernels) → 4, Scalar → 1. The hardware checks only guard against a path the interpreter would have refused.
     /// </summary>
     public static FloatLanes LanesFor(KernelPath path) =>
-        path == KernelPath.Avx2 && Vector256.IsHardwareAccelerated ? FloatLanes.Eight
+        (path == KernelPath.Avx2 || path == KernelPath.Avx512) && Vector256.IsHardwareAccelerated ? FloatLanes.Eight
         : path != KernelPath.Scalar && Vector128.IsHardwareAccelerated ? FloatLanes.Four
         : FloatLanes.One;
 

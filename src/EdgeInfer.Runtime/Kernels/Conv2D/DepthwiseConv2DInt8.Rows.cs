@@ -22,7 +22,7 @@ internal unsafe partial struct DepthwiseConv2DInt8
 
 
     private static bool UseRows(ConvGeometry g, KernelPath path, int multiplier)
-        => path == KernelPath.Avx2 && Avx2.IsSupported && multiplier == 1
+        => KernelPaths.UsesAvx2(path) && multiplier == 1
             && g.KernelHeight * g.KernelWidth <= MaxRowTaps && (g.KernelHeight - 1) * g.DilationH + 1 <= MaxRingRows;
 
     private void PrepareRows(ref KernelContext context, sbyte* weights)

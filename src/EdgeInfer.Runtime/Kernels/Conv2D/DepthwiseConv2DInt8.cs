@@ -97,7 +97,7 @@ internal unsafe partial struct DepthwiseConv2DInt8
                     int iw0 = ow * g.StrideW - g.PadLeft;
                     if (vectorEnd > 0)
                     {
-                        if (_path == KernelPath.Avx2 && Avx2.IsSupported)
+                        if (KernelPaths.UsesAvx2(_path))
                         {
                             PixelAvx2(xb, ih0, iw0, yp, vectorEnd);
                         }

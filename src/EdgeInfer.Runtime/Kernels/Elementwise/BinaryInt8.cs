@@ -66,7 +66,7 @@ internal unsafe struct AddSubInt8
             OutputMultiplier = mo,
             OutputShift = so,
             // The input multipliers are at most 1/2, so their shifts are never positive (RescaleAvx2 relies on it).
-            UseAvx2 = context.Path == KernelPath.Avx2 && System.Runtime.Intrinsics.X86.Avx2.IsSupported && sa <= 0 && sb <= 0,
+            UseAvx2 = KernelPaths.UsesAvx2(context.Path) && sa <= 0 && sb <= 0,
             Subtract = subtract,
             RescaleA = new RescaleAvx2(op.ZeroA, ma, sa),
             RescaleB = new RescaleAvx2(op.ZeroB, mb, sb),

@@ -35,7 +35,7 @@ public unsafe struct GlobalAveragePoolInt8Kernel : IKernel<GlobalAveragePoolInt8
         context.RequireShape(output, [input.Dim(0), 1, 1, input.Dim(3)], "output");
         (int m, int shift) = QuantizedMath.QuantizeMultiplier((double)sx / ((double)sy * pixels));
         int channels = input.Dim(3);
-        bool avx2 = context.Path == KernelPath.Avx2 && Avx2.IsSupported;
+        bool avx2 = KernelPaths.UsesAvx2(context.Path);
         var kernel = new GlobalAveragePoolInt8Kernel
         {
             _input = context.InputBuffer(0), _output = context.OutputBuffer(0),

@@ -39,7 +39,12 @@ internal unsafe partial struct Int8Gemm
                     bool wide = PanelWidth(_units, n0) == 16;
                     if (wide && pairs <= MaxStreamPairs)
                     {
-                        StreamRows16(w, (int*)x, pairs, chunk, yc + n0, outputStride, n0, width);
+                        int done = UseAvx512(_path) ? StreamRows16x512(w, (int*)x, pairs, chunk, yc + n0, outputStride, n0, width) : 0;
+                        if (done < chunk)
+                        {
+                            StreamRows16(w, (int*)(x + (long)done * kp), pairs, chunk - done, yc + (long)done * outputStride + n0, outputStride, n0, width);
+                        }
+
                         continue;
                     }
 

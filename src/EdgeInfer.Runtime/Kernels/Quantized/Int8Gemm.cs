@@ -120,7 +120,7 @@ internal unsafe partial struct Int8Gemm
 
     private static bool UseNeon(KernelPath path) => path == KernelPath.Vector128 && AdvSimd.Arm64.IsSupported;
 
-    private static bool UseAvx2(KernelPath path) => path == KernelPath.Avx2 && Avx2.IsSupported;
+    private static bool UseAvx2(KernelPath path) => KernelPaths.UsesAvx2(path);
 
     private static bool UseSse(KernelPath path) => path == KernelPath.Vector128 && Sse41.IsSupported;
 

@@ -39,7 +39,7 @@ namespace EdgeInfer.Runtime.Kernels.Quantized;
 /// saturation is the int8 range) and clamped only when the clamp is narrower than int8
 /// (<see cref="ClampIsSaturation"/>).</para>
 /// </summary>
-internal unsafe struct Int8Requantizer
+internal unsafe partial struct Int8Requantizer
 {
     public int[] Bias;
     public int[] Multiplier;

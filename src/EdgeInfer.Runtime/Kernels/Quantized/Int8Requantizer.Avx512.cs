@@ -1,0 +1,75 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace EdgeInfer.Runtime.Kernels.Quantized;
+
+// The folded requantization forms on 512-bit vectors (KernelPath.Avx512): the same integer steps as
+// Avx2TableMbqm, sixteen channels per vector, so the bytes are those of every other path. The threshold form has no
+// 512-bit version; kernels keep their AVX2 loop for it.
+internal unsafe partial struct Int8Requantizer
+{
+    /// <summary>The folded-form constants of sixteen channels, loaded once per panel.</summary>
+    internal struct Avx512Channels16
+    {
+        public Vector512<int> Multiplier, MultiplierOdd, Half;
+        public Vector512<long> ConstantEven, ConstantOdd;
+        public Vector512<uint> RightShift;
+    }
+
+    /// <summary>
+    /// The constants of channels c..c+15 (c a multiple of 16). FoldedConstant holds, per eight channels, the four
+    /// even channels' K and then the four odd ones', so the even lanes' K of sixteen channels are two such halves.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal readonly Avx512Channels16 LoadAvx512<TForm>(int c) where TForm : struct
+    {
+        ref long k = ref MemoryMarshal.GetArrayDataReference(FoldedConstant);
+        return new Avx512Channels16
+        {
+            Multiplier = Load16(Multiplier, c),
+            MultiplierOdd = Load16(MultiplierOdd, c),
+            RightShift = Load16(RightShift, c).AsUInt32(),
+            Half = typeof(TForm) == typeof(FoldedForm) ? Load16(FoldedHalf, c) : default,
+            ConstantEven = Vector512.Create(Vector256.LoadUnsafe(ref Unsafe.Add(ref k, c)), Vector256.LoadUnsafe(ref Unsafe.Add(ref k, c + 8))),
+            ConstantOdd = Vector512.Create(Vector256.LoadUnsafe(ref Unsafe.Add(ref k, c + 4)), Vector256.LoadUnsafe(ref Unsafe.Add(ref k, c + 12))),
+        };
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Load16(int[] table, int c)
+        => Vector512.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(table), c));
+
+    /// <summary>
+    /// MBQM(acc + bias) + zy of sixteen channels from doubled accumulators, in a folded form (see
+    /// <see cref="Avx2TableMbqm{TForm}"/>): even lanes' q moves down from the high half of 2·acc·m + 2K, odd lanes'
+    /// is already there.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<int> Avx512Mbqm<TForm>(Vector512<int> acc, in Avx512Channels16 t) where TForm : struct
+    {
+        Vector512<long> even = Avx512F.ShiftRightLogical(Avx512F.Multiply(acc, t.Multiplier) + t.ConstantEven, 32);
+        Vector512<long> odd = Avx512F.Multiply(Avx512F.ShiftRightLogical(acc.AsInt64(), 32).AsInt32(), t.MultiplierOdd) + t.ConstantOdd;
+        Vector512<int> q = Vector512.ConditionalSelect(Vector512.Create(0xFFFF_FFFF_0000_0000UL).AsInt32(), odd.AsInt32(), even.AsInt32());
+        if (typeof(TForm) == typeof(FoldedForm))
+        {
+            q = Vector512.ConditionalSelect(Vector512.GreaterThan(t.Half, q), q - Vector512<int>.One, q); // one masked vpsubd
+        }
+
+        return Avx512F.ShiftRightArithmeticVariable(q, t.RightShift);
+    }
+
+    /// <summary>
+    /// Four rows of sixteen int32 results (zero point included) to 64 saturated, clamped int8, row r's sixteen in
+    /// bytes 16r..16r+15: two vpackssdw and one vpacksswb (per 128-bit lane: four channels of each row), then one
+    /// vpermd.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal readonly Vector512<sbyte> PackAvx512(Vector512<int> y0, Vector512<int> y1, Vector512<int> y2, Vector512<int> y3)
+    {
+        Vector512<sbyte> v = Avx512BW.PackSignedSaturate(Avx512BW.PackSignedSaturate(y0, y1), Avx512BW.PackSignedSaturate(y2, y3));
+        v = Avx512F.PermuteVar16x32(v.AsInt32(), Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15)).AsSByte();
+        return ClampIsSaturation ? v : Avx512BW.Min(Avx512BW.Max(v, Vector512.Create((sbyte)Min)), Vector512.Create((sbyte)Max));
+    }
+}
