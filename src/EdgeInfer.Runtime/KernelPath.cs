@@ -21,8 +21,8 @@ public enum KernelPath
     /// <summary>arm64 AdvSimd with the SDOT dot-product instructions (Raspberry Pi 5, Cortex-A76).</summary>
     DotProduct = 4,
     /// <summary>
-    /// x64 AVX2 and FMA, with AVX-512 (F, BW) in the int8 loops whose time goes to requantization, where 512-bit
-    /// vectors halve the instruction count; every other kernel runs its Avx2 code.
+    /// x64 AVX2 and FMA, with AVX-512 (F, BW) where 512-bit vectors measured faster on Zen 4: the int8 GEMM's
+    /// streamed form for K ≤ 8 in the folded ReLU requantization (docs/kernels.md). Every other kernel runs its Avx2 code.
     /// </summary>
     Avx512 = 5,
 }

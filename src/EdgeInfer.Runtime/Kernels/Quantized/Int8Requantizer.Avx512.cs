@@ -5,15 +5,15 @@ using System.Runtime.Intrinsics.X86;
 
 namespace EdgeInfer.Runtime.Kernels.Quantized;
 
-// The folded requantization forms on 512-bit vectors (KernelPath.Avx512): the same integer steps as
-// Avx2TableMbqm, sixteen channels per vector, so the bytes are those of every other path. The threshold form has no
-// 512-bit version; kernels keep their AVX2 loop for it.
+// The folded ReLU requantization form on 512-bit vectors (KernelPath.Avx512): the same integer steps as
+// Avx2TableMbqm, sixteen channels per vector, so the bytes are those of every other path. The other forms have no
+// 512-bit version (they measured no faster); kernels keep their AVX2 loop for them.
 internal unsafe partial struct Int8Requantizer
 {
-    /// <summary>The folded-form constants of sixteen channels, loaded once per panel.</summary>
+    /// <summary>The folded ReLU form's constants of sixteen channels, loaded once per panel.</summary>
     internal struct Avx512Channels16
     {
-        public Vector512<int> Multiplier, MultiplierOdd, Half;
+        public Vector512<int> Multiplier, MultiplierOdd;
         public Vector512<long> ConstantEven, ConstantOdd;
         public Vector512<uint> RightShift;
     }
@@ -23,7 +23,7 @@ internal unsafe partial struct Int8Requantizer
     /// even channels' K and then the four odd ones', so the even lanes' K of sixteen channels are two such halves.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal readonly Avx512Channels16 LoadAvx512<TForm>(int c) where TForm : struct
+    internal readonly Avx512Channels16 LoadAvx512(int c)
     {
         ref long k = ref MemoryMarshal.GetArrayDataReference(FoldedConstant);
         return new Avx512Channels16
@@ -31,7 +31,6 @@ internal unsafe partial struct Int8Requantizer
             Multiplier = Load16(Multiplier, c),
             MultiplierOdd = Load16(MultiplierOdd, c),
             RightShift = Load16(RightShift, c).AsUInt32(),
-            Half = typeof(TForm) == typeof(FoldedForm) ? Load16(FoldedHalf, c) : default,
             ConstantEven = Vector512.Create(Vector256.LoadUnsafe(ref Unsafe.Add(ref k, c)), Vector256.LoadUnsafe(ref Unsafe.Add(ref k, c + 8))),
             ConstantOdd = Vector512.Create(Vector256.LoadUnsafe(ref Unsafe.Add(ref k, c + 4)), Vector256.LoadUnsafe(ref Unsafe.Add(ref k, c + 12))),
         };
@@ -42,21 +41,16 @@ internal unsafe partial struct Int8Requantizer
         => Vector512.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(table), c));
 
     /// <summary>
-    /// MBQM(acc + bias) + zy of sixteen channels from doubled accumulators, in a folded form (see
-    /// <see cref="Avx2TableMbqm{TForm}"/>): even lanes' q moves down from the high half of 2·acc·m + 2K, odd lanes'
-    /// is already there.
+    /// MBQM(acc + bias) + zy of sixteen channels from doubled accumulators in the folded ReLU form (see
+    /// <see cref="Avx2TableMbqm{TForm}"/>; no negative-tie step, as the clamp's lower bound is at or above zy): even
+    /// lanes' q moves down from the high half of 2·acc·m + 2K, odd lanes' is already there.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<int> Avx512Mbqm<TForm>(Vector512<int> acc, in Avx512Channels16 t) where TForm : struct
+    internal static Vector512<int> Avx512ReluMbqm(Vector512<int> acc, in Avx512Channels16 t)
     {
         Vector512<long> even = Avx512F.ShiftRightLogical(Avx512F.Multiply(acc, t.Multiplier) + t.ConstantEven, 32);
         Vector512<long> odd = Avx512F.Multiply(Avx512F.ShiftRightLogical(acc.AsInt64(), 32).AsInt32(), t.MultiplierOdd) + t.ConstantOdd;
         Vector512<int> q = Vector512.ConditionalSelect(Vector512.Create(0xFFFF_FFFF_0000_0000UL).AsInt32(), odd.AsInt32(), even.AsInt32());
-        if (typeof(TForm) == typeof(FoldedForm))
-        {
-            q = Vector512.ConditionalSelect(Vector512.GreaterThan(t.Half, q), q - Vector512<int>.One, q); // one masked vpsubd
-        }
-
         return Avx512F.ShiftRightArithmeticVariable(q, t.RightShift);
     }
 
