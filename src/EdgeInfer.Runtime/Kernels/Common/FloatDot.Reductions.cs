@@ -14,7 +14,7 @@ internal static partial class FloatDot
     {
         int k8 = length & ~7;
         float s;
-        if ((path == KernelPath.Avx2 || path == KernelPath.Avx512) && Vector256.IsHardwareAccelerated)
+        if (KernelPaths.UsesAvx2(path))
         {
             Vector256<float> acc = default;
             for (int k = 0; k < k8; k += 8)
@@ -66,7 +66,7 @@ internal static partial class FloatDot
     {
         int k8 = length & ~7;
         float s;
-        if ((path == KernelPath.Avx2 || path == KernelPath.Avx512) && Vector256.IsHardwareAccelerated)
+        if (KernelPaths.UsesAvx2(path))
         {
             Vector256<float> acc = Vector256.Create(float.NegativeInfinity);
             for (int k = 0; k < k8; k += 8)

@@ -68,11 +68,11 @@ internal interface IFloatVector<TSelf> where TSelf : struct, IFloatVector<TSelf>
 internal static class FloatVector
 {
     /// <summary>
-    /// The lane width a kernel path computes with: Avx2 → 8, Vector128 and DotProduct (a 128-bit path for float
+    /// The lane width a kernel path computes with: Avx2 and Avx512 → 8, Vector128 and DotProduct (a 128-bit path for float
     /// kernels) → 4, Scalar → 1. The hardware checks only guard against a path the interpreter would have refused.
     /// </summary>
     public static FloatLanes LanesFor(KernelPath path) =>
-        (path == KernelPath.Avx2 || path == KernelPath.Avx512) && Vector256.IsHardwareAccelerated ? FloatLanes.Eight
+        KernelPaths.UsesAvx2(path) ? FloatLanes.Eight
         : path != KernelPath.Scalar && Vector128.IsHardwareAccelerated ? FloatLanes.Four
         : FloatLanes.One;
 

@@ -4,8 +4,8 @@ using System.Runtime.Intrinsics.X86;
 
 namespace EdgeInfer.Runtime.Kernels.Quantized;
 
-// KernelPath.Avx512: the loops of the AVX2 GEMM whose time goes to requantization, on 512-bit vectors. Same packed
-// weights, same integer sums, same folded requantization: the bytes of every other path.
+// KernelPath.Avx512: the AVX2 GEMM's streamed form for K ≤ 8 on 512-bit vectors, where the requantization is most of
+// the work. Same packed weights, same integer sums, same folded requantization: the bytes of every other path.
 internal unsafe partial struct Int8Gemm
 {
     private static bool UseAvx512(KernelPath path) => path == KernelPath.Avx512 && Avx512BW.IsSupported;
@@ -19,12 +19,7 @@ internal unsafe partial struct Int8Gemm
     private readonly int StreamRows16x512(short* w, int* x, int pairs, int rows, sbyte* y, int outputStride, int n0, int count)
     {
         int whole = rows & ~3;
-        if (whole == 0)
-        {
-            return 0;
-        }
-
-        if (Requantizer.Form != Int8Requantizer.Avx2Form.FoldedRelu)
+        if (whole == 0 || Requantizer.Form != Int8Requantizer.Avx2Form.FoldedRelu)
         {
             return 0;
         }
