@@ -383,6 +383,19 @@ internal unsafe partial struct Int8Requantizer
             Vector256<int>* a = acc + r;
             Vector256<long> v = InRowOrder(ClampAvx2(PackAvx2<TForm>(Avx2TableMbqm<TForm>(a[0], t), Avx2TableMbqm<TForm>(a[1], t),
                 Avx2TableMbqm<TForm>(a[2], t), Avx2TableMbqm<TForm>(a[3], t)))).AsInt64();
+            sbyte* d0 = y + (long)r * stride;
+            if (count >= 8 && rows - r >= 4)
+            {
+                // Four rows of eight bytes straight from the two halves (vmovq, vpextrq): indexing the vector by a
+                // variable row spilled it to the stack and reloaded it per row (2304×16×8: 35.3 → 36.6 GMAC/s).
+                Vector128<long> lo = v.GetLower(), hi = v.GetUpper();
+                *(long*)d0 = lo.ToScalar();
+                *(long*)(d0 + stride) = lo.GetElement(1);
+                *(long*)(d0 + 2 * (long)stride) = hi.ToScalar();
+                *(long*)(d0 + 3 * (long)stride) = hi.GetElement(1);
+                continue;
+            }
+
             int last = Math.Min(4, rows - r);
             for (int i = 0; i < last; i++)
             {
