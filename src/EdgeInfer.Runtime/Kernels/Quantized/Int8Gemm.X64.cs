@@ -15,7 +15,7 @@ internal unsafe partial struct Int8Gemm
     /// Rows 0..rows−1 of packed int16 X (row stride <see cref="PaddedDepth"/>), in chunks of up to 64 rows. Per panel
     /// (16 channels, the last possibly 8) and chunk: layers with K ≤ 8 stream their rows past the panel held in
     /// registers (<see cref="StreamRows16"/>); otherwise the rows are accumulated four at a time in one call
-    /// (<see cref="Tiles4x16"/>; a last group of fewer than four computes four, except when one row is left over:
+    /// (<see cref="Tiles16{TRows}"/>; a last group of fewer than four computes four, except when one row is left over:
     /// then the last nine rows go three at a time, or a single last row runs alone), then the chunk's accumulators
     /// are requantized in one pass with the channel constants loaded once.
     /// </summary>
@@ -59,8 +59,8 @@ internal unsafe partial struct Int8Gemm
                         int* xs = (int*)(x + (long)tiled * kp);
                         switch (wide, chunk >= 9)
                         {
-                            case (true, true): Tiles3x16((int*)w, xs, pairs, 3, acc + 2 * tiled); break;
-                            case (false, true): Tiles3x8((int*)w, xs, pairs, 3, acc + tiled); break;
+                            case (true, true): Tiles16<ThreeRows>((int*)w, xs, pairs, 3, acc + 2 * tiled); break;
+                            case (false, true): Tiles8<ThreeRows>((int*)w, xs, pairs, 3, acc + tiled); break;
                             case (true, false): Tile1x16(w, xs, pairs, acc + 2 * tiled); break;
                             default: Tile1x8(w, xs, pairs, acc + tiled); break;
                         }
@@ -69,11 +69,11 @@ internal unsafe partial struct Int8Gemm
                     int groups = (tiled + RowTile - 1) / RowTile;
                     if (wide)
                     {
-                        Tiles4x16((int*)w, (int*)x, pairs, groups, acc);
+                        Tiles16<FourRows>((int*)w, (int*)x, pairs, groups, acc);
                     }
                     else
                     {
-                        Tiles4x8((int*)w, (int*)x, pairs, groups, acc);
+                        Tiles8<FourRows>((int*)w, (int*)x, pairs, groups, acc);
                     }
 
                     Requantizer.StoreAvx2Rows(acc, chunk, yc + n0, outputStride, n0, width, wide);
@@ -173,17 +173,28 @@ internal unsafe partial struct Int8Gemm
         return (a0, a1);
     }
 
+    /// <summary>Rows per group of a tile loop, as a type, so that each count compiles to its own loop with no per-row tests.</summary>
+    private interface IRowGroup
+    {
+        static abstract int Rows { get; }
+    }
+
+    private struct ThreeRows : IRowGroup { public static int Rows => 3; }
+
+    private struct FourRows : IRowGroup { public static int Rows => 4; }
+
     /// <summary>
-    /// Σ over k-pairs of four X rows against one 16-channel panel into acc[0..7] (row r: acc[2r], acc[2r+1]), for
-    /// <paramref name="groups"/> consecutive groups of four rows (rows <paramref name="pairs"/> ints apart) in one
-    /// call: at small K a call per tile and its register saves cost a sixth of the tile (16→96: 43.6 → 46.3 GMAC/s).
-    /// Its own method on purpose: inside the panel loops the JIT spilled the row pointers and reloaded them on every
-    /// k-pair; alone, everything stays in registers.
+    /// Σ over k-pairs of <typeparamref name="TRows"/> (three or four) X rows against one 16-channel panel into acc
+    /// (row r of a group: acc[2r], acc[2r+1]), for <paramref name="groups"/> consecutive groups (rows
+    /// <paramref name="pairs"/> ints apart) in one call: at small K a call per tile and its register saves cost a
+    /// sixth of the tile (16→96: 43.6 → 46.3 GMAC/s). Its own method on purpose: inside the panel loops the JIT
+    /// spilled the row pointers and reloaded them on every k-pair; alone, everything stays in registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Tiles4x16(int* w, int* x, int pairs, int groups, Vector256<int>* acc)
+    private static void Tiles16<TRows>(int* w, int* x, int pairs, int groups, Vector256<int>* acc) where TRows : struct, IRowGroup
     {
-        for (int g = 0; g < groups; g++, x += 4 * pairs, acc += 8)
+        bool four = TRows.Rows == 4;
+        for (int g = 0; g < groups; g++, x += TRows.Rows * pairs, acc += 2 * TRows.Rows)
         {
             int* x1 = x + pairs, x2 = x + 2 * pairs, x3 = x + 3 * pairs;
             Vector256<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
@@ -195,70 +206,26 @@ internal unsafe partial struct Int8Gemm
                 PairStep16(x[p], w0, w1, ref a00, ref a01);
                 PairStep16(x1[p], w0, w1, ref a10, ref a11);
                 PairStep16(x2[p], w0, w1, ref a20, ref a21);
-                PairStep16(x3[p], w0, w1, ref a30, ref a31);
-            }
-
-            acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11; acc[4] = a20; acc[5] = a21; acc[6] = a30; acc[7] = a31;
-        }
-    }
-
-    /// <summary>The three-row form of <see cref="Tiles4x16"/>: row r of a group into acc[2r], acc[2r + 1].</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Tiles3x16(int* w, int* x, int pairs, int groups, Vector256<int>* acc)
-    {
-        for (int g = 0; g < groups; g++, x += 3 * pairs, acc += 6)
-        {
-            int* x1 = x + pairs, x2 = x + 2 * pairs;
-            Vector256<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default;
-            int* wp = w;
-            for (nint p = 0; p < pairs; p++, wp += 16)
-            {
-                Vector256<short> w0 = Avx.LoadVector256((short*)wp);
-                Vector256<short> w1 = Avx.LoadVector256((short*)wp + 16);
-                PairStep16(x[p], w0, w1, ref a00, ref a01);
-                PairStep16(x1[p], w0, w1, ref a10, ref a11);
-                PairStep16(x2[p], w0, w1, ref a20, ref a21);
+                if (four)
+                {
+                    PairStep16(x3[p], w0, w1, ref a30, ref a31);
+                }
             }
 
             acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11; acc[4] = a20; acc[5] = a21;
-        }
-    }
-
-    /// <summary>The 8-channel panel form of <see cref="Tiles3x16"/>: row r of a group into acc[r].</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Tiles3x8(int* w, int* x, int pairs, int groups, Vector256<int>* acc)
-    {
-        for (int g = 0; g < groups; g++, x += 3 * pairs, acc += 3)
-        {
-            int* x1 = x + pairs, x2 = x + 2 * pairs;
-            Vector256<int> a0 = default, a1 = default, a2 = default;
-            int* wp = w;
-            for (nint p = 0; p < pairs; p++, wp += 8)
+            if (four)
             {
-                Vector256<short> w0 = Avx.LoadVector256((short*)wp);
-                a0 += Avx2.MultiplyAddAdjacent(Vector256.Create(x[p]).AsInt16(), w0);
-                a1 += Avx2.MultiplyAddAdjacent(Vector256.Create(x1[p]).AsInt16(), w0);
-                a2 += Avx2.MultiplyAddAdjacent(Vector256.Create(x2[p]).AsInt16(), w0);
+                acc[6] = a30; acc[7] = a31;
             }
-
-            acc[0] = a0; acc[1] = a1; acc[2] = a2;
         }
     }
 
-    /// <summary>One row's k-pair (both int16 x values in one int32, broadcast) against a 16-channel panel's two weight vectors.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void PairStep16(int xPair, Vector256<short> w0, Vector256<short> w1, ref Vector256<int> a0, ref Vector256<int> a1)
-    {
-        Vector256<short> b = Vector256.Create(xPair).AsInt16();
-        a0 += Avx2.MultiplyAddAdjacent(b, w0);
-        a1 += Avx2.MultiplyAddAdjacent(b, w1);
-    }
-
-    /// <summary>The 8-channel panel form of <see cref="Tiles4x16"/>: row r into acc[r].</summary>
+    /// <summary>The 8-channel panel form of <see cref="Tiles16{TRows}"/>: row r of a group into acc[r].</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Tiles4x8(int* w, int* x, int pairs, int groups, Vector256<int>* acc)
+    private static void Tiles8<TRows>(int* w, int* x, int pairs, int groups, Vector256<int>* acc) where TRows : struct, IRowGroup
     {
-        for (int g = 0; g < groups; g++, x += 4 * pairs, acc += 4)
+        bool four = TRows.Rows == 4;
+        for (int g = 0; g < groups; g++, x += TRows.Rows * pairs, acc += TRows.Rows)
         {
             int* x1 = x + pairs, x2 = x + 2 * pairs, x3 = x + 3 * pairs;
             Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default;
@@ -269,11 +236,27 @@ internal unsafe partial struct Int8Gemm
                 a0 += Avx2.MultiplyAddAdjacent(Vector256.Create(x[p]).AsInt16(), w0);
                 a1 += Avx2.MultiplyAddAdjacent(Vector256.Create(x1[p]).AsInt16(), w0);
                 a2 += Avx2.MultiplyAddAdjacent(Vector256.Create(x2[p]).AsInt16(), w0);
-                a3 += Avx2.MultiplyAddAdjacent(Vector256.Create(x3[p]).AsInt16(), w0);
+                if (four)
+                {
+                    a3 += Avx2.MultiplyAddAdjacent(Vector256.Create(x3[p]).AsInt16(), w0);
+                }
             }
 
-            acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3;
+            acc[0] = a0; acc[1] = a1; acc[2] = a2;
+            if (four)
+            {
+                acc[3] = a3;
+            }
         }
+    }
+
+    /// <summary>One row's k-pair (both int16 x values in one int32, broadcast) against a 16-channel panel's two weight vectors.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PairStep16(int xPair, Vector256<short> w0, Vector256<short> w1, ref Vector256<int> a0, ref Vector256<int> a1)
+    {
+        Vector256<short> b = Vector256.Create(xPair).AsInt16();
+        a0 += Avx2.MultiplyAddAdjacent(b, w0);
+        a1 += Avx2.MultiplyAddAdjacent(b, w1);
     }
 
     /// <summary>One row against one 16-channel panel into acc[0], acc[1]; k-pairs two at a time for two add chains.</summary>
