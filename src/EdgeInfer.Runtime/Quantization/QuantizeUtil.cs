@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using EdgeInfer.Runtime.Kernels.Quantized;
 
 namespace EdgeInfer.Runtime.Quantization;
 
@@ -75,7 +76,7 @@ public static class QuantizeUtil
                 Vector256<short> ab = Avx2.PackSignedSaturate(a, b);
                 Vector256<short> cd = Avx2.PackSignedSaturate(c, d);
                 Vector256<byte> bytes = signed ? Avx2.PackSignedSaturate(ab, cd).AsByte() : Avx2.PackUnsignedSaturate(ab, cd);
-                Avx.Store(y + i, Avx2.PermuteVar8x32(bytes.AsInt32(), Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7)).AsByte());
+                Avx.Store(y + i, Int8Requantizer.InRowOrder(bytes.AsSByte()).AsByte());
             }
         }
 

@@ -39,7 +39,7 @@ internal unsafe partial struct DepthwiseConv2DInt8
         context.RequestScratch(((long)_ringRows + 1) * _rowLength * sizeof(short) + 64);
 
         _pairWeights = context.AllocatePersistent<short>(_pairs * _rowChannels * 2);
-        int scale = _requantizer.Folded ? 2 : 1; // the folded requantization takes doubled accumulators
+        int scale = _requantizer.Avx2AccumulatorScale;
         for (int p = 0; p < _pairs; p++)
         {
             for (int c0 = 0; c0 < _rowChannels; c0 += 16)

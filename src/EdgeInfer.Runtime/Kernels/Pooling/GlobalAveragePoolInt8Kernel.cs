@@ -109,7 +109,7 @@ public unsafe struct GlobalAveragePoolInt8Kernel : IKernel<GlobalAveragePoolInt8
     private readonly void InvokeAvx2(sbyte* x, sbyte* y)
     {
         int c = _channels;
-        int scale = _requantizer.Folded ? 2 : 1; // the folded requantization takes doubled sums
+        int scale = _requantizer.Avx2AccumulatorScale;
         fixed (int* sums = _sums)
         {
             for (int b = 0; b < _batch; b++)

@@ -380,7 +380,7 @@ internal unsafe partial struct Int8Gemm
         byte* xh = (byte*)(((nint)scratch + 31) & ~(nint)31);
         byte* xl = xh + _paddedDepth;
         int* sums = (int*)(xl + _paddedDepth);
-        int scale = Requantizer.Folded ? 2 : 1; // the folded requantization takes doubled sums
+        int scale = Requantizer.Avx2AccumulatorScale;
         Vector256<byte> nibble = Vector256.Create((byte)0x0F);
         for (int b = 0; b < blocks; b++)
         {

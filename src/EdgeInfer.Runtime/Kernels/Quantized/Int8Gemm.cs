@@ -130,8 +130,7 @@ internal unsafe partial struct Int8Gemm
         int k = _depth;
         if (UseAvx2(_path) || UseSse(_path))
         {
-            // AVX2 with the folded requantization takes doubled accumulators (Int8Requantizer's remarks).
-            int scale = UseAvx2(_path) && Requantizer.Folded ? 2 : 1;
+            int scale = UseAvx2(_path) ? Requantizer.Avx2AccumulatorScale : 1;
             _paddedDepth = (k + 1) & ~1;
             _packed16 = context.AllocatePersistent<short>(PanelUnits(n) * _paddedDepth);
             for (int n0 = 0; n0 < n; n0 += 16)

@@ -145,6 +145,12 @@ internal unsafe partial struct Int8Requantizer
     /// <summary>Where channel c's K sits: per 8 channels, the 4 even channels' constants, then the 4 odd ones'.</summary>
     private static int FoldedSlot(int c) => (c & ~7) + ((c & 1) == 0 ? 0 : 4) + ((c & 7) >> 1);
 
+    /// <summary>
+    /// What the AVX2 kernels multiply their sums by before the requantization: 2 with the folded form, which takes
+    /// doubled accumulators (see the type's remarks), else 1. Kernels double their packed weights, or their sums.
+    /// </summary>
+    internal readonly int Avx2AccumulatorScale => Folded ? 2 : 1;
+
     /// <summary>The AVX2 requantization form the tables allow (see the type's remarks).</summary>
     internal readonly Avx2Form Form => !Folded ? Avx2Form.Threshold : ClampsNegatives ? Avx2Form.FoldedRelu : Avx2Form.Folded;
 
@@ -173,7 +179,7 @@ internal unsafe partial struct Int8Requantizer
 
         long half = right > 0 ? 1L << (right - 1) : 0;
         long zero = (long)Math.Abs(outputZeroPoint) << right;
-        return right <= 31 && x + 1 + half + zero <= int.MaxValue;
+        return x + 1 + half + zero <= int.MaxValue;
     }
 
     /// <summary>K = b·m + 2^30 + 2^(30+s) + zy·2^(31+s), exactly (the tables hold 2K: see the type's remarks).</summary>
