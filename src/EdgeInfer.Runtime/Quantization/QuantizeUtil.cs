@@ -53,11 +53,12 @@ public static class QuantizeUtil
     }
 
     /// <summary>
-    /// 32 values per step; returns how many it did. Rounding half away from zero in integers: t = trunc(|c|)
-    /// (vcvttps2dq), the remainder |c| − t is exact, t + [remainder ≥ ½] gets the sign of c back with vpsignd. The
-    /// clamp is the saturation of the narrowing packs: vpackssdw to int16, then vpacksswb to [−128, 127] (int8) or
-    /// vpackuswb to [0, 255] (uint8); values are within ±1024 + |zp| before it, so the first pack loses nothing. Four
-    /// independent divisions per step keep the divider busy: it is the bound of this loop.
+    /// 32 values per step; returns how many it did. The division is by scale / 2, which gives exactly twice the
+    /// quotient x / scale (halving a scale and doubling a quotient only move exponents), so rounding half away from
+    /// zero is integer work: with u = trunc(|2q|) (vcvttps2dq), round(|q|) = (u + 1) >> 1, and vpsignd puts the
+    /// sign back. The clamp is the saturation of the narrowing packs: vpackssdw to int16, then vpacksswb to
+    /// [−128, 127] (int8) or vpackuswb to [0, 255] (uint8); values are within ±1024 + |zp| before it, so the first
+    /// pack loses nothing.
     /// </summary>
     private static unsafe int QuantizeAvx2(ReadOnlySpan<float> values, float scale, int zeroPoint, bool signed, Span<byte> destination)
     {
@@ -65,14 +66,14 @@ public static class QuantizeUtil
         fixed (float* x = values)
         fixed (byte* y = destination)
         {
-            Vector256<float> s = Vector256.Create(scale);
+            Vector256<float> halfScale = Vector256.Create(scale * 0.5f);
             Vector256<int> zp = Vector256.Create(zeroPoint);
             for (int i = 0; i < n; i += 32)
             {
-                Vector256<int> a = RoundAvx2(Avx.LoadVector256(x + i) / s) + zp;
-                Vector256<int> b = RoundAvx2(Avx.LoadVector256(x + i + 8) / s) + zp;
-                Vector256<int> c = RoundAvx2(Avx.LoadVector256(x + i + 16) / s) + zp;
-                Vector256<int> d = RoundAvx2(Avx.LoadVector256(x + i + 24) / s) + zp;
+                Vector256<int> a = RoundHalfAvx2(Avx.LoadVector256(x + i) / halfScale) + zp;
+                Vector256<int> b = RoundHalfAvx2(Avx.LoadVector256(x + i + 8) / halfScale) + zp;
+                Vector256<int> c = RoundHalfAvx2(Avx.LoadVector256(x + i + 16) / halfScale) + zp;
+                Vector256<int> d = RoundHalfAvx2(Avx.LoadVector256(x + i + 24) / halfScale) + zp;
                 Vector256<short> ab = Avx2.PackSignedSaturate(a, b);
                 Vector256<short> cd = Avx2.PackSignedSaturate(c, d);
                 Vector256<byte> bytes = signed ? Avx2.PackSignedSaturate(ab, cd).AsByte() : Avx2.PackUnsignedSaturate(ab, cd);
@@ -83,15 +84,13 @@ public static class QuantizeUtil
         return n;
     }
 
-    /// <summary>Round half away from zero of (v clamped to ±1024, NaN → 0), as int32.</summary>
+    /// <summary>Round half away from zero of v / 2 (v clamped to ±2048, NaN → 0), as int32.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> RoundAvx2(Vector256<float> v)
+    private static Vector256<int> RoundHalfAvx2(Vector256<float> v)
     {
-        Vector256<float> c = Avx.Min(Avx.Max(v, Vector256.Create(-1024f)), Vector256.Create(1024f)) & Avx.CompareEqual(v, v);
-        Vector256<float> a = Avx.AndNot(Vector256.Create(-0f), c);
-        Vector256<int> t = Avx.ConvertToVector256Int32WithTruncation(a);
-        Vector256<int> up = Avx.CompareGreaterThanOrEqual(a - Avx.ConvertToVector256Single(t), Vector256.Create(0.5f)).AsInt32();
-        return Avx2.Sign(t - up, c.AsInt32());
+        Vector256<float> c = Avx.Min(Avx.Max(v, Vector256.Create(-2048f)), Vector256.Create(2048f)) & Avx.CompareEqual(v, v);
+        Vector256<int> u = Avx.ConvertToVector256Int32WithTruncation(Avx.AndNot(Vector256.Create(-0f), c));
+        return Avx2.Sign(Avx2.ShiftRightLogical(u + Vector256<int>.One, 1), c.AsInt32());
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
