@@ -39,6 +39,11 @@ public class Conv2DInt8Tests
         new[] { 1, 3, 3, 7, 7, 3, 3, 1, 1, 2, 7 },      // padding wider than the kernel reach
         new[] { 1, 2, 9, 64, 64, 2, 4, 3, 1, 1, 64 },   // rectangular kernel, stride 3
         new[] { 1, 10, 9, 20, 20, 9, 9, 1, 1, 4, 20 },  // 9×9 depthwise: 81 taps, past the row kernel (per-pixel AVX2)
+        // 3×3 depthwise in 32-channel blocks (Avx512, ReLU forms): whole blocks, a 16-channel tail, odd widths.
+        new[] { 1, 6, 7, 64, 64, 3, 3, 1, 1, 1, 64 },   // two blocks, odd width (a last single pixel)
+        new[] { 1, 7, 5, 96, 96, 3, 3, 2, 1, 1, 96 },   // three blocks, stride 2
+        new[] { 2, 5, 8, 144, 144, 3, 3, 1, 1, 1, 144 },// four blocks and a 16-channel tail, batch 2
+        new[] { 1, 9, 9, 32, 32, 3, 3, 1, 2, 2, 32 },   // one block, dilation 2
         // Chunked AVX2 GEMM calls (up to 64 rows widened per call): several chunks, last chunks of 1, 2, 3 and 4 rows.
         new[] { 1, 13, 11, 8, 48, 1, 1, 1, 1, 0, 1 },   // pointwise, 143 rows = 64 + 64 + 15
         new[] { 1, 3, 43, 5, 20, 1, 1, 1, 1, 0, 1 },    // pointwise, 129 rows: a last chunk of one row

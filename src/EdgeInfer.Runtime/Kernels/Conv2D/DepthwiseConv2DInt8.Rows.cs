@@ -94,6 +94,7 @@ internal unsafe partial struct DepthwiseConv2DInt8
         int* ringTag = stackalloc int[MaxRingRows];
         short** tap = stackalloc short*[MaxRowTaps + 1];
         bool threeByThree = _pairs == 5 && g.KernelHeight == 3 && g.KernelWidth == 3;
+        bool wide = threeByThree && _path == KernelPath.Avx512 && typeof(TForm) == typeof(Int8Requantizer.FoldedReluForm);
         fixed (byte* scratchBase = scratch)
         fixed (short* pw = _pairWeights)
         {
@@ -133,7 +134,17 @@ internal unsafe partial struct DepthwiseConv2DInt8
 
                     tap[taps] = tap[taps - 1]; // partner of an odd last tap (its weights are zero)
                     sbyte* yr = y + ((long)b * g.OutputHeight + oh) * outputWidth * c;
-                    for (int c0 = 0; c0 < c; c0 += 16)
+                    int c0 = 0;
+                    if (wide)
+                    {
+                        for (; c0 + 32 <= c; c0 += 32)
+                        {
+                            long step = (long)g.DilationW * cp;
+                            RowBlock32Avx512(tap[0] + c0, tap[3] + c0, tap[6] + c0, step, columnStep, pw, c0, yr + c0, c, outputWidth);
+                        }
+                    }
+
+                    for (; c0 < c; c0 += 16)
                     {
                         Int8Requantizer.Avx2Channels8 q0 = _requantizer.LoadAvx2<TForm>(c0);
                         Int8Requantizer.Avx2Channels8 q1 = _requantizer.LoadAvx2<TForm>(c0 + 8);
@@ -181,6 +192,66 @@ internal unsafe partial struct DepthwiseConv2DInt8
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// One output row's 32 channels c0..c0+31 of a 3×3 kernel on 512-bit vectors (KernelPath.Avx512, folded ReLU
+    /// form): the 16-channel steps of <see cref="Accumulate3x3"/> on two blocks at once, so the unpacks leave lanes
+    /// [0–3 | 8–11 | 16–19 | 24–27] and [4–7 | 12–15 | 20–23 | 28–31]. The ten pair weights and both halves'
+    /// requantization constants stay in registers for the row. vpackssdw of a pixel's two halves gives its 32 int16
+    /// in channel order; vpacksswb of two pixels interleaves them by eight, and one vpermq separates them.
+    /// </summary>
+    private readonly void RowBlock32Avx512(short* r0, short* r1, short* r2, long step, long columnStep, short* pw, int c0, sbyte* yp, int stride, int outputWidth)
+    {
+        short* w0 = pw + c0 * _pairs * 2;
+        short* w1 = w0 + 16 * _pairs * 2;
+        Vector512<short> w0L = Pair(w0, w1, 0), w0H = Pair(w0, w1, 16);
+        Vector512<short> w1L = Pair(w0, w1, 32), w1H = Pair(w0, w1, 48);
+        Vector512<short> w2L = Pair(w0, w1, 64), w2H = Pair(w0, w1, 80);
+        Vector512<short> w3L = Pair(w0, w1, 96), w3H = Pair(w0, w1, 112);
+        Vector512<short> w4L = Pair(w0, w1, 128), w4H = Pair(w0, w1, 144);
+        Int8Requantizer.Avx512Channels16 t0 = _requantizer.LoadAvx512(c0), t1 = _requantizer.LoadAvx512(c0 + 16);
+        Int8Requantizer.Avx512Channels16 qL = Int8Requantizer.Avx512Channels16.Lanes(t0, t1, 0b10_00_10_00);
+        Int8Requantizer.Avx512Channels16 qH = Int8Requantizer.Avx512Channels16.Lanes(t0, t1, 0b11_01_11_01);
+        Vector512<long> order = Vector512.Create(0L, 2, 4, 6, 1, 3, 5, 7);
+        for (int ow = 0; ow < outputWidth; ow += 2, r0 += 2 * columnStep, r1 += 2 * columnStep, r2 += 2 * columnStep, yp += 2 * stride)
+        {
+            Vector512<int> aL = Vector512<int>.Zero, aH = Vector512<int>.Zero, bL = Vector512<int>.Zero, bH = Vector512<int>.Zero;
+            long next = ow + 1 < outputWidth ? columnStep : 0; // a last odd pixel is computed twice: no read past the ring
+            short* s0 = r0 + next, s1 = r1 + next, s2 = r2 + next;
+            PairStep512(r0, r0 + step, w0L, w0H, ref aL, ref aH);
+            PairStep512(s0, s0 + step, w0L, w0H, ref bL, ref bH);
+            PairStep512(r0 + 2 * step, r1, w1L, w1H, ref aL, ref aH);
+            PairStep512(s0 + 2 * step, s1, w1L, w1H, ref bL, ref bH);
+            PairStep512(r1 + step, r1 + 2 * step, w2L, w2H, ref aL, ref aH);
+            PairStep512(s1 + step, s1 + 2 * step, w2L, w2H, ref bL, ref bH);
+            PairStep512(r2, r2 + step, w3L, w3H, ref aL, ref aH);
+            PairStep512(s2, s2 + step, w3L, w3H, ref bL, ref bH);
+            PairStep512(r2 + 2 * step, r2 + 2 * step, w4L, w4H, ref aL, ref aH);
+            PairStep512(s2 + 2 * step, s2 + 2 * step, w4L, w4H, ref bL, ref bH);
+            Vector512<short> a = Avx512BW.PackSignedSaturate(Int8Requantizer.Avx512ReluMbqm(aL, qL), Int8Requantizer.Avx512ReluMbqm(aH, qH));
+            Vector512<short> b = Avx512BW.PackSignedSaturate(Int8Requantizer.Avx512ReluMbqm(bL, qL), Int8Requantizer.Avx512ReluMbqm(bH, qH));
+            Vector512<sbyte> v = _requantizer.ClampAvx512(Avx512F.PermuteVar8x64(Avx512BW.PackSignedSaturate(a, b).AsInt64(), order).AsSByte());
+            Avx.Store(yp, v.GetLower());
+            if (ow + 1 < outputWidth)
+            {
+                Avx.Store(yp + stride, v.GetUpper());
+            }
+        }
+    }
+
+    /// <summary>Pair weights of two 16-channel blocks at the same offset, as one vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<short> Pair(short* block0, short* block1, int offset)
+        => Vector512.Create(Avx.LoadVector256(block0 + offset), Avx.LoadVector256(block1 + offset));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PairStep512(short* a, short* b, Vector512<short> wL, Vector512<short> wH, ref Vector512<int> accL, ref Vector512<int> accH)
+    {
+        Vector512<short> xa = Vector512.Load(a);
+        Vector512<short> xb = Vector512.Load(b);
+        accL += Avx512BW.MultiplyAddAdjacent(Avx512BW.UnpackLow(xa, xb), wL);
+        accH += Avx512BW.MultiplyAddAdjacent(Avx512BW.UnpackHigh(xa, xb), wH);
     }
 
     /// <summary>One pixel's 16 channels, 3×3 taps paired (0,1) (2,3) (4,5) (6,7) (8, zero weights).</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -16,6 +17,20 @@ internal unsafe partial struct Int8Requantizer
         public Vector512<int> Multiplier, MultiplierOdd;
         public Vector512<long> ConstantEven, ConstantOdd;
         public Vector512<uint> RightShift;
+
+        /// <summary>
+        /// Lanes picked from two blocks' constants by vshufi64x2 (<paramref name="control"/> as its immediate): every
+        /// table holds a channel's constants in that channel's 128-bit lane, so whole lanes move together.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Avx512Channels16 Lanes(in Avx512Channels16 a, in Avx512Channels16 b, [ConstantExpected] byte control) => new()
+        {
+            Multiplier = Avx512F.Shuffle4x128(a.Multiplier, b.Multiplier, control),
+            MultiplierOdd = Avx512F.Shuffle4x128(a.MultiplierOdd, b.MultiplierOdd, control),
+            ConstantEven = Avx512F.Shuffle4x128(a.ConstantEven, b.ConstantEven, control),
+            ConstantOdd = Avx512F.Shuffle4x128(a.ConstantOdd, b.ConstantOdd, control),
+            RightShift = Avx512F.Shuffle4x128(a.RightShift, b.RightShift, control),
+        };
     }
 
     /// <summary>
@@ -64,6 +79,11 @@ internal unsafe partial struct Int8Requantizer
     {
         Vector512<sbyte> v = Avx512BW.PackSignedSaturate(Avx512BW.PackSignedSaturate(y0, y1), Avx512BW.PackSignedSaturate(y2, y3));
         v = Avx512F.PermuteVar16x32(v.AsInt32(), Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15)).AsSByte();
-        return ClampIsSaturation ? v : Avx512BW.Min(Avx512BW.Max(v, Vector512.Create((sbyte)Min)), Vector512.Create((sbyte)Max));
+        return ClampAvx512(v);
     }
+
+    /// <summary>The fused activation's clamp on 64 int8 results, when it is narrower than the saturation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal readonly Vector512<sbyte> ClampAvx512(Vector512<sbyte> v)
+        => ClampIsSaturation ? v : Avx512BW.Min(Avx512BW.Max(v, Vector512.Create((sbyte)Min)), Vector512.Create((sbyte)Max));
 }
