@@ -22,7 +22,7 @@ public static class QuantizeUtil
     {
         (int lo, int hi) = type == DataType.Int8 ? (-128, 127) : (0, 255);
         int i = 0;
-        if (KernelPaths.UsesAvx2(path))
+        if (KernelPaths.UsesAvx2(path) && float.IsNormal(scale * 0.5f)) // halving a scale must be exact (see QuantizeAvx2)
         {
             i = QuantizeAvx2(values, scale, zeroPoint, type == DataType.Int8, destination);
         }

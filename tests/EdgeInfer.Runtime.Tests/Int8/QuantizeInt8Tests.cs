@@ -10,6 +10,7 @@ public class QuantizeInt8Tests
     [InlineData(0.1f, -128, DataType.Int8)]
     [InlineData(0.02f, 128, DataType.UInt8)]
     [InlineData(1f, 0, DataType.UInt8)]
+    [InlineData(1.1754945e-38f, 0, DataType.Int8)] // 0x00800001: its half is subnormal and inexact, so AVX2 may not divide by scale/2
     public void Quantize_EveryPath_MatchesScalarDefinition(float scale, int zeroPoint, DataType type)
     {
         // Ties at every half step, values around the clamp edges, ±0, ±∞, NaN, huge values and subnormals, at every
