@@ -76,7 +76,14 @@ internal unsafe partial struct Int8Gemm
                         Tiles8<FourRows>((int*)w, (int*)x, pairs, groups, acc);
                     }
 
-                    Requantizer.StoreAvx2Rows(acc, chunk, yc + n0, outputStride, n0, width, wide);
+                    if (wide && UseAvx512(_path) && Requantizer.Form == Int8Requantizer.Avx2Form.FoldedRelu)
+                    {
+                        Requantizer.StoreAvx512Rows16(acc, chunk, yc + n0, outputStride, n0, width);
+                    }
+                    else
+                    {
+                        Requantizer.StoreAvx2Rows(acc, chunk, yc + n0, outputStride, n0, width, wide);
+                    }
                 }
             }
         }

@@ -82,6 +82,50 @@ internal unsafe partial struct Int8Requantizer
         return ClampAvx512(v);
     }
 
+    /// <summary>
+    /// <see cref="StoreAvx2Rows"/> for a 16-channel panel in the folded ReLU form on 512-bit vectors: a row's two
+    /// accumulator vectors are one zmm, and four rows share one narrowing (<see cref="PackAvx512"/>). Rows past
+    /// <paramref name="rows"/>, to a multiple of four, are read from <paramref name="acc"/> and dropped.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal readonly unsafe void StoreAvx512Rows16(Vector256<int>* acc, int rows, sbyte* y, int stride, int c, int count)
+    {
+        Avx512Channels16 t = LoadAvx512(c);
+        for (int r = 0; r < rows; r += 4)
+        {
+            int* a = (int*)(acc + 2 * r);
+            Vector512<sbyte> v = PackAvx512(Avx512ReluMbqm(Vector512.Load(a), t), Avx512ReluMbqm(Vector512.Load(a + 16), t),
+                Avx512ReluMbqm(Vector512.Load(a + 32), t), Avx512ReluMbqm(Vector512.Load(a + 48), t));
+            sbyte* d = y + (long)r * stride;
+            Vector256<sbyte> lo = v.GetLower(), hi = v.GetUpper();
+            if (count == 16 && rows - r >= 4)
+            {
+                lo.GetLower().Store(d);
+                lo.GetUpper().Store(d + stride);
+                hi.GetLower().Store(d + 2 * (long)stride);
+                hi.GetUpper().Store(d + 3 * (long)stride);
+                continue;
+            }
+
+            int last = Math.Min(4, rows - r);
+            StoreBytes(lo.GetLower(), d, count);
+            if (last > 1)
+            {
+                StoreBytes(lo.GetUpper(), d + stride, count);
+            }
+
+            if (last > 2)
+            {
+                StoreBytes(hi.GetLower(), d + 2 * (long)stride, count);
+            }
+
+            if (last > 3)
+            {
+                StoreBytes(hi.GetUpper(), d + 3 * (long)stride, count);
+            }
+        }
+    }
+
     /// <summary>The fused activation's clamp on 64 int8 results, when it is narrower than the saturation.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal readonly Vector512<sbyte> ClampAvx512(Vector512<sbyte> v)
