@@ -44,6 +44,8 @@ public class Conv2DInt8Tests
         new[] { 1, 7, 5, 96, 96, 3, 3, 2, 1, 1, 96 },   // three blocks, stride 2
         new[] { 2, 5, 8, 144, 144, 3, 3, 1, 1, 1, 144 },// four blocks and a 16-channel tail, batch 2
         new[] { 1, 9, 9, 32, 32, 3, 3, 1, 2, 2, 32 },   // one block, dilation 2
+        new[] { 2, 5, 7, 16, 16, 3, 3, 1, 1, 1, 16 },   // 16 channels, stride 1: four pixels per step, three left
+        new[] { 1, 9, 10, 16, 16, 3, 3, 1, 2, 2, 16 },  // the same with dilation 2, two left
         // Chunked AVX2 GEMM calls (up to 64 rows widened per call): several chunks, last chunks of 1, 2, 3 and 4 rows.
         new[] { 1, 13, 11, 8, 48, 1, 1, 1, 1, 0, 1 },   // pointwise, 143 rows = 64 + 64 + 15
         new[] { 1, 3, 43, 5, 20, 1, 1, 1, 1, 0, 1 },    // pointwise, 129 rows: a last chunk of one row

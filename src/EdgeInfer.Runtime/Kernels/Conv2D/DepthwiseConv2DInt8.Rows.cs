@@ -95,6 +95,7 @@ internal unsafe partial struct DepthwiseConv2DInt8
         short** tap = stackalloc short*[MaxRowTaps + 1];
         bool threeByThree = _pairs == 5 && g.KernelHeight == 3 && g.KernelWidth == 3;
         bool wide = threeByThree && _path == KernelPath.Avx512 && typeof(TForm) == typeof(Int8Requantizer.FoldedReluForm);
+        bool pixelPairs = wide && c == 16 && g.StrideW == 1;
         fixed (byte* scratchBase = scratch)
         fixed (short* pw = _pairWeights)
         {
@@ -159,6 +160,15 @@ internal unsafe partial struct DepthwiseConv2DInt8
                             long step = (long)g.DilationW * cp;
                             short* r0 = tap[0] + c0, r1 = tap[3] + c0, r2 = tap[6] + c0;
                             int ow = 0;
+                            if (pixelPairs)
+                            {
+                                ow = RowPixels16Avx512(r0, r1, r2, step, pw, yp, outputWidth);
+                                r0 += ow * columnStep;
+                                r1 += ow * columnStep;
+                                r2 += ow * columnStep;
+                                yp += ow * c;
+                            }
+
                             for (; ow + 1 < outputWidth; ow += 2, r0 += 2 * columnStep, r1 += 2 * columnStep, r2 += 2 * columnStep, yp += 2 * c)
                             {
                                 Accumulate3x3(r0, r1, r2, step, w, out Vector256<int> aL, out Vector256<int> aH);
@@ -238,6 +248,47 @@ internal unsafe partial struct DepthwiseConv2DInt8
                 Avx.Store(yp + stride, v.GetUpper());
             }
         }
+    }
+
+    /// <summary>
+    /// One output row of a 16-channel layer with stride 1 (3×3, KernelPath.Avx512, folded ReLU form), four pixels
+    /// per step; returns how many pixels it did (the row rounded down to four). Pixels ow and ow + 1 read adjacent
+    /// columns for every tap, so one 512-bit load holds a tap of both, and the weights and constants are the
+    /// 16-channel ones in both halves. After the two narrowings the bytes are interleaved by eight across the four
+    /// pixels; one vpermq orders them, and the four pixels' 64 bytes are one store.
+    /// </summary>
+    private readonly int RowPixels16Avx512(short* r0, short* r1, short* r2, long step, short* pw, sbyte* yp, int outputWidth)
+    {
+        Vector512<short> w0L = Pair(pw, pw, 0), w0H = Pair(pw, pw, 16);
+        Vector512<short> w1L = Pair(pw, pw, 32), w1H = Pair(pw, pw, 48);
+        Vector512<short> w2L = Pair(pw, pw, 64), w2H = Pair(pw, pw, 80);
+        Vector512<short> w3L = Pair(pw, pw, 96), w3H = Pair(pw, pw, 112);
+        Vector512<short> w4L = Pair(pw, pw, 128), w4H = Pair(pw, pw, 144);
+        Int8Requantizer.Avx512Channels16 t = _requantizer.LoadAvx512(0);
+        Int8Requantizer.Avx512Channels16 qL = Int8Requantizer.Avx512Channels16.Lanes(t, t, 0b10_00_10_00);
+        Int8Requantizer.Avx512Channels16 qH = Int8Requantizer.Avx512Channels16.Lanes(t, t, 0b11_01_11_01);
+        Vector512<long> order = Vector512.Create(0L, 2, 4, 6, 1, 3, 5, 7);
+        int end = outputWidth & ~3;
+        for (int ow = 0; ow < end; ow += 4, r0 += 64, r1 += 64, r2 += 64, yp += 64)
+        {
+            Vector512<int> aL = Vector512<int>.Zero, aH = Vector512<int>.Zero, bL = Vector512<int>.Zero, bH = Vector512<int>.Zero;
+            short* s0 = r0 + 32, s1 = r1 + 32, s2 = r2 + 32;
+            PairStep512(r0, r0 + step, w0L, w0H, ref aL, ref aH);
+            PairStep512(s0, s0 + step, w0L, w0H, ref bL, ref bH);
+            PairStep512(r0 + 2 * step, r1, w1L, w1H, ref aL, ref aH);
+            PairStep512(s0 + 2 * step, s1, w1L, w1H, ref bL, ref bH);
+            PairStep512(r1 + step, r1 + 2 * step, w2L, w2H, ref aL, ref aH);
+            PairStep512(s1 + step, s1 + 2 * step, w2L, w2H, ref bL, ref bH);
+            PairStep512(r2, r2 + step, w3L, w3H, ref aL, ref aH);
+            PairStep512(s2, s2 + step, w3L, w3H, ref bL, ref bH);
+            PairStep512(r2 + 2 * step, r2 + 2 * step, w4L, w4H, ref aL, ref aH);
+            PairStep512(s2 + 2 * step, s2 + 2 * step, w4L, w4H, ref bL, ref bH);
+            Vector512<short> a = Avx512BW.PackSignedSaturate(Int8Requantizer.Avx512ReluMbqm(aL, qL), Int8Requantizer.Avx512ReluMbqm(aH, qH));
+            Vector512<short> b = Avx512BW.PackSignedSaturate(Int8Requantizer.Avx512ReluMbqm(bL, qL), Int8Requantizer.Avx512ReluMbqm(bH, qH));
+            _requantizer.ClampAvx512(Avx512F.PermuteVar8x64(Avx512BW.PackSignedSaturate(a, b).AsInt64(), order).AsSByte()).Store(yp);
+        }
+
+        return end;
     }
 
     /// <summary>Pair weights of two 16-channel blocks at the same offset, as one vector.</summary>
