@@ -363,7 +363,17 @@ internal unsafe partial struct DepthwiseConv2DInt8
         if (c == cp)
         {
             int n = g.Width * c;
-            for (int i = 0; i < n; i += 16)
+            int i = 0;
+            if (_path == KernelPath.Avx512)
+            {
+                Vector512<short> zero512 = Vector512.Create((short)_inputZero);
+                for (; i + 32 <= n; i += 32)
+                {
+                    Vector512.Store(Avx512BW.ConvertToVector512Int16(Avx.LoadVector256(src + i)) - zero512, d + i);
+                }
+            }
+
+            for (; i < n; i += 16)
             {
                 Avx.Store(d + i, Avx2.Subtract(Avx2.ConvertToVector256Int16(src + i), zero));
             }
