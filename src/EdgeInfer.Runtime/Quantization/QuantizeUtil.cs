@@ -57,8 +57,8 @@ public static class QuantizeUtil
     /// quotient x / scale (halving a scale and doubling a quotient only move exponents), so rounding half away from
     /// zero is integer work: with u = trunc(|2q|) (vcvttps2dq), round(|q|) = (u + 1) >> 1, and vpsignd puts the
     /// sign back. The clamp is the saturation of the narrowing packs: vpackssdw to int16, then vpacksswb to
-    /// [−128, 127] (int8) or vpackuswb to [0, 255] (uint8); values are within ±1024 + |zp| before it, so the first
-    /// pack loses nothing.
+    /// [−128, 127] (int8) or vpackuswb to [0, 255] (uint8). Values are within ±(2³⁰ + |zp|) before it, so the sum
+    /// cannot wrap, and a value the first pack saturates is beyond every int8 and uint8 bound with its sign kept.
     /// </summary>
     private static unsafe int QuantizeAvx2(ReadOnlySpan<float> values, float scale, int zeroPoint, bool signed, Span<byte> destination)
     {
@@ -84,11 +84,14 @@ public static class QuantizeUtil
         return n;
     }
 
-    /// <summary>Round half away from zero of v / 2 (v clamped to ±2048, NaN → 0), as int32.</summary>
+    /// <summary>
+    /// Round half away from zero of v / 2 (NaN → 0), as int32. No clamp is needed: vcvttps2dq gives 0x80000000 for
+    /// |v| ≥ 2³¹ and ∞, which (u + 1) >> 1 turns into 2³⁰, and every magnitude from 2¹¹ on saturates alike in the packs.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> RoundHalfAvx2(Vector256<float> v)
     {
-        Vector256<float> c = Avx.Min(Avx.Max(v, Vector256.Create(-2048f)), Vector256.Create(2048f)) & Avx.CompareEqual(v, v);
+        Vector256<float> c = v & Avx.CompareEqual(v, v);
         Vector256<int> u = Avx.ConvertToVector256Int32WithTruncation(Avx.AndNot(Vector256.Create(-0f), c));
         return Avx2.Sign(Avx2.ShiftRightLogical(u + Vector256<int>.One, 1), c.AsInt32());
     }
