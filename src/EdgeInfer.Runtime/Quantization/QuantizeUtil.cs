@@ -14,9 +14,10 @@ public static class QuantizeUtil
 
     /// <summary>
     /// <see cref="Quantize(ReadOnlySpan{float}, float, int, DataType, Span{byte})"/> on a kernel path. The vector
-    /// forms give the scalar bytes: the division is the same IEEE division; values are clamped to ±1024 first (any
-    /// value beyond saturates either way; NaN becomes 0, as in the scalar loop); round-half-away is floor(|v|) plus
-    /// one when the exact remainder |v| − floor(|v|) is at least 0.5, with the sign put back; then + zp and the clamp.
+    /// forms give the scalar bytes. AVX2: see <see cref="QuantizeAvx2"/>. Vector128: the same IEEE division; values
+    /// are clamped to ±1024 first (any value beyond saturates either way; NaN becomes 0, as in the scalar loop);
+    /// round-half-away is floor(|v|) plus one when the exact remainder |v| − floor(|v|) is at least 0.5, with the
+    /// sign put back; then + zp and the clamp.
     /// </summary>
     internal static void Quantize(ReadOnlySpan<float> values, float scale, int zeroPoint, DataType type, Span<byte> destination, KernelPath path)
     {
