@@ -136,13 +136,9 @@ internal unsafe partial struct DepthwiseConv2DInt8
                     tap[taps] = tap[taps - 1]; // partner of an odd last tap (its weights are zero)
                     sbyte* yr = y + ((long)b * g.OutputHeight + oh) * outputWidth * c;
                     int c0 = 0;
-                    if (wide)
+                    for (; wide && c0 + 32 <= c; c0 += 32)
                     {
-                        for (; c0 + 32 <= c; c0 += 32)
-                        {
-                            long step = (long)g.DilationW * cp;
-                            RowBlock32Avx512(tap[0] + c0, tap[3] + c0, tap[6] + c0, step, columnStep, pw, c0, yr + c0, c, outputWidth);
-                        }
+                        RowBlock32Avx512(tap[0] + c0, tap[3] + c0, tap[6] + c0, g.DilationW * (long)cp, columnStep, pw, c0, yr + c0, c, outputWidth);
                     }
 
                     for (; c0 < c; c0 += 16)
@@ -207,43 +203,24 @@ internal unsafe partial struct DepthwiseConv2DInt8
     /// <summary>
     /// One output row's 32 channels c0..c0+31 of a 3×3 kernel on 512-bit vectors (KernelPath.Avx512, folded ReLU
     /// form): the 16-channel steps of <see cref="Accumulate3x3"/> on two blocks at once, so the unpacks leave lanes
-    /// [0–3 | 8–11 | 16–19 | 24–27] and [4–7 | 12–15 | 20–23 | 28–31]. The ten pair weights and both halves'
-    /// requantization constants stay in registers for the row. vpackssdw of a pixel's two halves gives its 32 int16
-    /// in channel order; vpacksswb of two pixels interleaves them by eight, and one vpermq separates them.
+    /// [0–3 | 8–11 | 16–19 | 24–27] and [4–7 | 12–15 | 20–23 | 28–31], and the two blocks' constants are
+    /// lane-shuffled to match. Two pixels per step.
     /// </summary>
     private readonly void RowBlock32Avx512(short* r0, short* r1, short* r2, long step, long columnStep, short* pw, int c0, sbyte* yp, int stride, int outputWidth)
     {
-        short* w0 = pw + c0 * _pairs * 2;
-        short* w1 = w0 + 16 * _pairs * 2;
-        Vector512<short> w0L = Pair(w0, w1, 0), w0H = Pair(w0, w1, 16);
-        Vector512<short> w1L = Pair(w0, w1, 32), w1H = Pair(w0, w1, 48);
-        Vector512<short> w2L = Pair(w0, w1, 64), w2H = Pair(w0, w1, 80);
-        Vector512<short> w3L = Pair(w0, w1, 96), w3H = Pair(w0, w1, 112);
-        Vector512<short> w4L = Pair(w0, w1, 128), w4H = Pair(w0, w1, 144);
+        short* block0 = pw + c0 * _pairs * 2;
+        Taps3x3Avx512 w = Taps3x3Avx512.Load(block0, block0 + 16 * _pairs * 2);
         Int8Requantizer.Avx512Channels16 t0 = _requantizer.LoadAvx512(c0), t1 = _requantizer.LoadAvx512(c0 + 16);
         Int8Requantizer.Avx512Channels16 qL = Int8Requantizer.Avx512Channels16.Lanes(t0, t1, 0b10_00_10_00);
         Int8Requantizer.Avx512Channels16 qH = Int8Requantizer.Avx512Channels16.Lanes(t0, t1, 0b11_01_11_01);
-        Vector512<long> order = Vector512.Create(0L, 2, 4, 6, 1, 3, 5, 7);
         for (int ow = 0; ow < outputWidth; ow += 2, r0 += 2 * columnStep, r1 += 2 * columnStep, r2 += 2 * columnStep, yp += 2 * stride)
         {
-            Vector512<int> aL = Vector512<int>.Zero, aH = Vector512<int>.Zero, bL = Vector512<int>.Zero, bH = Vector512<int>.Zero;
             long next = ow + 1 < outputWidth ? columnStep : 0; // a last odd pixel is computed twice: no read past the ring
-            short* s0 = r0 + next, s1 = r1 + next, s2 = r2 + next;
-            PairStep512(r0, r0 + step, w0L, w0H, ref aL, ref aH);
-            PairStep512(s0, s0 + step, w0L, w0H, ref bL, ref bH);
-            PairStep512(r0 + 2 * step, r1, w1L, w1H, ref aL, ref aH);
-            PairStep512(s0 + 2 * step, s1, w1L, w1H, ref bL, ref bH);
-            PairStep512(r1 + step, r1 + 2 * step, w2L, w2H, ref aL, ref aH);
-            PairStep512(s1 + step, s1 + 2 * step, w2L, w2H, ref bL, ref bH);
-            PairStep512(r2, r2 + step, w3L, w3H, ref aL, ref aH);
-            PairStep512(s2, s2 + step, w3L, w3H, ref bL, ref bH);
-            PairStep512(r2 + 2 * step, r2 + 2 * step, w4L, w4H, ref aL, ref aH);
-            PairStep512(s2 + 2 * step, s2 + 2 * step, w4L, w4H, ref bL, ref bH);
-            Vector512<short> a = Avx512BW.PackSignedSaturate(Int8Requantizer.Avx512ReluMbqm(aL, qL), Int8Requantizer.Avx512ReluMbqm(aH, qH));
-            Vector512<short> b = Avx512BW.PackSignedSaturate(Int8Requantizer.Avx512ReluMbqm(bL, qL), Int8Requantizer.Avx512ReluMbqm(bH, qH));
-            Vector512<sbyte> v = _requantizer.ClampAvx512(Avx512F.PermuteVar8x64(Avx512BW.PackSignedSaturate(a, b).AsInt64(), order).AsSByte());
+            Accumulate3x3Avx512(r0, r1, r2, step, w.W0L, w.W0H, w.W1L, w.W1H, w.W2L, w.W2H, w.W3L, w.W3H, w.W4L, w.W4H, out Vector512<int> aL, out Vector512<int> aH);
+            Accumulate3x3Avx512(r0 + next, r1 + next, r2 + next, step, w.W0L, w.W0H, w.W1L, w.W1H, w.W2L, w.W2H, w.W3L, w.W3H, w.W4L, w.W4H, out Vector512<int> bL, out Vector512<int> bH);
+            Vector512<sbyte> v = NarrowAvx512(aL, aH, bL, bH, qL, qH);
             Avx.Store(yp, v.GetLower());
-            if (ow + 1 < outputWidth)
+            if (next != 0)
             {
                 Avx.Store(yp + stride, v.GetUpper());
             }
@@ -253,48 +230,80 @@ internal unsafe partial struct DepthwiseConv2DInt8
     /// <summary>
     /// One output row of a 16-channel layer with stride 1 (3×3, KernelPath.Avx512, folded ReLU form), four pixels
     /// per step; returns how many pixels it did (the row rounded down to four). Pixels ow and ow + 1 read adjacent
-    /// columns for every tap, so one 512-bit load holds a tap of both, and the weights and constants are the
-    /// 16-channel ones in both halves. After the two narrowings the bytes are interleaved by eight across the four
-    /// pixels; one vpermq orders them, and the four pixels' 64 bytes are one store.
+    /// columns for every tap, so one 512-bit load holds a tap of both, with the 16-channel weights and constants in
+    /// both halves; the four pixels' 64 bytes leave in one store.
     /// </summary>
     private readonly int RowPixels16Avx512(short* r0, short* r1, short* r2, long step, short* pw, sbyte* yp, int outputWidth)
     {
-        Vector512<short> w0L = Pair(pw, pw, 0), w0H = Pair(pw, pw, 16);
-        Vector512<short> w1L = Pair(pw, pw, 32), w1H = Pair(pw, pw, 48);
-        Vector512<short> w2L = Pair(pw, pw, 64), w2H = Pair(pw, pw, 80);
-        Vector512<short> w3L = Pair(pw, pw, 96), w3H = Pair(pw, pw, 112);
-        Vector512<short> w4L = Pair(pw, pw, 128), w4H = Pair(pw, pw, 144);
+        Taps3x3Avx512 w = Taps3x3Avx512.Load(pw, pw);
         Int8Requantizer.Avx512Channels16 t = _requantizer.LoadAvx512(0);
         Int8Requantizer.Avx512Channels16 qL = Int8Requantizer.Avx512Channels16.Lanes(t, t, 0b10_00_10_00);
         Int8Requantizer.Avx512Channels16 qH = Int8Requantizer.Avx512Channels16.Lanes(t, t, 0b11_01_11_01);
-        Vector512<long> order = Vector512.Create(0L, 2, 4, 6, 1, 3, 5, 7);
         int end = outputWidth & ~3;
         for (int ow = 0; ow < end; ow += 4, r0 += 64, r1 += 64, r2 += 64, yp += 64)
         {
-            Vector512<int> aL = Vector512<int>.Zero, aH = Vector512<int>.Zero, bL = Vector512<int>.Zero, bH = Vector512<int>.Zero;
-            short* s0 = r0 + 32, s1 = r1 + 32, s2 = r2 + 32;
-            PairStep512(r0, r0 + step, w0L, w0H, ref aL, ref aH);
-            PairStep512(s0, s0 + step, w0L, w0H, ref bL, ref bH);
-            PairStep512(r0 + 2 * step, r1, w1L, w1H, ref aL, ref aH);
-            PairStep512(s0 + 2 * step, s1, w1L, w1H, ref bL, ref bH);
-            PairStep512(r1 + step, r1 + 2 * step, w2L, w2H, ref aL, ref aH);
-            PairStep512(s1 + step, s1 + 2 * step, w2L, w2H, ref bL, ref bH);
-            PairStep512(r2, r2 + step, w3L, w3H, ref aL, ref aH);
-            PairStep512(s2, s2 + step, w3L, w3H, ref bL, ref bH);
-            PairStep512(r2 + 2 * step, r2 + 2 * step, w4L, w4H, ref aL, ref aH);
-            PairStep512(s2 + 2 * step, s2 + 2 * step, w4L, w4H, ref bL, ref bH);
-            Vector512<short> a = Avx512BW.PackSignedSaturate(Int8Requantizer.Avx512ReluMbqm(aL, qL), Int8Requantizer.Avx512ReluMbqm(aH, qH));
-            Vector512<short> b = Avx512BW.PackSignedSaturate(Int8Requantizer.Avx512ReluMbqm(bL, qL), Int8Requantizer.Avx512ReluMbqm(bH, qH));
-            _requantizer.ClampAvx512(Avx512F.PermuteVar8x64(Avx512BW.PackSignedSaturate(a, b).AsInt64(), order).AsSByte()).Store(yp);
+            Accumulate3x3Avx512(r0, r1, r2, step, w.W0L, w.W0H, w.W1L, w.W1H, w.W2L, w.W2H, w.W3L, w.W3H, w.W4L, w.W4H, out Vector512<int> aL, out Vector512<int> aH);
+            Accumulate3x3Avx512(r0 + 32, r1 + 32, r2 + 32, step, w.W0L, w.W0H, w.W1L, w.W1H, w.W2L, w.W2H, w.W3L, w.W3H, w.W4L, w.W4H, out Vector512<int> bL, out Vector512<int> bH);
+            NarrowAvx512(aL, aH, bL, bH, qL, qH).Store(yp);
         }
 
         return end;
     }
 
-    /// <summary>Pair weights of two 16-channel blocks at the same offset, as one vector.</summary>
+    /// <summary>
+    /// Requantizes two 512-bit accumulator pairs (a and b) to 64 clamped bytes: vpackssdw of each pair's halves puts
+    /// its 32 int16 in order, vpacksswb interleaves a and b by eight bytes, and one vpermq gives a's 32 bytes then
+    /// b's (for a pixel pair of 16 channels each: a's two pixels, then b's).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<short> Pair(short* block0, short* block1, int offset)
-        => Vector512.Create(Avx.LoadVector256(block0 + offset), Avx.LoadVector256(block1 + offset));
+    private readonly Vector512<sbyte> NarrowAvx512(Vector512<int> aL, Vector512<int> aH, Vector512<int> bL, Vector512<int> bH,
+        in Int8Requantizer.Avx512Channels16 qL, in Int8Requantizer.Avx512Channels16 qH)
+    {
+        Vector512<short> a = Avx512BW.PackSignedSaturate(Int8Requantizer.Avx512ReluMbqm(aL, qL), Int8Requantizer.Avx512ReluMbqm(aH, qH));
+        Vector512<short> b = Avx512BW.PackSignedSaturate(Int8Requantizer.Avx512ReluMbqm(bL, qL), Int8Requantizer.Avx512ReluMbqm(bH, qH));
+        Vector512<long> order = Vector512.Create(0L, 2, 4, 6, 1, 3, 5, 7);
+        return _requantizer.ClampAvx512(Avx512F.PermuteVar8x64(Avx512BW.PackSignedSaturate(a, b).AsInt64(), order).AsSByte());
+    }
+
+    /// <summary>
+    /// The ten pair-weight vectors of a 3×3 kernel on 512-bit vectors: each the 16-channel pair weights of one
+    /// block in the low half and of another in the high half (the same block twice for pixel pairs). A ref struct
+    /// of locals that <see cref="Accumulate3x3Avx512"/> reads field by field, so the JIT keeps all ten in registers
+    /// for the row (an instance method on it took the struct's address and reloaded every vector per pixel).
+    /// </summary>
+    private ref struct Taps3x3Avx512
+    {
+        public Vector512<short> W0L, W0H, W1L, W1H, W2L, W2H, W3L, W3H, W4L, W4H;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Taps3x3Avx512 Load(short* block0, short* block1) => new()
+        {
+            W0L = Halves(block0, block1, 0), W0H = Halves(block0, block1, 16),
+            W1L = Halves(block0, block1, 32), W1H = Halves(block0, block1, 48),
+            W2L = Halves(block0, block1, 64), W2H = Halves(block0, block1, 80),
+            W3L = Halves(block0, block1, 96), W3H = Halves(block0, block1, 112),
+            W4L = Halves(block0, block1, 128), W4H = Halves(block0, block1, 144),
+        };
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector512<short> Halves(short* block0, short* block1, int offset)
+            => Vector512.Create(Avx.LoadVector256(block0 + offset), Avx.LoadVector256(block1 + offset));
+    }
+
+    /// <summary>The taps of <see cref="Accumulate3x3"/> on 512-bit vectors, paired (0,1) (2,3) (4,5) (6,7) (8, zero weights).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Accumulate3x3Avx512(short* r0, short* r1, short* r2, long step,
+        Vector512<short> w0L, Vector512<short> w0H, Vector512<short> w1L, Vector512<short> w1H, Vector512<short> w2L, Vector512<short> w2H,
+        Vector512<short> w3L, Vector512<short> w3H, Vector512<short> w4L, Vector512<short> w4H, out Vector512<int> accL, out Vector512<int> accH)
+    {
+        accL = Vector512<int>.Zero;
+        accH = Vector512<int>.Zero;
+        PairStep512(r0, r0 + step, w0L, w0H, ref accL, ref accH);
+        PairStep512(r0 + 2 * step, r1, w1L, w1H, ref accL, ref accH);
+        PairStep512(r1 + step, r1 + 2 * step, w2L, w2H, ref accL, ref accH);
+        PairStep512(r2, r2 + step, w3L, w3H, ref accL, ref accH);
+        PairStep512(r2 + 2 * step, r2 + 2 * step, w4L, w4H, ref accL, ref accH);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void PairStep512(short* a, short* b, Vector512<short> wL, Vector512<short> wH, ref Vector512<int> accL, ref Vector512<int> accH)
