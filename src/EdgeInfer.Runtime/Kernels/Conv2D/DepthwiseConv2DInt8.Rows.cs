@@ -211,8 +211,7 @@ internal unsafe partial struct DepthwiseConv2DInt8
         short* block0 = pw + c0 * _pairs * 2;
         Taps3x3Avx512 w = Taps3x3Avx512.Load(block0, block0 + 16 * _pairs * 2);
         Int8Requantizer.Avx512Channels16 t0 = _requantizer.LoadAvx512(c0), t1 = _requantizer.LoadAvx512(c0 + 16);
-        Int8Requantizer.Avx512Channels16 qL = Int8Requantizer.Avx512Channels16.Lanes(t0, t1, 0b10_00_10_00);
-        Int8Requantizer.Avx512Channels16 qH = Int8Requantizer.Avx512Channels16.Lanes(t0, t1, 0b11_01_11_01);
+        Int8Requantizer.Avx512Channels16.InUnpackOrder(t0, t1, out Int8Requantizer.Avx512Channels16 qL, out Int8Requantizer.Avx512Channels16 qH);
         for (int ow = 0; ow < outputWidth; ow += 2, r0 += 2 * columnStep, r1 += 2 * columnStep, r2 += 2 * columnStep, yp += 2 * stride)
         {
             long next = ow + 1 < outputWidth ? columnStep : 0; // a last odd pixel is computed twice: no read past the ring
@@ -237,8 +236,7 @@ internal unsafe partial struct DepthwiseConv2DInt8
     {
         Taps3x3Avx512 w = Taps3x3Avx512.Load(pw, pw);
         Int8Requantizer.Avx512Channels16 t = _requantizer.LoadAvx512(0);
-        Int8Requantizer.Avx512Channels16 qL = Int8Requantizer.Avx512Channels16.Lanes(t, t, 0b10_00_10_00);
-        Int8Requantizer.Avx512Channels16 qH = Int8Requantizer.Avx512Channels16.Lanes(t, t, 0b11_01_11_01);
+        Int8Requantizer.Avx512Channels16.InUnpackOrder(t, t, out Int8Requantizer.Avx512Channels16 qL, out Int8Requantizer.Avx512Channels16 qH);
         int end = outputWidth & ~3;
         for (int ow = 0; ow < end; ow += 4, r0 += 64, r1 += 64, r2 += 64, yp += 64)
         {

@@ -23,7 +23,7 @@ internal unsafe partial struct Int8Requantizer
         /// table holds a channel's constants in that channel's 128-bit lane, so whole lanes move together.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Avx512Channels16 Lanes(in Avx512Channels16 a, in Avx512Channels16 b, [ConstantExpected] byte control) => new()
+        private static Avx512Channels16 Lanes(in Avx512Channels16 a, in Avx512Channels16 b, [ConstantExpected] byte control) => new()
         {
             Multiplier = Avx512F.Shuffle4x128(a.Multiplier, b.Multiplier, control),
             MultiplierOdd = Avx512F.Shuffle4x128(a.MultiplierOdd, b.MultiplierOdd, control),
@@ -31,6 +31,18 @@ internal unsafe partial struct Int8Requantizer
             ConstantOdd = Avx512F.Shuffle4x128(a.ConstantOdd, b.ConstantOdd, control),
             RightShift = Avx512F.Shuffle4x128(a.RightShift, b.RightShift, control),
         };
+
+        /// <summary>
+        /// The constants of two 16-channel blocks a and b in the channel order vpunpcklwd/vpunpckhwd leave in
+        /// 512-bit accumulators: <paramref name="low"/> for lanes [a 0–3 | a 8–11 | b 0–3 | b 8–11] and
+        /// <paramref name="high"/> for [a 4–7 | a 12–15 | b 4–7 | b 12–15] (a and b may be the same block).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void InUnpackOrder(in Avx512Channels16 a, in Avx512Channels16 b, out Avx512Channels16 low, out Avx512Channels16 high)
+        {
+            low = Lanes(a, b, 0b10_00_10_00);
+            high = Lanes(a, b, 0b11_01_11_01);
+        }
     }
 
     /// <summary>
