@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
@@ -130,62 +131,21 @@ internal unsafe partial struct Int8Gemm
         int k = _depth;
         if (UseAvx2(_path) || UseSse(_path))
         {
-            int scale = UseAvx2(_path) ? Requantizer.Avx2AccumulatorScale : 1;
             _paddedDepth = (k + 1) & ~1;
             _packed16 = context.AllocatePersistent<short>(PanelUnits(n) * _paddedDepth);
-            for (int n0 = 0; n0 < n; n0 += 16)
-            {
-                int width = PanelWidth(n, n0);
-                ref short dst = ref _packed16[n0 * _paddedDepth];
-                int at = 0;
-                for (int p = 0; p < _paddedDepth; p += 2)
-                {
-                    for (int c = 0; c < width; c++)
-                    {
-                        Unsafe.Add(ref dst, at++) = (short)(scale * Weight(n0 + c, p));
-                        Unsafe.Add(ref dst, at++) = (short)(scale * Weight(n0 + c, p + 1));
-                    }
-                }
-            }
+            PackPanels<short>(_packed16, 2, UseAvx2(_path) ? Requantizer.Avx2AccumulatorScale : 1);
         }
         else if (UseNeon(_path))
         {
             _paddedDepth = (k + 7) & ~7;
             _packed16 = context.AllocatePersistent<short>(PanelUnits(n) * _paddedDepth);
-            for (int n0 = 0; n0 < n; n0 += 16)
-            {
-                int width = PanelWidth(n, n0);
-                ref short dst = ref _packed16[n0 * _paddedDepth];
-                int at = 0;
-                for (int kk = 0; kk < _paddedDepth; kk++)
-                {
-                    for (int c = 0; c < width; c++)
-                    {
-                        Unsafe.Add(ref dst, at++) = Weight(n0 + c, kk);
-                    }
-                }
-            }
+            PackPanels<short>(_packed16, 1, 1);
         }
         else if (UseDot(_path))
         {
             _paddedDepth = (k + 15) & ~15;
             _packed8 = context.AllocatePersistent<sbyte>(PanelUnits(n) * _paddedDepth);
-            for (int n0 = 0; n0 < n; n0 += 16)
-            {
-                int width = PanelWidth(n, n0);
-                ref sbyte dst = ref _packed8[n0 * _paddedDepth];
-                int at = 0;
-                for (int q = 0; q < _paddedDepth; q += 4)
-                {
-                    for (int c = 0; c < width; c++)
-                    {
-                        for (int t = 0; t < 4; t++)
-                        {
-                            Unsafe.Add(ref dst, at++) = Weight(n0 + c, q + t);
-                        }
-                    }
-                }
-            }
+            PackPanels<sbyte>(_packed8, 4, 1);
         }
         else
         {
@@ -198,6 +158,31 @@ internal unsafe partial struct Int8Gemm
         // packing loop are paid per chunk rather than per four rows (a K = 8 pointwise layer has 2,304 rows).
         _chunkRows = UseAvx2(_path) ? Math.Clamp(16 * 1024 / (_paddedDepth * 2), RowTile, 64) & ~3 : RowTile;
         _blockUnits = Math.Max(16, L2Budget / (_paddedDepth * elementBytes) & ~15);
+    }
+
+    /// <summary>
+    /// W in panels of 16 channels (the last possibly 8), each panel k-group by k-group: for every group of
+    /// <paramref name="group"/> consecutive k, each channel's weights for that group, times <paramref name="scale"/>
+    /// (AVX2's doubled weights). Groups of 2 are the int16 k-pairs of vpmaddwd, 1 the k-major int16 of SMLAL by lane,
+    /// 4 the int8 k-quads of SDOT. Padding (k ≥ K, channels ≥ N) is zero.
+    /// </summary>
+    private readonly void PackPanels<T>(T[] packed, int group, int scale) where T : unmanaged, IBinaryInteger<T>
+    {
+        for (int n0 = 0; n0 < _units; n0 += 16)
+        {
+            int width = PanelWidth(_units, n0);
+            int at = n0 * _paddedDepth;
+            for (int k0 = 0; k0 < _paddedDepth; k0 += group)
+            {
+                for (int c = 0; c < width; c++)
+                {
+                    for (int t = 0; t < group; t++)
+                    {
+                        packed[at++] = T.CreateTruncating(scale * Weight(n0 + c, k0 + t));
+                    }
+                }
+            }
+        }
     }
 
     private readonly sbyte Weight(int n, int k) => n < _units && k < _depth ? _weights[(long)n * _depth + k] : (sbyte)0;
