@@ -102,6 +102,44 @@ public sealed class ConvertRunEvalTests : IDisposable
     }
 
     [Fact]
+    public void Inspect_SizeBreakdown_AddsUpToTheFile()
+    {
+        string eim = Path.Combine(_dir, "mlp_int8.eim");
+        Assert.Equal(0, CliRunner.Run("convert", CliRunner.Fixture("digits", "digits_mlp.onnx"), "-o", eim, "--quantize", "int8",
+            "--calibration", CliRunner.Fixture("digits", "digits_calib.csv")).Exit);
+        var inspect = CliRunner.Run("inspect", eim, "--json");
+        Assert.True(inspect.Exit == 0, inspect.Err);
+        using JsonDocument doc = JsonDocument.Parse(inspect.Out);
+        using Model model = Model.Load(eim);
+        JsonElement size = doc.RootElement.GetProperty("size");
+
+        JsonElement constants = size.GetProperty("constants");
+        long Constants(DataType type) => model.Graph.Tensors.Where(t => t.IsConstant && t.DataType == type).Sum(t => t.ByteLength);
+        Assert.Equal(Constants(DataType.Int8), constants.GetProperty("int8").GetInt64());
+        Assert.Equal(Constants(DataType.Int32), constants.GetProperty("int32").GetInt64());
+        Assert.Equal(2, constants.EnumerateObject().Count());
+        long Section(SectionKind kind) => model.Graph.Sections.Single(s => s.Kind == kind).Length;
+        Assert.Equal(Section(SectionKind.Quantization), size.GetProperty("quantization").GetInt64());
+        Assert.Equal(Section(SectionKind.Strings), size.GetProperty("strings").GetInt64());
+        Assert.Equal(64 + 32 * model.Graph.Sections.Count, size.GetProperty("header_and_section_table").GetInt64());
+
+        long parts = constants.EnumerateObject().Sum(c => c.Value.GetInt64()) + size.GetProperty("quantization").GetInt64()
+            + size.GetProperty("graph_records").GetInt64() + size.GetProperty("strings").GetInt64()
+            + size.GetProperty("metadata").GetInt64() + size.GetProperty("header_and_section_table").GetInt64();
+        long padding = size.GetProperty("padding").GetInt64();
+        Assert.Equal(model.FileLength, parts + padding);
+        // Padding counted from the layout instead: the gaps before and between sections, and WGHT's own gaps.
+        var sections = model.Graph.Sections.OrderBy(s => s.Offset).ToList();
+        long gaps = sections[0].Offset - (64 + 32 * sections.Count)
+            + sections.Zip(sections.Skip(1), (a, b) => b.Offset - (a.Offset + a.Length)).Sum()
+            + Section(SectionKind.Weights) - model.Graph.Tensors.Where(t => t.IsConstant).Sum(t => t.ByteLength);
+        Assert.Equal(gaps, padding);
+
+        var text = CliRunner.Run("inspect", eim);
+        Assert.Contains($"size: {model.FileLength:N0} B = constants {Constants(DataType.Int8) + Constants(DataType.Int32):N0} (int8 ", text.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Report_WritesOneSelfContainedHtmlPage()
     {
         string onnx = CliRunner.Fixture("digits", "digits_cnn.onnx");

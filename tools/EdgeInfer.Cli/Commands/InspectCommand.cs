@@ -43,6 +43,7 @@ internal static class InspectCommand
         s.AppendLine($"memory: arena {g.ArenaBytes:N0} B, scratch {Known(scratch)}, persistent {Known(persistent)}, constants {g.Tensors.Where(t => t.IsConstant).Sum(t => t.ByteLength):N0} B");
         s.AppendLine($"inputs:  {string.Join("; ", g.Inputs.ToArray().Select(i => g.Tensors[i].ToString()))}");
         s.AppendLine($"outputs: {string.Join("; ", g.Outputs.ToArray().Select(i => g.Tensors[i].ToString()))}");
+        s.AppendLine($"size: {FileSizeBreakdown.Of(m)}");
         s.AppendLine("sections:");
         foreach (SectionInfo sec in g.Sections)
         {
@@ -95,6 +96,7 @@ internal static class InspectCommand
             Nullable(w, "scratch_bytes", scratch);
             Nullable(w, "persistent_bytes", persistent);
             w.WriteNumber("constant_bytes", g.Tensors.Where(t => t.IsConstant).Sum(t => t.ByteLength));
+            WriteSize(w, FileSizeBreakdown.Of(m));
             w.WriteStartArray("inputs");
             foreach (int i in g.Inputs)
             {
@@ -199,6 +201,25 @@ internal static class InspectCommand
         }
 
         return Encoding.UTF8.GetString(stream.ToArray()) + Environment.NewLine;
+    }
+
+    private static void WriteSize(Utf8JsonWriter w, FileSizeBreakdown b)
+    {
+        w.WriteStartObject("size");
+        w.WriteStartObject("constants");
+        foreach ((string type, long bytes) in b.Constants)
+        {
+            w.WriteNumber(type, bytes);
+        }
+
+        w.WriteEndObject();
+        w.WriteNumber("quantization", b.Quantization);
+        w.WriteNumber("graph_records", b.GraphRecords);
+        w.WriteNumber("strings", b.Strings);
+        w.WriteNumber("metadata", b.Metadata);
+        w.WriteNumber("header_and_section_table", b.HeaderAndTable);
+        w.WriteNumber("padding", b.Padding);
+        w.WriteEndObject();
     }
 
     private static void Nullable(Utf8JsonWriter w, string name, long? value)
