@@ -75,7 +75,6 @@ public sealed unsafe class Interpreter
         }
 
         var invoked = new List<KernelNode>(graph.Nodes.Count);
-        var loadTime = new List<KernelNode>();
         int scratchBytes = 0;
         foreach (NodeInfo node in graph.Nodes)
         {
@@ -89,15 +88,19 @@ public sealed unsafe class Interpreter
             bool runsAtLoad = graph.Tensors[node.Outputs[0]].Storage == TensorStorage.Derived;
             if (runsAtLoad)
             {
-                loadTime.Add(prepared);
+                // Its inputs are constants and earlier derived tensors, all computed by now: run it at once, so that
+                // the nodes prepared after it find its output final and may pack it as they pack constants (a
+                // weight-only int8 model then runs the float kernels' packed paths, as the float model does).
+                byte[] loadScratch = AllocateAligned(context.ScratchBytes, out int loadStart);
+                prepared.Invoke(loadScratch.AsSpan(loadStart, context.ScratchBytes));
             }
             else
             {
                 invoked.Add(prepared);
                 _nodeInfo.Add(node);
+                scratchBytes = Math.Max(scratchBytes, context.ScratchBytes);
             }
 
-            scratchBytes = Math.Max(scratchBytes, context.ScratchBytes);
             persistent += context.PersistentBytes;
         }
 
@@ -106,12 +109,6 @@ public sealed unsafe class Interpreter
         _scratchLength = scratchBytes;
         PersistentBytes = persistent;
 
-        // Nodes whose outputs are load-time tensors read only constants: run them once, now, in file order.
-        Span<byte> scratch = _scratch.AsSpan(_scratchStart, _scratchLength);
-        foreach (KernelNode node in loadTime)
-        {
-            node.Invoke(scratch);
-        }
     }
 
     public Model Model => _model;

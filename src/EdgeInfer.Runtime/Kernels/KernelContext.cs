@@ -45,6 +45,13 @@ public ref struct KernelContext
 
     public readonly TensorInfo Output(int index) => _model.Graph.Tensors[Node.Outputs[index]];
 
+    /// <summary>
+    /// True when the tensor's bytes are final before this node is prepared: a constant, or a derived tensor (the
+    /// interpreter runs a derived tensor's producer right after preparing it, and producers come first in execution
+    /// order). A kernel may pack such an input at Prepare, as it would a constant.
+    /// </summary>
+    public static bool IsFixedAtPrepare(TensorInfo tensor) => tensor.Storage is TensorStorage.Constant or TensorStorage.Derived;
+
     public readonly TensorBuffer InputBuffer(int index) => HasInput(index) ? _buffers[Node.Inputs[index]] : default;
 
     public readonly TensorBuffer OutputBuffer(int index) => _buffers[Node.Outputs[index]];

@@ -114,7 +114,7 @@ public unsafe partial struct Conv2DKernel : IKernel<Conv2DKernel>
             TensorInfo bias = context.Input(2);
             context.RequireType(bias, DataType.Float32, "bias");
             context.Require(bias.ElementCount == outChannels, $"bias {bias} should hold {outChannels} values");
-            constantBias = bias.Storage == TensorStorage.Constant;
+            constantBias = KernelContext.IsFixedAtPrepare(bias);
         }
 
         var kernel = new Conv2DKernel
@@ -150,12 +150,12 @@ public unsafe partial struct Conv2DKernel : IKernel<Conv2DKernel>
         if (kernelHeight == 1 && kernelWidth == 1 && o.PadTop == 0 && o.PadLeft == 0 && o.PadBottom == 0 && o.PadRight == 0)
         {
             kernel._strategy = Strategy.Pointwise;
-            kernel.PrepareGemmWeights(ref context, weights.Storage == TensorStorage.Constant);
+            kernel.PrepareGemmWeights(ref context, KernelContext.IsFixedAtPrepare(weights));
         }
         else if (o.Groups == inChannels && inChannels > 1)
         {
             kernel._strategy = Strategy.Depthwise;
-            kernel.PrepareDepthwise(ref context, weights.Storage == TensorStorage.Constant && constantBias);
+            kernel.PrepareDepthwise(ref context, KernelContext.IsFixedAtPrepare(weights) && constantBias);
         }
         else
         {
@@ -173,7 +173,7 @@ public unsafe partial struct Conv2DKernel : IKernel<Conv2DKernel>
                 }
             }
 
-            kernel.PrepareGemmWeights(ref context, weights.Storage == TensorStorage.Constant);
+            kernel.PrepareGemmWeights(ref context, KernelContext.IsFixedAtPrepare(weights));
         }
 
         return kernel;

@@ -66,7 +66,7 @@ public unsafe struct FullyConnectedKernel : IKernel<FullyConnectedKernel>
         };
 
         long packedLength = FloatGemm.PackedLength(units, depth);
-        if (weights.Storage == TensorStorage.Constant)
+        if (KernelContext.IsFixedAtPrepare(weights))
         {
             kernel._packed = context.AllocatePersistent<float>(checked((int)packedLength));
             fixed (float* packed = kernel._packed)

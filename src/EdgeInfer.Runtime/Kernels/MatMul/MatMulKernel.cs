@@ -107,7 +107,7 @@ public unsafe struct MatMulKernel : IKernel<MatMulKernel>
 
         long matrix = (long)k * n;
         long packedMatrix = FloatGemm.PackedLength(n, k);
-        if (b.Storage == TensorStorage.Constant)
+        if (KernelContext.IsFixedAtPrepare(b))
         {
             long bBatches = b.ElementCount / matrix;
             kernel._packedB = context.AllocatePersistent<float>(checked((int)(bBatches * packedMatrix)));
