@@ -51,6 +51,39 @@ public sealed class ErrorTests : IDisposable
         AssertBadInput(CliRunner.Run("run", DigitsMlp(), "--input", csv), $"{csv}:2:", "column 2 'x' is not a number");
     }
 
+    [Theory]
+    [InlineData("nan-calibration", "sample 2, value 3 is NaN; calibration needs finite values")]
+    [InlineData("--percentile=0", "--percentile 0 is outside (0, 100]")]
+    [InlineData("--percentile=100.5", "--percentile 100.5 is outside (0, 100]")]
+    [InlineData("--max-accuracy-drop=-1", "--max-accuracy-drop -1 must be 0 or more points")]
+    [InlineData("--keep-float=/fc2/Gem", "--keep-float '/fc2/Gem': no node or activation has that name")]
+    public void Int8Options_ThatWouldGiveABrokenModel_AreRefused_AndNothingIsWritten(string bad, string message)
+    {
+        string onnx = CliRunner.Fixture("digits", "digits_mlp.onnx");
+        string calibration = CliRunner.Fixture("digits", "digits_calib.csv");
+        string test = CliRunner.Fixture("digits", "digits_test.csv");
+        var args = new List<string> { "convert", onnx, "-o", Path.Combine(_dir, "out.eim"), "--quantize", "int8" };
+        if (bad == "nan-calibration")
+        {
+            calibration = Path.Combine(_dir, "nan.csv");
+            string row = string.Join(",", Enumerable.Repeat("0.5", 64));
+            File.WriteAllLines(calibration, [row, "0.5,0.5,NaN," + string.Join(",", Enumerable.Repeat("0.5", 61))]);
+        }
+        else
+        {
+            string[] option = bad.Split('=', 2);
+            args.AddRange(option);
+            if (option[0] == "--max-accuracy-drop")
+            {
+                args.AddRange(["--eval-data", test]);
+            }
+        }
+
+        args.AddRange(["--calibration", calibration]);
+        AssertBadInput(CliRunner.Run([.. args]), message);
+        Assert.False(File.Exists(Path.Combine(_dir, "out.eim")));
+    }
+
     [Fact]
     public void CorruptModel_GivesTheErrorCode_AndConvertLosesNothing()
     {

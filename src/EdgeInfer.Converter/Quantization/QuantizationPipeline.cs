@@ -47,6 +47,7 @@ public static class QuantizationPipeline
 
         IReadOnlyList<float[]> calibration = options.CalibrationSamples is { Count: > 0 } c ? c
             : throw new ConversionException($"{floatGraph.Source}: int8 quantization needs calibration data (--calibration FILE), or use --quantize int8-weights");
+        RequireValid(floatGraph, options, maxAccuracyDropPoints);
 
         // Integer sums do not depend on their order, so the flatten Transpose before a FullyConnected can go into
         // its weights here (the float pipeline keeps it to keep the source model's float summation order).
@@ -90,6 +91,33 @@ public static class QuantizationPipeline
 
             keep.Add(worst.Node);
             note($"keeping '{worst.Node}' ({worst.Op}) in float: it loses {worst.LossDb:F1} dB (output SQNR {worst.SqnrDb:F1} dB)");
+        }
+    }
+
+    /// <summary>
+    /// Refuses options that would quietly give a broken or unintended model: a percentile outside (0, 100] (0
+    /// collapses every range), a negative or NaN accuracy budget, and --keep-float names that match no node or
+    /// activation (a misspelt name would otherwise keep nothing in float, silently).
+    /// </summary>
+    private static void RequireValid(Graph graph, QuantizationOptions options, double? maxAccuracyDropPoints)
+    {
+        if (options.Method == CalibrationMethod.Percentile && !(options.Percentile > 0 && options.Percentile <= 100))
+        {
+            throw new ConversionException($"{graph.Source}: --percentile {options.Percentile} is outside (0, 100]");
+        }
+
+        if (maxAccuracyDropPoints is double budget && !(budget >= 0))
+        {
+            throw new ConversionException($"{graph.Source}: --max-accuracy-drop {budget} must be 0 or more points");
+        }
+
+        var known = new HashSet<string>(graph.Nodes.Select(n => n.Name), StringComparer.Ordinal);
+        known.UnionWith(graph.Nodes.SelectMany(n => n.Outputs).Select(v => v.Name));
+        string[] unknown = [.. options.KeepFloat.Where(k => !known.Contains(k))];
+        if (unknown.Length > 0)
+        {
+            string examples = string.Join(", ", graph.Nodes.Take(5).Select(n => $"'{n.Name}'"));
+            throw new ConversionException($"{graph.Source}: --keep-float {string.Join(", ", unknown.Select(u => $"'{u}'"))}: no node or activation has that name (nodes are named as in the source model, e.g. {examples}; `edgeinfer inspect` lists them)");
         }
     }
 

@@ -105,8 +105,19 @@ internal static class ConvertCommand
         if (request.Mode != QuantizationMode.None)
         {
             int width = checked((int)graph.Inputs[0].Shape!.Aggregate(1L, (a, d) => a * d));
-            IReadOnlyList<float[]>? calibration = request.CalibrationFile is null ? null : SampleFile.Read(request.CalibrationFile, width, LabelColumn.None).Samples;
+            Dataset? calibrationData = request.CalibrationFile is null ? null : SampleFile.Read(request.CalibrationFile, width, LabelColumn.None);
+            if (calibrationData is not null)
+            {
+                SampleFile.RequireFinite(calibrationData, "calibration");
+            }
+
+            IReadOnlyList<float[]>? calibration = calibrationData?.Samples;
             Dataset? evaluation = request.EvalFile is null ? null : SampleFile.Read(request.EvalFile, width, request.EvalLabels);
+            if (evaluation is not null)
+            {
+                SampleFile.RequireFinite(evaluation, "the accuracy contract");
+            }
+
             if (evaluation is not null && evaluation.Labels is null)
             {
                 throw new CliError($"{request.EvalFile}: the accuracy contract needs labels (--labels last-column)");
