@@ -84,6 +84,18 @@ public sealed class ErrorTests : IDisposable
         Assert.False(File.Exists(Path.Combine(_dir, "out.eim")));
     }
 
+    [Theory]
+    [InlineData("10", "label 10 is not a class of this model (an integer from 0 to 9: it has 10 outputs)")]
+    [InlineData("2.5", "label 2.5 is not a class of this model")]
+    [InlineData("-1", "label -1 is not a class of this model")]
+    public void Eval_LabelThatIsNoClass_IsRefused_NotCountedAsAMiss(string label, string message)
+    {
+        string csv = Path.Combine(_dir, "labels.csv");
+        string row = string.Join(",", Enumerable.Repeat("0.5", 64));
+        File.WriteAllLines(csv, [row + ",3", row + "," + label]);
+        AssertBadInput(CliRunner.Run("eval", DigitsMlp(), "--data", csv, "--labels", "last-column"), csv, "sample 2: " + message);
+    }
+
     [Fact]
     public void CorruptModel_GivesTheErrorCode_AndConvertLosesNothing()
     {

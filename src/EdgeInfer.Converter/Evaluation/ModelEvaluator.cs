@@ -26,6 +26,7 @@ public static class ModelEvaluator
 
         TensorView input = interpreter.Input(0);
         TensorView output = interpreter.Output(0);
+        RequireLabelsFit(data, output.ElementCount);
         var outputs = new float[data.Samples.Count][];
         for (int i = 0; i < data.Samples.Count; i++)
         {
@@ -42,6 +43,30 @@ public static class ModelEvaluator
         }
 
         return Score(outputs, data.Labels);
+    }
+
+    /// <summary>
+    /// Refuses labels the score would silently miscount: for a classifier (several outputs) each label must be a
+    /// class index, an integer in [0, classes); for a regressor (one output) a finite value.
+    /// </summary>
+    public static void RequireLabelsFit(Dataset data, long outputs)
+    {
+        if (data.Labels is not { } labels)
+        {
+            return;
+        }
+
+        for (int i = 0; i < labels.Count; i++)
+        {
+            double v = labels[i];
+            bool fits = outputs > 1 ? v >= 0 && v < outputs && v == Math.Floor(v) : double.IsFinite(v);
+            if (!fits)
+            {
+                throw new ConversionException(outputs > 1
+                    ? $"{data.Source}: sample {i + 1}: label {v} is not a class of this model (an integer from 0 to {outputs - 1}: it has {outputs} outputs)"
+                    : $"{data.Source}: sample {i + 1}: label {v} is not a finite number");
+            }
+        }
     }
 
     /// <summary>Scores outputs against labels: classification when there are several outputs per sample.</summary>

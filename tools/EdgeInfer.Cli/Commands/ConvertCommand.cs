@@ -83,6 +83,11 @@ internal static class ConvertCommand
             throw new CliError($"{request.Source}: --quantize int8 needs --calibration FILE (representative inputs); without data, use --quantize int8-weights");
         }
 
+        if (request.MaxAccuracyDrop is double budget && !(budget >= 0))
+        {
+            throw new CliError($"{request.Source}: --max-accuracy-drop {budget} must be 0 or more points");
+        }
+
         if (request.MaxAccuracyDrop is not null && request.EvalFile is null)
         {
             throw new CliError("--max-accuracy-drop needs --eval-data FILE (labelled test data)");
