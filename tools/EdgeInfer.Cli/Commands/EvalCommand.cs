@@ -68,10 +68,13 @@ internal static class EvalCommand
         if (layers.Count > 0)
         {
             s.AppendLine($"per-layer SQNR against {referenceSource} ({layerSamples} samples):");
+            // Columns as wide as the longest name (MobileNet's node names run past 50 characters).
+            int nameWidth = layers.Count == 0 ? 0 : layers.Max(l => l.Node.Length);
+            int opWidth = layers.Count == 0 ? 0 : layers.Max(l => l.Op.Length);
             foreach (LayerSqnr l in layers)
             {
                 string bar = new('#', (int)Math.Clamp(double.IsPositiveInfinity(l.SqnrDb) ? 30 : l.SqnrDb / 2, 0, 30));
-                s.AppendLine($"  {l.Node,-40} {l.Op,-18} {Db(l.SqnrDb),8} dB  {bar}");
+                s.AppendLine($"  {l.Node.PadRight(nameWidth)}  {l.Op.PadRight(opWidth)}  {Db(l.SqnrDb),6} dB  {bar}");
             }
         }
 
