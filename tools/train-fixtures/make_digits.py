@@ -114,7 +114,7 @@ def evaluate(model, x, y, shape):
     return float((logits.argmax(1).numpy() == y).mean()), logits.numpy().astype(np.float32)
 
 
-def build(name, model, x_tr, y_tr, x_te, y_te, in_shape, epochs, lr, min_acc, seed):
+def build(name, model, x_tr, y_tr, x_te, y_te, in_shape, epochs, lr, min_acc, seed, out=OUT):
     common.make_deterministic(seed)
     model = model()
     acc, logits = train(model, x_tr, y_tr, x_te, y_te, (-1,) + in_shape, epochs, lr, seed)
@@ -122,11 +122,11 @@ def build(name, model, x_tr, y_tr, x_te, y_te, in_shape, epochs, lr, min_acc, se
     if acc < min_acc:
         raise SystemExit(f"{name} accuracy {acc:.4f} below the {min_acc} target")
 
-    onnx_path = OUT / f"digits_{name}.onnx"
+    onnx_path = out / f"digits_{name}.onnx"
     example = torch.from_numpy(x_te[:2]).reshape((-1,) + in_shape)
     proto = common.export_onnx(model, example, onnx_path, OPSET, dynamic_batch=True)
 
-    exp_path = OUT / f"digits_{name}_expected.csv"
+    exp_path = out / f"digits_{name}_expected.csv"
     common.write_float_csv(exp_path, logits)
     common.check_roundtrip(exp_path, logits)
 

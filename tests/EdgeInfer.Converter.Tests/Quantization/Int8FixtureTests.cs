@@ -19,7 +19,11 @@ public class Int8FixtureTests(ITestOutputHelper output)
         { "digits", "digits_mlp.onnx", "digits_calib.csv", "digits_test.csv", 64 },
         { "digits", "digits_cnn.onnx", "digits_calib.csv", "digits_test.csv", 64 },
         { "accel", "accel_conv1d.onnx", "accel_calib.csv", "accel_test.csv", 192 },
+        { "digits", MobileDigits, "digits_calib.csv", "digits_test.csv", 64 },
     };
+
+    /// <summary>A MobileNetV2-style network trained on the digits (depthwise, residual Add, ReLU6: trained weights).</summary>
+    private const string MobileDigits = "../digits_mobile/digits_mobile.onnx";
 
     public static TheoryData<string, string, string, string, int, CalibrationMethod> FixturesByMethod()
     {
@@ -29,6 +33,7 @@ public class Int8FixtureTests(ITestOutputHelper output)
             data.Add("digits", "digits_mlp.onnx", "digits_calib.csv", "digits_test.csv", 64, method);
             data.Add("digits", "digits_cnn.onnx", "digits_calib.csv", "digits_test.csv", 64, method);
             data.Add("accel", "accel_conv1d.onnx", "accel_calib.csv", "accel_test.csv", 192, method);
+            data.Add("digits", MobileDigits, "digits_calib.csv", "digits_test.csv", 64, method);
         }
 
         return data;
