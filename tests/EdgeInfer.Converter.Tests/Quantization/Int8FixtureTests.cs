@@ -66,6 +66,8 @@ public class Int8FixtureTests(ITestOutputHelper output)
 
         Assert.Empty(report.KeptFloat);
         Assert.True(floatAccuracy - int8Accuracy <= 0.5, $"int8 {int8Accuracy:F2}% vs float {floatAccuracy:F2}%");
+        // Biases are written without quantization records (their scale follows from the input's and the weights').
+        Assert.All(int8Model.Graph.Tensors.Where(t => t.IsConstant && t.DataType == DataType.Int32), t => Assert.Null(t.Quantization));
         // These models have 6-7 thousand parameters, so the file's fixed part (tensor table, names, quantization
         // parameters, provenance metadata: about 4 KB) weighs as much as the weights; the 30% bar applies to what
         // scales with the model. MobileNet below checks the whole file.
