@@ -96,6 +96,17 @@ public sealed class ErrorTests : IDisposable
         AssertBadInput(CliRunner.Run("eval", DigitsMlp(), "--data", csv, "--labels", "last-column"), csv, "sample 2: " + message);
     }
 
+    [Theory]
+    [InlineData("bench", "--iterations", "0", "--iterations 0: give 1 or more")]
+    [InlineData("bench", "--iterations", "-5", "--iterations -5: give 1 or more")]
+    [InlineData("demo", "--bench-seconds", "NaN", "--bench-seconds NaN: give a time above 0")]
+    [InlineData("demo", "--bench-seconds", "0", "--bench-seconds 0: give a time above 0")]
+    public void BenchmarkBudgets_OutOfRange_AreBadInput_NotInternalErrors(string command, string option, string value, string message)
+    {
+        string[] args = command == "bench" ? [command, DigitsMlp(), option, value] : [command, option, value];
+        AssertBadInput(CliRunner.Run(args), message);
+    }
+
     [Fact]
     public void CorruptModel_GivesTheErrorCode_AndConvertLosesNothing()
     {

@@ -32,6 +32,11 @@ internal static class BenchCommand
         var command = new Command("bench", "Measure inference latency and allocations, optionally against ONNX Runtime") { model, input, iterations, compare, json, profile, kernels };
         command.SetAction(r =>
         {
+            if (r.GetValue(iterations) is int n && n < 1)
+            {
+                throw new CliError($"--iterations {n}: give 1 or more");
+            }
+
             using Model m = CommandSupport.LoadModel(r.GetValue(model)!);
             int width = CommandSupport.InputWidth(m);
             string? inputPath = r.GetValue(input);

@@ -34,7 +34,13 @@ internal static class DemoCommand
                 s.CopyTo(f);
             }
 
-            Run(console, dir, r.GetValue(seconds));
+            double budget = r.GetValue(seconds);
+            if (!(budget > 0 && budget <= 3600))
+            {
+                throw new CliError($"--bench-seconds {budget}: give a time above 0 and at most 3600");
+            }
+
+            Run(console, dir, budget);
             return ExitCodes.Ok;
         });
         return command;
