@@ -108,6 +108,30 @@ public sealed class ErrorTests : IDisposable
     }
 
     [Fact]
+    public void OutputInAMissingDirectory_NamesTheDirectory()
+    {
+        string missing = Path.Combine(_dir, "no-such-dir");
+        AssertBadInput(CliRunner.Run("convert", CliRunner.Fixture("digits", "digits_mlp.onnx"), "-o", Path.Combine(missing, "m.eim")),
+            Path.Combine(missing, "m.eim"), $"the directory {missing} does not exist");
+        AssertBadInput(CliRunner.Run("run", DigitsMlp(), "--input", CliRunner.Fixture("digits", "digits_test.csv"), "--labels", "last-column",
+            "--output", Path.Combine(missing, "out.csv")), $"the directory {missing} does not exist");
+        Assert.False(Directory.Exists(missing));
+    }
+
+    [Fact]
+    public void Run_ThatFails_LeavesAnEarlierOutputFileIntact()
+    {
+        string output = Path.Combine(_dir, "out.csv");
+        File.WriteAllText(output, "earlier results\n");
+        string csv = Path.Combine(_dir, "labels.csv");
+        string row = string.Join(",", Enumerable.Repeat("0.5", 64));
+        File.WriteAllLines(csv, [row + ",3", row + ",11"]);
+        AssertBadInput(CliRunner.Run("run", DigitsMlp(), "--input", csv, "--labels", "last-column", "--output", output), "label 11 is not a class");
+        Assert.Equal("earlier results\n", File.ReadAllText(output));
+        Assert.Empty(Directory.GetFiles(_dir, "out.csv.tmp-*"));
+    }
+
+    [Fact]
     public void CorruptModel_GivesTheErrorCode_AndConvertLosesNothing()
     {
         string eim = DigitsMlp();

@@ -74,9 +74,23 @@ internal static class CommandSupport
     public static void WriteAtomically(string path, ReadOnlySpan<byte> bytes)
     {
         string full = Path.GetFullPath(path);
+        string? directory = Path.GetDirectoryName(full);
+        if (directory is not null && !Directory.Exists(directory))
+        {
+            throw new CliError($"{path}: the directory {directory} does not exist");
+        }
+
         string temp = full + ".tmp-" + Environment.ProcessId;
-        File.WriteAllBytes(temp, bytes);
-        File.Move(temp, full, overwrite: true);
+        try
+        {
+            File.WriteAllBytes(temp, bytes);
+            File.Move(temp, full, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            File.Delete(temp); // no-op when it was never created
+            throw new CliError($"{path}: cannot write it: {e.Message.Replace(temp, full, StringComparison.Ordinal)}");
+        }
     }
 
     public static string Bytes(long n) => n < 10_000 ? $"{n:N0} B" : n < 10_000_000 ? $"{n / 1024.0:F1} KiB" : $"{n / (1024.0 * 1024):F2} MiB";

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text;
 using EdgeInfer.Cli.Data;
 using EdgeInfer.Converter.Evaluation;
 using EdgeInfer.Runtime;
@@ -29,16 +30,26 @@ internal static class RunCommand
             Dataset data = SampleFile.Read(r.GetValue(input)!, CommandSupport.InputWidth(m), CommandSupport.ParseLabels(r.GetValue(labels)!));
             var interpreter = new Interpreter(m, new InterpreterOptions { KernelPath = CommandSupport.ParseKernels(r.GetValue(kernels)!) });
             string? outputPath = r.GetValue(output);
-            using TextWriter rows = outputPath is null ? TextWriter.Null : new StreamWriter(outputPath);
-            TextWriter target = outputPath is null ? console.Out : rows;
+            ModelEvaluator.RequireLabelsFit(data, interpreter.Output(0).ElementCount);
             var outputs = new float[data.Samples.Count][];
+            var rows = new StringBuilder();
             TensorView x = interpreter.Input(0);
             for (int i = 0; i < data.Samples.Count; i++)
             {
                 x.WriteFloats(data.Samples[i]);
                 interpreter.Invoke();
                 outputs[i] = interpreter.Output(0).ToFloatArray();
-                target.WriteLine(string.Join(",", outputs[i].Select(v => v.ToString("R", CultureInfo.InvariantCulture))));
+                rows.AppendJoin(',', outputs[i].Select(v => v.ToString("R", CultureInfo.InvariantCulture))).Append('\n');
+            }
+
+            // Written once every sample has run, and atomically: a failure leaves an earlier output file intact.
+            if (outputPath is null)
+            {
+                console.Out.Write(rows.ToString());
+            }
+            else
+            {
+                CommandSupport.WriteAtomically(outputPath, Encoding.UTF8.GetBytes(rows.ToString()));
             }
 
             // Outputs own stdout when they go there, so the summary goes to stderr.
