@@ -154,6 +154,60 @@ public class FullyConnectedInt8Tests
         }
     }
 
+    // The arm64 matrix–vector form (fewer than four rows, W in place): Vector128 puts two products in each int16 lane
+    // (SMULL + SMLAL2), which is exact only for weights in [−127, 127], so these weights stop there and x sits at −128
+    // against −127: every lane holds 2·16,256 = 32,512, the edge of int16. Depths leave K tails of 0, 3 and 15 after the
+    // 16-byte blocks; channel counts leave partial groups of four and of sixteen. On x64 this runs the AVX2 form.
+    [Theory]
+    [InlineData(1, 1280, 1000)]
+    [InlineData(3, 1283, 37)]
+    [InlineData(2, 287, 6)]
+    [InlineData(1, 16, 3)]
+    [InlineData(1, 5, 17)]
+    public void Invoke_MatrixVector_WeightsWithinPlusMinus127_ExactAtTheInt16Bounds(int rows, int depth, int units)
+    {
+        var rng = new Random(depth + units);
+        sbyte[] x = [.. Enumerable.Range(0, rows * depth).Select(i => (sbyte)(i % 5 == 4 ? rng.Next(-128, 128) : i / depth % 2 == 0 ? -128 : 127))];
+        sbyte[] w = [.. Enumerable.Range(0, units * depth).Select(i => (sbyte)(i % 7 == 6 ? rng.Next(-127, 128) : i / depth % 2 == 0 ? -127 : 127))];
+        int[] bias = Int8Data.RandomInts(rng, units, -1000, 1000);
+        float[] ws = Int8Data.Scales(rng, units, 0.000002f, 0.00001f);
+        byte[] y = KernelRunner.RunEveryPath(OpCode.FullyConnected, ClampOptions.None,
+            [TestTensor.Int8([rows, depth], x, 0.05f, 0), TestTensor.Int8Weights([units, depth], w, ws), TestTensor.Int32Const([units], bias)],
+            TestTensor.Int8Output([rows, units], 0.08f, 2));
+        for (int m = 0; m < rows; m++)
+        {
+            for (int n = 0; n < units; n++)
+            {
+                int acc = bias[n];
+                for (int k = 0; k < depth; k++)
+                {
+                    acc += x[m * depth + k] * w[n * depth + k];
+                }
+
+                Assert.Equal(TfliteReference.Requantize(acc, (double)0.05f * ws[n] / 0.08f, 2), (sbyte)y[m * units + n]);
+            }
+        }
+    }
+
+    [Fact]
+    public void Invoke_EveryPath_GivesIdenticalBytes_FewRowsAndSymmetricWeights()
+    {
+        // Weights in [−127, 127], as symmetric quantizers write them: the arm64 matrix–vector form's domain.
+        var rng = new Random(11);
+        for (int trial = 0; trial < 40; trial++)
+        {
+            int rows = rng.Next(1, 4), depth = rng.Next(1, 90), units = rng.Next(1, 70);
+            TestTensor?[] inputs =
+            [
+                TestTensor.Int8([rows, depth], Int8Data.Random(rng, rows * depth), 0.1f, rng.Next(-128, 128)),
+                TestTensor.Int8Weights([units, depth], Int8Data.Random(rng, units * depth, -127, 127), Int8Data.Scales(rng, trial % 2 == 0 ? units : 1, 0.0005f, 0.05f)),
+                trial % 3 == 0 ? null : TestTensor.Int32Const([units], Int8Data.RandomInts(rng, units, -100000, 100000)),
+            ];
+            KernelRunner.RunEveryPath(OpCode.FullyConnected, trial % 4 == 0 ? ClampOptions.Relu : ClampOptions.None, inputs,
+                TestTensor.Int8Output([rows, units], rng.Next(1, 4) * 0.07f, rng.Next(-128, 128)));
+        }
+    }
+
     [Fact]
     public void Invoke_EveryPath_GivesIdenticalBytes_WithLargeDepthAndMultiplierAboveOne()
     {

@@ -104,6 +104,94 @@ internal unsafe partial struct Int8Gemm
         }
     }
 
+    /// <summary>
+    /// One row against W [N, K] read in place: the matrix–vector product of a FullyConnected with fewer than four
+    /// rows (a classifier, every layer of an MLP). The 4×16 tile would compute four rows to keep one, and its
+    /// int16-packed W would double the bytes a classifier streams from memory (MobileNet's is 1.28 MB as int8).
+    /// Four output channels at a time share each 16-byte load of x. Vector128 (Cortex-A53/A72): SMULL and SMLAL2 put
+    /// two products into each int16 lane, SADALP adds lane pairs into int32; exact because Create takes this form only
+    /// when no weight is −128, so a lane holds at most 2·127·128 = 32,512. DotProduct (A76): SDOT adds four products
+    /// per int32 lane. A K tail past the last 16 goes one product at a time. Same integer sums as every other path.
+    /// </summary>
+    private readonly void RunGemvArm64(sbyte* x, sbyte* y)
+    {
+        bool dot = UseDot(_path);
+        for (int n0 = 0; n0 < _units; n0 += 16)
+        {
+            Vector128<int> s0 = dot ? SdotRows4(x, n0) : SmullRows4(x, n0);
+            Vector128<int> s1 = dot ? SdotRows4(x, n0 + 4) : SmullRows4(x, n0 + 4);
+            Vector128<int> s2 = dot ? SdotRows4(x, n0 + 8) : SmullRows4(x, n0 + 8);
+            Vector128<int> s3 = dot ? SdotRows4(x, n0 + 12) : SmullRows4(x, n0 + 12);
+            StoreRow(Requantizer.V128x16(s0, s1, s2, s3, n0), y + n0, Math.Min(16, _units - n0));
+        }
+    }
+
+    /// <summary>W row n + i for i = 0..3; rows past N repeat row N − 1 (their sums are dropped), so W is never overread.</summary>
+    private readonly sbyte* Row(int n) => _weights + (long)Math.Min(n, _units - 1) * _depth;
+
+    /// <summary>Σ_k x·w of channels n..n+3, in channel order, by SMULL/SMLAL2/SADALP (see <see cref="RunGemvArm64"/>).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private readonly Vector128<int> SmullRows4(sbyte* x, int n)
+    {
+        sbyte* w0 = Row(n), w1 = Row(n + 1), w2 = Row(n + 2), w3 = Row(n + 3);
+        Vector128<int> a0 = default, a1 = default, a2 = default, a3 = default;
+        int whole = _depth & ~15;
+        for (int i = 0; i < whole; i += 16)
+        {
+            Vector128<sbyte> xv = AdvSimd.LoadVector128(x + i);
+            a0 = SmullPairs(a0, AdvSimd.LoadVector128(w0 + i), xv);
+            a1 = SmullPairs(a1, AdvSimd.LoadVector128(w1 + i), xv);
+            a2 = SmullPairs(a2, AdvSimd.LoadVector128(w2 + i), xv);
+            a3 = SmullPairs(a3, AdvSimd.LoadVector128(w3 + i), xv);
+        }
+
+        return Reduce4(a0, a1, a2, a3) + Tail4(x, w0, w1, w2, w3, whole);
+    }
+
+    /// <summary>Σ_k x·w of channels n..n+3, in channel order, by SDOT (see <see cref="RunGemvArm64"/>).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private readonly Vector128<int> SdotRows4(sbyte* x, int n)
+    {
+        sbyte* w0 = Row(n), w1 = Row(n + 1), w2 = Row(n + 2), w3 = Row(n + 3);
+        Vector128<int> a0 = default, a1 = default, a2 = default, a3 = default;
+        int whole = _depth & ~15;
+        for (int i = 0; i < whole; i += 16)
+        {
+            Vector128<sbyte> xv = AdvSimd.LoadVector128(x + i);
+            a0 = Dp.DotProduct(a0, AdvSimd.LoadVector128(w0 + i), xv);
+            a1 = Dp.DotProduct(a1, AdvSimd.LoadVector128(w1 + i), xv);
+            a2 = Dp.DotProduct(a2, AdvSimd.LoadVector128(w2 + i), xv);
+            a3 = Dp.DotProduct(a3, AdvSimd.LoadVector128(w3 + i), xv);
+        }
+
+        return Reduce4(a0, a1, a2, a3) + Tail4(x, w0, w1, w2, w3, whole);
+    }
+
+    /// <summary>acc + the sixteen products w·x, two per int16 lane (SMULL, SMLAL2), widened pairwise into int32 (SADALP).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> SmullPairs(Vector128<int> acc, Vector128<sbyte> w, Vector128<sbyte> x)
+        => AdvSimd.AddPairwiseWideningAndAdd(acc, AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningLower(w.GetLower(), x.GetLower()), w, x));
+
+    /// <summary>The lane sums of four accumulators, in their order (two ADDP).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Reduce4(Vector128<int> a0, Vector128<int> a1, Vector128<int> a2, Vector128<int> a3)
+        => AdvSimd.Arm64.AddPairwise(AdvSimd.Arm64.AddPairwise(a0, a1), AdvSimd.Arm64.AddPairwise(a2, a3));
+
+    /// <summary>Σ x·w over k = from..K−1 of four rows (the tail past the last whole 16).</summary>
+    private readonly Vector128<int> Tail4(sbyte* x, sbyte* w0, sbyte* w1, sbyte* w2, sbyte* w3, int from)
+    {
+        int t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+        for (int i = from; i < _depth; i++)
+        {
+            t0 += x[i] * w0[i];
+            t1 += x[i] * w1[i];
+            t2 += x[i] * w2[i];
+            t3 += x[i] * w3[i];
+        }
+
+        return Vector128.Create(t0, t1, t2, t3);
+    }
+
     /// <summary>Requantizes and stores the first <paramref name="rows"/> (1–4) rows of a tile.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private readonly void StoreTile(ref Tile4x16 t, int rows, sbyte* y, int outputStride, int n0)

@@ -41,7 +41,7 @@ internal unsafe partial struct Int8Gemm
     private sbyte* _weights;     // W [N, K] in the model (Scalar path)
     private sbyte[]? _packed8;   // DotProduct
     private short[]? _packed16;  // Avx2, Vector128
-    private bool _gemv;          // Avx2 with fewer than 4 rows: W used in place
+    private bool _gemv;          // fewer than 4 rows (Avx2, Vector128 on arm64, DotProduct): W used in place
     private int _chunkRows;      // X rows widened per GEMM call: 4, or up to 64 on Avx2
     public Int8Requantizer Requantizer;
 
@@ -113,6 +113,14 @@ internal unsafe partial struct Int8Gemm
         }
 
         gemm.Requantizer = Int8Requantizer.Create(ref context, folded, inputScale, weightScales, outputScale, outputZeroPoint, clamp, (long)depth * 128 * 128);
+        if (rows is > 0 and < RowTile && (UseDot(gemm._path) || (UseNeon(gemm._path) && MinWeight(weights, (long)units * depth) > sbyte.MinValue)))
+        {
+            // arm64 matrix–vector form (RunGemvArm64): W in place, nothing packed.
+            gemm._gemv = true;
+            gemm._paddedDepth = depth;
+            return gemm;
+        }
+
         gemm.Pack(ref context);
         return gemm;
     }
@@ -185,6 +193,17 @@ internal unsafe partial struct Int8Gemm
         }
     }
 
+    private static int MinWeight(sbyte* weights, long count)
+    {
+        int min = sbyte.MaxValue;
+        for (long i = 0; i < count; i++)
+        {
+            min = Math.Min(min, weights[i]);
+        }
+
+        return min;
+    }
+
     private readonly sbyte Weight(int n, int k) => n < _units && k < _depth ? _weights[(long)n * _depth + k] : (sbyte)0;
 
     /// <summary>Channels rounded up to whole panels (16, the last possibly 8).</summary>
@@ -194,7 +213,7 @@ internal unsafe partial struct Int8Gemm
 
     /// <summary>Scratch bytes <see cref="Run"/> needs: one packed chunk of X rows.</summary>
     public readonly int ScratchBytes => _path == KernelPath.Scalar ? 0
-        : _gemv ? GemvScratchBytes(_paddedDepth, _units)
+        : _gemv ? (UseAvx2(_path) ? GemvScratchBytes(_paddedDepth, _units) : 0)
         : Math.Max(RowTile, _chunkRows) * _paddedDepth * (_packed8 != null ? 1 : 2) + 64;
 
     /// <summary>
@@ -218,7 +237,14 @@ internal unsafe partial struct Int8Gemm
             {
                 for (int m = 0; m < rows; m++)
                 {
-                    RunGemvAvx2(x + (long)m * inputStride, y + (long)m * outputStride, strip);
+                    if (UseAvx2(_path))
+                    {
+                        RunGemvAvx2(x + (long)m * inputStride, y + (long)m * outputStride, strip);
+                    }
+                    else
+                    {
+                        RunGemvArm64(x + (long)m * inputStride, y + (long)m * outputStride);
+                    }
                 }
 
                 return;
