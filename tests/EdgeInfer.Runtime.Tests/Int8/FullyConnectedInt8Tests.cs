@@ -134,6 +134,12 @@ public class FullyConnectedInt8Tests
         var rng = new Random(depth);
         sbyte[] x = [.. Enumerable.Range(0, rows * depth).Select(i => (sbyte)(i % 5 == 4 ? rng.Next(-128, 128) : i / depth % 2 == 0 ? 127 : -128))];
         sbyte[] w = [.. Enumerable.Range(0, units * depth).Select(i => (sbyte)(i % 7 == 6 ? rng.Next(-128, 128) : i / depth % 2 == 0 ? -128 : 127))];
+        AssertEveryPathMatchesTflite(rng, rows, depth, units, x, w);
+    }
+
+    /// <summary>Runs every path on x [rows, depth] and w [units, depth] and checks each output against TFLite's arithmetic.</summary>
+    private static void AssertEveryPathMatchesTflite(Random rng, int rows, int depth, int units, sbyte[] x, sbyte[] w)
+    {
         int[] bias = Int8Data.RandomInts(rng, units, -1000, 1000);
         float[] ws = Int8Data.Scales(rng, units, 0.000002f, 0.00001f);
         byte[] y = KernelRunner.RunEveryPath(OpCode.FullyConnected, ClampOptions.None,
@@ -169,24 +175,7 @@ public class FullyConnectedInt8Tests
         var rng = new Random(depth + units);
         sbyte[] x = [.. Enumerable.Range(0, rows * depth).Select(i => (sbyte)(i % 5 == 4 ? rng.Next(-128, 128) : i / depth % 2 == 0 ? -128 : 127))];
         sbyte[] w = [.. Enumerable.Range(0, units * depth).Select(i => (sbyte)(i % 7 == 6 ? rng.Next(-127, 128) : i / depth % 2 == 0 ? -127 : 127))];
-        int[] bias = Int8Data.RandomInts(rng, units, -1000, 1000);
-        float[] ws = Int8Data.Scales(rng, units, 0.000002f, 0.00001f);
-        byte[] y = KernelRunner.RunEveryPath(OpCode.FullyConnected, ClampOptions.None,
-            [TestTensor.Int8([rows, depth], x, 0.05f, 0), TestTensor.Int8Weights([units, depth], w, ws), TestTensor.Int32Const([units], bias)],
-            TestTensor.Int8Output([rows, units], 0.08f, 2));
-        for (int m = 0; m < rows; m++)
-        {
-            for (int n = 0; n < units; n++)
-            {
-                int acc = bias[n];
-                for (int k = 0; k < depth; k++)
-                {
-                    acc += x[m * depth + k] * w[n * depth + k];
-                }
-
-                Assert.Equal(TfliteReference.Requantize(acc, (double)0.05f * ws[n] / 0.08f, 2), (sbyte)y[m * units + n]);
-            }
-        }
+        AssertEveryPathMatchesTflite(rng, rows, depth, units, x, w);
     }
 
     [Fact]

@@ -118,10 +118,10 @@ internal unsafe partial struct Int8Gemm
         bool dot = UseDot(_path);
         for (int n0 = 0; n0 < _units; n0 += 16)
         {
-            Vector128<int> s0 = dot ? SdotRows4(x, n0) : SmullRows4(x, n0);
-            Vector128<int> s1 = dot ? SdotRows4(x, n0 + 4) : SmullRows4(x, n0 + 4);
-            Vector128<int> s2 = dot ? SdotRows4(x, n0 + 8) : SmullRows4(x, n0 + 8);
-            Vector128<int> s3 = dot ? SdotRows4(x, n0 + 12) : SmullRows4(x, n0 + 12);
+            Vector128<int> s0 = dot ? Rows4<SdotStep>(x, n0) : Rows4<SmullStep>(x, n0);
+            Vector128<int> s1 = dot ? Rows4<SdotStep>(x, n0 + 4) : Rows4<SmullStep>(x, n0 + 4);
+            Vector128<int> s2 = dot ? Rows4<SdotStep>(x, n0 + 8) : Rows4<SmullStep>(x, n0 + 8);
+            Vector128<int> s3 = dot ? Rows4<SdotStep>(x, n0 + 12) : Rows4<SmullStep>(x, n0 + 12);
             StoreRow(Requantizer.V128x16(s0, s1, s2, s3, n0), y + n0, Math.Min(16, _units - n0));
         }
     }
@@ -129,9 +129,10 @@ internal unsafe partial struct Int8Gemm
     /// <summary>W row n + i for i = 0..3; rows past N repeat row N − 1 (their sums are dropped), so W is never overread.</summary>
     private readonly sbyte* Row(int n) => _weights + (long)Math.Min(n, _units - 1) * _depth;
 
-    /// <summary>Σ_k x·w of channels n..n+3, in channel order, by SMULL/SMLAL2/SADALP (see <see cref="RunGemvArm64"/>).</summary>
+    /// <summary>Σ_k x·w of channels n..n+3, in channel order, sixteen k per <typeparamref name="TStep"/> (see <see cref="RunGemvArm64"/>).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private readonly Vector128<int> SmullRows4(sbyte* x, int n)
+    private readonly Vector128<int> Rows4<TStep>(sbyte* x, int n)
+        where TStep : struct, IGemvStep
     {
         sbyte* w0 = Row(n), w1 = Row(n + 1), w2 = Row(n + 2), w3 = Row(n + 3);
         Vector128<int> a0 = default, a1 = default, a2 = default, a3 = default;
@@ -139,38 +140,35 @@ internal unsafe partial struct Int8Gemm
         for (int i = 0; i < whole; i += 16)
         {
             Vector128<sbyte> xv = AdvSimd.LoadVector128(x + i);
-            a0 = SmullPairs(a0, AdvSimd.LoadVector128(w0 + i), xv);
-            a1 = SmullPairs(a1, AdvSimd.LoadVector128(w1 + i), xv);
-            a2 = SmullPairs(a2, AdvSimd.LoadVector128(w2 + i), xv);
-            a3 = SmullPairs(a3, AdvSimd.LoadVector128(w3 + i), xv);
+            a0 = TStep.Add(a0, AdvSimd.LoadVector128(w0 + i), xv);
+            a1 = TStep.Add(a1, AdvSimd.LoadVector128(w1 + i), xv);
+            a2 = TStep.Add(a2, AdvSimd.LoadVector128(w2 + i), xv);
+            a3 = TStep.Add(a3, AdvSimd.LoadVector128(w3 + i), xv);
         }
 
         return Reduce4(a0, a1, a2, a3) + Tail4(x, w0, w1, w2, w3, whole);
     }
 
-    /// <summary>Σ_k x·w of channels n..n+3, in channel order, by SDOT (see <see cref="RunGemvArm64"/>).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private readonly Vector128<int> SdotRows4(sbyte* x, int n)
+    /// <summary>How sixteen products w·x join an int32x4 accumulator; a type, so each form compiles to its own loop.</summary>
+    private interface IGemvStep
     {
-        sbyte* w0 = Row(n), w1 = Row(n + 1), w2 = Row(n + 2), w3 = Row(n + 3);
-        Vector128<int> a0 = default, a1 = default, a2 = default, a3 = default;
-        int whole = _depth & ~15;
-        for (int i = 0; i < whole; i += 16)
-        {
-            Vector128<sbyte> xv = AdvSimd.LoadVector128(x + i);
-            a0 = Dp.DotProduct(a0, AdvSimd.LoadVector128(w0 + i), xv);
-            a1 = Dp.DotProduct(a1, AdvSimd.LoadVector128(w1 + i), xv);
-            a2 = Dp.DotProduct(a2, AdvSimd.LoadVector128(w2 + i), xv);
-            a3 = Dp.DotProduct(a3, AdvSimd.LoadVector128(w3 + i), xv);
-        }
-
-        return Reduce4(a0, a1, a2, a3) + Tail4(x, w0, w1, w2, w3, whole);
+        static abstract Vector128<int> Add(Vector128<int> acc, Vector128<sbyte> w, Vector128<sbyte> x);
     }
 
-    /// <summary>acc + the sixteen products w·x, two per int16 lane (SMULL, SMLAL2), widened pairwise into int32 (SADALP).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> SmullPairs(Vector128<int> acc, Vector128<sbyte> w, Vector128<sbyte> x)
-        => AdvSimd.AddPairwiseWideningAndAdd(acc, AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningLower(w.GetLower(), x.GetLower()), w, x));
+    /// <summary>Two products per int16 lane (SMULL, SMLAL2), widened pairwise into int32 (SADALP): exact for w ≠ −128.</summary>
+    private struct SmullStep : IGemvStep
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<int> Add(Vector128<int> acc, Vector128<sbyte> w, Vector128<sbyte> x)
+            => AdvSimd.AddPairwiseWideningAndAdd(acc, AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningLower(w.GetLower(), x.GetLower()), w, x));
+    }
+
+    /// <summary>Four products per int32 lane (SDOT).</summary>
+    private struct SdotStep : IGemvStep
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<int> Add(Vector128<int> acc, Vector128<sbyte> w, Vector128<sbyte> x) => Dp.DotProduct(acc, w, x);
+    }
 
     /// <summary>The lane sums of four accumulators, in their order (two ADDP).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
