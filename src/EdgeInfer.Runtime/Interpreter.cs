@@ -108,7 +108,6 @@ public sealed unsafe class Interpreter
         _scratch = AllocateAligned(scratchBytes, out _scratchStart);
         _scratchLength = scratchBytes;
         PersistentBytes = persistent;
-
     }
 
     public Model Model => _model;
