@@ -25,18 +25,25 @@ internal unsafe partial struct DepthwiseConv2DInt8
         => KernelPaths.UsesAvx2(path) && multiplier == 1
             && g.KernelHeight * g.KernelWidth <= MaxRowTaps && (g.KernelHeight - 1) * g.DilationH + 1 <= MaxRingRows;
 
-    private void PrepareRows(ref KernelContext context, sbyte* weights)
+    /// <summary>The ring's geometry (Cp, row length, rows) and its scratch: the ring rows and one zero row.</summary>
+    private void PrepareRing(ref KernelContext context)
     {
         ref readonly ConvGeometry g = ref _g;
-        int c = g.OutputChannels;
-        int taps = g.KernelHeight * g.KernelWidth;
-        _rowChannels = (c + 15) & ~15;
-        _pairs = (taps + 1) / 2;
+        _rowChannels = (g.OutputChannels + 15) & ~15;
         int lastColumn = (g.OutputWidth - 1) * g.StrideW + (g.KernelWidth - 1) * g.DilationW; // in padded columns
         int columns = Math.Max(lastColumn + 1, g.PadLeft + g.Width);
         _rowLength = (columns * _rowChannels + 15) & ~15;
         _ringRows = (g.KernelHeight - 1) * g.DilationH + 1;
         context.RequestScratch(((long)_ringRows + 1) * _rowLength * sizeof(short) + 64);
+    }
+
+    private void PrepareRows(ref KernelContext context, sbyte* weights)
+    {
+        ref readonly ConvGeometry g = ref _g;
+        int c = g.OutputChannels;
+        int taps = g.KernelHeight * g.KernelWidth;
+        PrepareRing(ref context);
+        _pairs = (taps + 1) / 2;
 
         _pairWeights = context.AllocatePersistent<short>(_pairs * _rowChannels * 2);
         int scale = _requantizer.Avx2AccumulatorScale;
@@ -112,27 +119,7 @@ internal unsafe partial struct DepthwiseConv2DInt8
 
                 for (int oh = 0; oh < g.OutputHeight; oh++)
                 {
-                    for (int kh = 0; kh < g.KernelHeight; kh++)
-                    {
-                        int ih = oh * g.StrideH - g.PadTop + kh * g.DilationH;
-                        short* row = zeroRow;
-                        if ((uint)ih < (uint)g.Height)
-                        {
-                            int slot = ih % _ringRows;
-                            row = ring + (long)slot * _rowLength;
-                            if (ringTag[slot] != ih)
-                            {
-                                ConvertRow(xb + (long)ih * g.Width * c, row);
-                                ringTag[slot] = ih;
-                            }
-                        }
-
-                        for (int kw = 0; kw < g.KernelWidth; kw++)
-                        {
-                            tap[kh * g.KernelWidth + kw] = row + (long)kw * g.DilationW * cp;
-                        }
-                    }
-
+                    FillTaps(xb, oh, zeroRow, ring, ringTag, tap);
                     tap[taps] = tap[taps - 1]; // partner of an odd last tap (its weights are zero)
                     sbyte* yr = y + ((long)b * g.OutputHeight + oh) * outputWidth * c;
                     int c0 = 0;
@@ -358,14 +345,93 @@ internal unsafe partial struct DepthwiseConv2DInt8
         }
     }
 
+    /// <summary>
+    /// Points tap[kh·KW + kw] at output row <paramref name="oh"/>'s tap rows in the ring, converting each input row the
+    /// first time a row needs it (a ring slot remembers which input row it holds); rows outside the image are the
+    /// shared zero row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly void FillTaps(sbyte* xb, int oh, short* zeroRow, short* ring, int* ringTag, short** tap)
+    {
+        ref readonly ConvGeometry g = ref _g;
+        for (int kh = 0; kh < g.KernelHeight; kh++)
+        {
+            int ih = oh * g.StrideH - g.PadTop + kh * g.DilationH;
+            short* row = zeroRow;
+            if ((uint)ih < (uint)g.Height)
+            {
+                int slot = ih % _ringRows;
+                row = ring + (long)slot * _rowLength;
+                if (ringTag[slot] != ih)
+                {
+                    ConvertRow(xb + (long)ih * g.Width * g.InputChannels, row);
+                    ringTag[slot] = ih;
+                }
+            }
+
+            for (int kw = 0; kw < g.KernelWidth; kw++)
+            {
+                tap[kh * g.KernelWidth + kw] = row + (long)kw * g.DilationW * _rowChannels;
+            }
+        }
+    }
+
     /// <summary>One input row as int16 x − zx into a ring row: zero columns left and right, zero channels up to Cp.</summary>
     private readonly void ConvertRow(sbyte* src, short* dst)
     {
         ref readonly ConvGeometry g = ref _g;
         int cp = _rowChannels;
-        int c = g.InputChannels;
         new Span<short>(dst, g.PadLeft * cp).Clear();
         short* d = dst + (long)g.PadLeft * cp;
+        if (!KernelPaths.UsesAvx2(_path))
+        {
+            ConvertPixels128(src, d);
+        }
+        else
+        {
+            ConvertPixelsAvx2(src, d);
+        }
+
+        long used = (long)(g.PadLeft + g.Width) * cp;
+        new Span<short>(dst + used, (int)(_rowLength - used)).Clear();
+    }
+
+    /// <summary>The row's pixels as x − zx, 16 channels per step (the arm64 row kernel's ring).</summary>
+    private readonly void ConvertPixels128(sbyte* src, short* d)
+    {
+        ref readonly ConvGeometry g = ref _g;
+        int cp = _rowChannels;
+        int c = g.InputChannels;
+        Vector128<short> zero = Vector128.Create((short)_inputZero);
+        for (int iw = 0; iw < g.Width; iw++)
+        {
+            short* dp = d + (long)iw * cp;
+            sbyte* sp = src + (long)iw * c;
+            int ch = 0;
+            for (; ch <= c - 16; ch += 16)
+            {
+                (Vector128<short> lo, Vector128<short> hi) = Vector128.Widen(Vector128.Load(sp + ch));
+                (lo - zero).Store(dp + ch);
+                (hi - zero).Store(dp + ch + 8);
+            }
+
+            for (; ch < c; ch++)
+            {
+                dp[ch] = (short)(sp[ch] - _inputZero);
+            }
+
+            for (; ch < cp; ch++)
+            {
+                dp[ch] = 0;
+            }
+        }
+    }
+
+    private readonly void ConvertPixelsAvx2(sbyte* src, short* d)
+    {
+        ref readonly ConvGeometry g = ref _g;
+        int cp = _rowChannels;
+        int c = g.InputChannels;
         Vector256<short> zero = Vector256.Create((short)_inputZero);
         if (c == cp)
         {
@@ -408,9 +474,6 @@ internal unsafe partial struct DepthwiseConv2DInt8
                 }
             }
         }
-
-        long used = (long)(g.PadLeft + g.Width) * cp;
-        new Span<short>(dst + used, (int)(_rowLength - used)).Clear();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -13,7 +13,9 @@ namespace EdgeInfer.Runtime.Kernels;
 /// <para>With multiplier 1 the vector paths run 16 channels at a time over weights repacked tap-major as int16
 /// [KH·KW][C rounded up to 16]: AVX2 sign-extends x to int16, subtracts zx, multiplies (vpmullw, exact) and widens
 /// into int32 accumulators; AdvSimd does the same with SMLAL/SMLAL2; other 128-bit targets use the portable
-/// Vector128 operations. Channels past the last multiple of 16, and multipliers above 1, run the scalar loop.</para>
+/// Vector128 operations. Channels past the last multiple of 16, and multipliers above 1, run the scalar loop.
+/// Row kernels over a ring of converted input rows replace this per-pixel form where they apply: AVX2 for any kernel
+/// (DepthwiseConv2DInt8.Rows.cs), arm64 for 3×3 (DepthwiseConv2DInt8.RowsNeon.cs).</para>
 /// </summary>
 internal unsafe partial struct DepthwiseConv2DInt8
 {
@@ -32,6 +34,9 @@ internal unsafe partial struct DepthwiseConv2DInt8
     private int _rowLength;         // int16 per ring row: (PadLeft + W + padRight)·Cp, rounded to 16
     private int _ringRows;          // (KH − 1)·DH + 1
     private int _pairs;
+
+    // arm64 3×3 row kernel (DepthwiseConv2DInt8.RowsNeon.cs), same ring
+    private short[]? _tapWeights;   // [Cp/16][9 taps][16 channels]
 
     public static DepthwiseConv2DInt8 Create(ref KernelContext context, ConvGeometry g, sbyte* weights, int* bias, float inputScale, int inputZero,
         ReadOnlySpan<float> weightScales, float outputScale, int outputZero, ClampOptions clamp)
@@ -57,6 +62,10 @@ internal unsafe partial struct DepthwiseConv2DInt8
         {
             d.PrepareRows(ref context, weights);
         }
+        else if (UseRowsNeon(g, d._path, d._multiplier))
+        {
+            d.PrepareRowsNeon(ref context, weights);
+        }
         else if (d._multiplier == 1 && d._path != KernelPath.Scalar && cout >= 16)
         {
             int taps = g.KernelHeight * g.KernelWidth;
@@ -79,6 +88,12 @@ internal unsafe partial struct DepthwiseConv2DInt8
         if (_pairWeights != null)
         {
             RunRows(x, y, scratch);
+            return;
+        }
+
+        if (_tapWeights != null)
+        {
+            RunRowsNeon(x, y, scratch);
             return;
         }
 
