@@ -32,6 +32,9 @@ public sealed class QuantizationOptions
     /// <summary>Representative inputs (one float array per sample, in the first graph input's layout).</summary>
     public IReadOnlyList<float[]>? CalibrationSamples { get; init; }
 
+    /// <summary>Where the calibration samples came from (a file name), for error messages.</summary>
+    public string CalibrationSource { get; init; } = "calibration data";
+
     /// <summary>Names of nodes (their output tensor names also match) to keep in float.</summary>
     public IReadOnlySet<string> KeepFloat { get; init; } = new HashSet<string>(StringComparer.Ordinal);
 

@@ -47,7 +47,7 @@ public static class QuantizationPipeline
 
         IReadOnlyList<float[]> calibration = options.CalibrationSamples is { Count: > 0 } c ? c
             : throw new ConversionException($"{floatGraph.Source}: int8 quantization needs calibration data (--calibration FILE), or use --quantize int8-weights");
-        RequireValid(floatGraph, options, maxAccuracyDropPoints);
+        RequireValid(floatGraph, options, evaluation, maxAccuracyDropPoints);
 
         // Integer sums do not depend on their order, so the flatten Transpose before a FullyConnected can go into
         // its weights here (the float pipeline keeps it to keep the source model's float summation order).
@@ -95,13 +95,20 @@ public static class QuantizationPipeline
     }
 
     /// <summary>
-    /// Refuses options that would quietly give a broken or unintended model: a percentile outside (0, 100] (0
+    /// Refuses data and options that would quietly give a broken or unintended model: NaN or infinite samples (a NaN
+    /// makes every range it reaches NaN), a percentile outside (0, 100] (0
     /// collapses every range), a NaN accuracy budget (a negative one is allowed here: int8 must then beat float,
     /// which tests use to drive the loop to its end; the CLI refuses it), and --keep-float names that match no node
     /// or activation (a misspelt name would otherwise keep nothing in float, silently).
     /// </summary>
-    private static void RequireValid(Graph graph, QuantizationOptions options, double? maxAccuracyDropPoints)
+    private static void RequireValid(Graph graph, QuantizationOptions options, Dataset? evaluation, double? maxAccuracyDropPoints)
     {
+        RequireFinite(options.CalibrationSamples!, options.CalibrationSource, "calibration");
+        if (evaluation is not null)
+        {
+            RequireFinite(evaluation.Samples, evaluation.Source, "the accuracy contract");
+        }
+
         if (options.Method == CalibrationMethod.Percentile && !(options.Percentile > 0 && options.Percentile <= 100))
         {
             throw new ConversionException($"{graph.Source}: --percentile {options.Percentile} is outside (0, 100]");
@@ -122,12 +129,25 @@ public static class QuantizationPipeline
         }
     }
 
+    private static void RequireFinite(IReadOnlyList<float[]> samples, string source, string purpose)
+    {
+        for (int s = 0; s < samples.Count; s++)
+        {
+            int bad = Array.FindIndex(samples[s], v => !float.IsFinite(v));
+            if (bad >= 0)
+            {
+                throw new ConversionException($"{source}: sample {s + 1}, value {bad + 1} is {samples[s][bad]}; {purpose} needs finite values");
+            }
+        }
+    }
+
     private static QuantizationOptions Clone(QuantizationOptions o, HashSet<string> keep) => new()
     {
         Mode = o.Mode,
         Method = o.Method,
         Percentile = o.Percentile,
         CalibrationSamples = o.CalibrationSamples,
+        CalibrationSource = o.CalibrationSource,
         KeepFloat = keep,
         Int8InputsAndOutputs = o.Int8InputsAndOutputs,
         Progress = o.Progress,

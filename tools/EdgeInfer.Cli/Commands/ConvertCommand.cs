@@ -110,18 +110,8 @@ internal static class ConvertCommand
         if (request.Mode != QuantizationMode.None)
         {
             int width = checked((int)graph.Inputs[0].Shape!.Aggregate(1L, (a, d) => a * d));
-            Dataset? calibrationData = request.CalibrationFile is null ? null : SampleFile.Read(request.CalibrationFile, width, LabelColumn.None);
-            if (calibrationData is not null)
-            {
-                SampleFile.RequireFinite(calibrationData, "calibration");
-            }
-
-            IReadOnlyList<float[]>? calibration = calibrationData?.Samples;
+            IReadOnlyList<float[]>? calibration = request.CalibrationFile is null ? null : SampleFile.Read(request.CalibrationFile, width, LabelColumn.None).Samples;
             Dataset? evaluation = request.EvalFile is null ? null : SampleFile.Read(request.EvalFile, width, request.EvalLabels);
-            if (evaluation is not null)
-            {
-                SampleFile.RequireFinite(evaluation, "the accuracy contract");
-            }
 
             if (evaluation is not null && evaluation.Labels is null)
             {
@@ -134,6 +124,7 @@ internal static class ConvertCommand
                 Method = request.Method,
                 Percentile = request.Percentile,
                 CalibrationSamples = calibration,
+                CalibrationSource = request.CalibrationFile ?? "calibration data",
                 KeepFloat = request.KeepFloat,
                 Progress = progress,
             }, evaluation, request.MaxAccuracyDrop, notes.Add));

@@ -183,25 +183,6 @@ public static partial class SampleFile
         return new Dataset(samples, null, path);
     }
 
-    /// <summary>
-    /// Refuses a data set holding NaN or an infinity, naming the first one: calibration ranges and the accuracy
-    /// contract's comparison are meaningless with them (a NaN makes every range it touches NaN).
-    /// </summary>
-    public static void RequireFinite(Dataset data, string purpose)
-    {
-        for (int s = 0; s < data.Samples.Count; s++)
-        {
-            float[] sample = data.Samples[s];
-            for (int i = 0; i < sample.Length; i++)
-            {
-                if (!float.IsFinite(sample[i]))
-                {
-                    throw new CliError($"{data.Source}: sample {s + 1}, value {i + 1} is {sample[i]}; {purpose} needs finite values");
-                }
-            }
-        }
-    }
-
     /// <summary>Writes float32 samples as a version 1.0 .npy file of shape [N, width].</summary>
     public static void WriteNpy(string path, IReadOnlyList<float[]> samples)
     {
