@@ -93,15 +93,7 @@ internal unsafe partial struct DepthwiseConv2DInt8
             TapNeon(r2, w6a, w6b, ref a0, ref a1, ref a2, ref a3);
             TapNeon(r2 + step, w7a, w7b, ref a0, ref a1, ref a2, ref a3);
             TapNeon(r2 + 2 * step, w8a, w8b, ref a0, ref a1, ref a2, ref a3);
-            Vector128<sbyte> v = _requantizer.V128x16(a0, a1, a2, a3, c0);
-            if (count == 16)
-            {
-                v.Store(yp);
-            }
-            else
-            {
-                Quantized.Int8Requantizer.StoreBytes(v, yp, count);
-            }
+            Quantized.Int8Requantizer.StoreBytes(_requantizer.V128x16(a0, a1, a2, a3, c0), yp, count);
         }
     }
 

@@ -122,7 +122,7 @@ internal unsafe partial struct Int8Gemm
             Vector128<int> s1 = dot ? Rows4<SdotStep>(x, n0 + 4) : Rows4<SmullStep>(x, n0 + 4);
             Vector128<int> s2 = dot ? Rows4<SdotStep>(x, n0 + 8) : Rows4<SmullStep>(x, n0 + 8);
             Vector128<int> s3 = dot ? Rows4<SdotStep>(x, n0 + 12) : Rows4<SmullStep>(x, n0 + 12);
-            StoreRow(Requantizer.V128x16(s0, s1, s2, s3, n0), y + n0, Math.Min(16, _units - n0));
+            Int8Requantizer.StoreBytes(Requantizer.V128x16(s0, s1, s2, s3, n0), y + n0, Math.Min(16, _units - n0));
         }
     }
 
@@ -195,10 +195,10 @@ internal unsafe partial struct Int8Gemm
     private readonly void StoreTile(ref Tile4x16 t, int rows, sbyte* y, int outputStride, int n0)
     {
         int count = Math.Min(16, _units - n0);
-        StoreRow(Requantizer.V128x16(t.A00, t.A01, t.A02, t.A03, n0), y, count);
-        if (rows > 1) StoreRow(Requantizer.V128x16(t.A10, t.A11, t.A12, t.A13, n0), y + outputStride, count);
-        if (rows > 2) StoreRow(Requantizer.V128x16(t.A20, t.A21, t.A22, t.A23, n0), y + 2 * outputStride, count);
-        if (rows > 3) StoreRow(Requantizer.V128x16(t.A30, t.A31, t.A32, t.A33, n0), y + 3 * outputStride, count);
+        Int8Requantizer.StoreBytes(Requantizer.V128x16(t.A00, t.A01, t.A02, t.A03, n0), y, count);
+        if (rows > 1) Int8Requantizer.StoreBytes(Requantizer.V128x16(t.A10, t.A11, t.A12, t.A13, n0), y + outputStride, count);
+        if (rows > 2) Int8Requantizer.StoreBytes(Requantizer.V128x16(t.A20, t.A21, t.A22, t.A23, n0), y + 2 * outputStride, count);
+        if (rows > 3) Int8Requantizer.StoreBytes(Requantizer.V128x16(t.A30, t.A31, t.A32, t.A33, n0), y + 3 * outputStride, count);
     }
 
     /// <summary>

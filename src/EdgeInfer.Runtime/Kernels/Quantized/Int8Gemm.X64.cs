@@ -362,8 +362,8 @@ internal unsafe partial struct Int8Gemm
                         }
                     }
 
-                    StoreRow(Requantizer.V128x16(a00, a01, a02, a03, n0), y0 + n0, count);
-                    if (rows > half + 1) StoreRow(Requantizer.V128x16(a10, a11, a12, a13, n0), y0 + outputStride + n0, count);
+                    Int8Requantizer.StoreBytes(Requantizer.V128x16(a00, a01, a02, a03, n0), y0 + n0, count);
+                    if (rows > half + 1) Int8Requantizer.StoreBytes(Requantizer.V128x16(a10, a11, a12, a13, n0), y0 + outputStride + n0, count);
                 }
             }
         }

@@ -398,24 +398,6 @@ internal unsafe partial struct Int8Gemm
         }
     }
 
-    /// <summary>Stores the first <paramref name="count"/> bytes of a 16-byte result row.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRow(Vector128<sbyte> value, sbyte* destination, int count)
-    {
-        if (count >= 16)
-        {
-            value.Store(destination);
-            return;
-        }
-
-        Vector128<sbyte> copy = value;
-        sbyte* bytes = (sbyte*)&copy;
-        for (int i = 0; i < count; i++)
-        {
-            destination[i] = bytes[i];
-        }
-    }
-
     /// <summary>Stores the first <paramref name="count"/> (at most 8) bytes of a result row.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreRow8(Vector128<sbyte> value, sbyte* destination, int count)
@@ -426,6 +408,6 @@ internal unsafe partial struct Int8Gemm
             return;
         }
 
-        StoreRow(value, destination, count);
+        Int8Requantizer.StoreBytes(value, destination, count);
     }
 }
