@@ -160,17 +160,24 @@ public class FullyConnectedInt8Tests
         }
     }
 
-    // The arm64 matrix–vector form (fewer than four rows, W in place): Vector128 puts two products in each int16 lane
-    // (SMULL + SMLAL2), which is exact only for weights in [−127, 127], so these weights stop there and x sits at −128
-    // against −127: every lane holds 2·16,256 = 32,512, the edge of int16. Depths leave K tails of 0, 3 and 15 after the
-    // 16-byte blocks; channel counts leave partial groups of four and of sixteen. On x64 this runs the AVX2 form.
+    // arm64 Vector128 with symmetric weights, both forms: the matrix–vector one (fewer than four rows, W in place) and
+    // the 4×4 GEMM tile (four rows and more) put two products in each int16 lane (SMULL + SMLAL2), which is exact only
+    // for weights in [−127, 127], so these weights stop there and x sits at −128 against −127: every lane holds
+    // 2·16,256 = 32,512, the edge of int16. Depths leave K tails of 0, 3 and 15 after the 16-byte blocks (the GEMM
+    // zero-pads them); channel counts leave partial groups of four and of sixteen, and 8-wide last panels. On x64 this
+    // runs the AVX2 forms.
     [Theory]
     [InlineData(1, 1280, 1000)]
     [InlineData(3, 1283, 37)]
     [InlineData(2, 287, 6)]
     [InlineData(1, 16, 3)]
     [InlineData(1, 5, 17)]
-    public void Invoke_MatrixVector_WeightsWithinPlusMinus127_ExactAtTheInt16Bounds(int rows, int depth, int units)
+    [InlineData(4, 64, 16)]
+    [InlineData(5, 287, 21)]
+    [InlineData(9, 35, 40)]
+    [InlineData(7, 16, 6)]
+    [InlineData(6, 1283, 37)]
+    public void Invoke_WeightsWithinPlusMinus127_ExactAtTheInt16Bounds(int rows, int depth, int units)
     {
         var rng = new Random(depth + units);
         sbyte[] x = [.. Enumerable.Range(0, rows * depth).Select(i => (sbyte)(i % 5 == 4 ? rng.Next(-128, 128) : i / depth % 2 == 0 ? -128 : 127))];
@@ -179,13 +186,14 @@ public class FullyConnectedInt8Tests
     }
 
     [Fact]
-    public void Invoke_EveryPath_GivesIdenticalBytes_FewRowsAndSymmetricWeights()
+    public void Invoke_EveryPath_GivesIdenticalBytes_SymmetricWeights()
     {
-        // Weights in [−127, 127], as symmetric quantizers write them: the arm64 matrix–vector form's domain.
+        // Weights in [−127, 127], as symmetric quantizers write them: the domain of the arm64 SMULL forms, the
+        // matrix–vector one (the first half of the trials, fewer than four rows) and the 4×4 GEMM tile.
         var rng = new Random(11);
-        for (int trial = 0; trial < 40; trial++)
+        for (int trial = 0; trial < 60; trial++)
         {
-            int rows = rng.Next(1, 4), depth = rng.Next(1, 90), units = rng.Next(1, 70);
+            int rows = trial < 30 ? rng.Next(1, 4) : rng.Next(4, 30), depth = rng.Next(1, 90), units = rng.Next(1, 70);
             TestTensor?[] inputs =
             [
                 TestTensor.Int8([rows, depth], Int8Data.Random(rng, rows * depth), 0.1f, rng.Next(-128, 128)),

@@ -5,9 +5,11 @@ using System.Runtime.Intrinsics.Arm;
 
 namespace EdgeInfer.Runtime.Kernels.Quantized;
 
-// arm64 micro-kernels, 4 rows × 16 channels in 16 accumulator registers.
-// Vector128 (Cortex-A53/A72): int16 weights, k-major; SMLAL/SMLAL2 multiply 4 channels by one lane of X each.
-// DotProduct (Cortex-A76): int8 weights in k-quads; SDOT by element adds four products per channel lane.
+// arm64 micro-kernels, 16 accumulator registers each.
+// Vector128 (Cortex-A53/A72), K > 8, symmetric weights: 4 rows × 4 channels, int8 weights in 16-byte k-blocks; SMULL and
+//   SMLAL2 multiply 16 k of one row by 16 k of one channel into int16 pairs, SADALP adds the pairs into int32.
+// Vector128 otherwise (K ≤ 8, or a weight of −128): 4 rows × 16 channels, int16 weights, k-major; SMLAL/SMLAL2 by lane of X.
+// DotProduct (Cortex-A76): 4 rows × 16 channels, int8 weights in k-quads; SDOT by element, four products per lane.
 internal unsafe partial struct Int8Gemm
 {
     private readonly void RunNeon(short* strip, int rows, sbyte* y, int outputStride, int nb, int ne)
@@ -60,6 +62,83 @@ internal unsafe partial struct Int8Gemm
             }
         }
     }
+
+    /// <summary>
+    /// The Vector128 form for weights in [−127, 127]. Cortex-A72 issues integer vector multiplies on one pipe only,
+    /// so SMLAL by lane gets 4 products per multiply; SMULL + SMLAL2 get 8 each (two per int16 lane, at most
+    /// 2·128·127 = 32,512) and SADALP, which widens them into int32, issues on the other pipe: twice the products
+    /// per multiply, and int8 weights stream half the bytes of int16 ones. Each accumulator holds one (row, channel)'s
+    /// partial sums in four lanes, so a 4×4 tile fills the sixteen registers; four tiles make the 16-channel panel
+    /// that one requantization step takes. Same integer sums as every other path.
+    /// </summary>
+    private readonly void RunSmull(sbyte* strip, int rows, sbyte* y, int outputStride, int nb, int ne)
+    {
+        int kp = _paddedDepth;
+        fixed (sbyte* packed = _packed8)
+        {
+            for (int n0 = nb; n0 < ne; n0 += 16)
+            {
+                sbyte* w = packed + (long)n0 * kp;
+                Quad4x4 q0 = SmullQuad(strip, w, kp), q1 = SmullQuad(strip, w + 4 * kp, kp);
+                Quad4x4 q2 = default, q3 = default;
+                if (PanelWidth(_units, n0) == 16)
+                {
+                    q2 = SmullQuad(strip, w + 8 * kp, kp);
+                    q3 = SmullQuad(strip, w + 12 * kp, kp);
+                }
+
+                Tile4x16 t = new()
+                {
+                    A00 = q0.R0, A01 = q1.R0, A02 = q2.R0, A03 = q3.R0,
+                    A10 = q0.R1, A11 = q1.R1, A12 = q2.R1, A13 = q3.R1,
+                    A20 = q0.R2, A21 = q1.R2, A22 = q2.R2, A23 = q3.R2,
+                    A30 = q0.R3, A31 = q1.R3, A32 = q2.R3, A33 = q3.R3,
+                };
+                StoreTile(ref t, rows, y + n0, outputStride, n0);
+            }
+        }
+    }
+
+    /// <summary>Four strip rows (int8, <paramref name="kp"/> apart) times one 4-channel panel: Σ_k x·w per row, channels in lane order.</summary>
+    /// <remarks>The low halves are loaded as 64-bit vectors of their own: taken with GetLower() from the 128-bit loads,
+    /// the JIT copies each into another register first, eight vector moves per step on the pipes the multiplies need.</remarks>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Quad4x4 SmullQuad(sbyte* x, sbyte* w, int kp)
+    {
+        sbyte* x1p = x + kp, x2p = x + 2 * kp, x3p = x + 3 * kp;
+        Vector128<int> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector128<int> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
+        for (int kb = 0; kb < kp; kb += 16, w += 64)
+        {
+            Vector128<sbyte> w0 = AdvSimd.LoadVector128(w), w1 = AdvSimd.LoadVector128(w + 16);
+            Vector128<sbyte> w2 = AdvSimd.LoadVector128(w + 32), w3 = AdvSimd.LoadVector128(w + 48);
+            Vector64<sbyte> l0 = AdvSimd.LoadVector64(w), l1 = AdvSimd.LoadVector64(w + 16);
+            Vector64<sbyte> l2 = AdvSimd.LoadVector64(w + 32), l3 = AdvSimd.LoadVector64(w + 48);
+            Vector128<sbyte> xv = AdvSimd.LoadVector128(x + kb);
+            Vector64<sbyte> xl = AdvSimd.LoadVector64(x + kb);
+            a00 = Pairs(a00, l0, w0, xl, xv); a01 = Pairs(a01, l1, w1, xl, xv); a02 = Pairs(a02, l2, w2, xl, xv); a03 = Pairs(a03, l3, w3, xl, xv);
+            xv = AdvSimd.LoadVector128(x1p + kb);
+            xl = AdvSimd.LoadVector64(x1p + kb);
+            a10 = Pairs(a10, l0, w0, xl, xv); a11 = Pairs(a11, l1, w1, xl, xv); a12 = Pairs(a12, l2, w2, xl, xv); a13 = Pairs(a13, l3, w3, xl, xv);
+            xv = AdvSimd.LoadVector128(x2p + kb);
+            xl = AdvSimd.LoadVector64(x2p + kb);
+            a20 = Pairs(a20, l0, w0, xl, xv); a21 = Pairs(a21, l1, w1, xl, xv); a22 = Pairs(a22, l2, w2, xl, xv); a23 = Pairs(a23, l3, w3, xl, xv);
+            xv = AdvSimd.LoadVector128(x3p + kb);
+            xl = AdvSimd.LoadVector64(x3p + kb);
+            a30 = Pairs(a30, l0, w0, xl, xv); a31 = Pairs(a31, l1, w1, xl, xv); a32 = Pairs(a32, l2, w2, xl, xv); a33 = Pairs(a33, l3, w3, xl, xv);
+        }
+
+        return new Quad4x4(Reduce4(a00, a01, a02, a03), Reduce4(a10, a11, a12, a13), Reduce4(a20, a21, a22, a23), Reduce4(a30, a31, a32, a33));
+    }
+
+    /// <summary>Sixteen products w·x into an int32x4 accumulator: SMULL (low halves) and SMLAL2 (high halves) put two
+    /// in each int16 lane, SADALP adds lane pairs (exact for w ≠ −128, see <see cref="RunSmull"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Pairs(Vector128<int> acc, Vector64<sbyte> wLow, Vector128<sbyte> w, Vector64<sbyte> xLow, Vector128<sbyte> x)
+        => AdvSimd.AddPairwiseWideningAndAdd(acc, AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningLower(wLow, xLow), w, x));
+
+    /// <summary>Four rows' sums over one 4-channel panel (row r in R{r}, channel c in lane c).</summary>
+    private readonly record struct Quad4x4(Vector128<int> R0, Vector128<int> R1, Vector128<int> R2, Vector128<int> R3);
 
     private readonly void RunDot(sbyte* strip, int rows, sbyte* y, int outputStride, int nb, int ne)
     {
@@ -140,10 +219,11 @@ internal unsafe partial struct Int8Gemm
         for (int i = 0; i < whole; i += 16)
         {
             Vector128<sbyte> xv = AdvSimd.LoadVector128(x + i);
-            a0 = TStep.Add(a0, AdvSimd.LoadVector128(w0 + i), xv);
-            a1 = TStep.Add(a1, AdvSimd.LoadVector128(w1 + i), xv);
-            a2 = TStep.Add(a2, AdvSimd.LoadVector128(w2 + i), xv);
-            a3 = TStep.Add(a3, AdvSimd.LoadVector128(w3 + i), xv);
+            Vector64<sbyte> xl = TStep.Low(x + i);
+            a0 = TStep.Add(a0, w0 + i, xl, xv);
+            a1 = TStep.Add(a1, w1 + i, xl, xv);
+            a2 = TStep.Add(a2, w2 + i, xl, xv);
+            a3 = TStep.Add(a3, w3 + i, xl, xv);
         }
 
         return Reduce4(a0, a1, a2, a3) + Tail4(x, w0, w1, w2, w3, whole);
@@ -152,22 +232,31 @@ internal unsafe partial struct Int8Gemm
     /// <summary>How sixteen products w·x join an int32x4 accumulator; a type, so each form compiles to its own loop.</summary>
     private interface IGemvStep
     {
-        static abstract Vector128<int> Add(Vector128<int> acc, Vector128<sbyte> w, Vector128<sbyte> x);
+        /// <summary>The low eight bytes at <paramref name="p"/>, for a step that multiplies them (see <see cref="SmullQuad"/>'s remark).</summary>
+        static abstract Vector64<sbyte> Low(sbyte* p);
+
+        static abstract Vector128<int> Add(Vector128<int> acc, sbyte* w, Vector64<sbyte> xLow, Vector128<sbyte> x);
     }
 
     /// <summary>Two products per int16 lane (SMULL, SMLAL2), widened pairwise into int32 (SADALP): exact for w ≠ −128.</summary>
     private struct SmullStep : IGemvStep
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector128<int> Add(Vector128<int> acc, Vector128<sbyte> w, Vector128<sbyte> x)
-            => AdvSimd.AddPairwiseWideningAndAdd(acc, AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningLower(w.GetLower(), x.GetLower()), w, x));
+        public static Vector64<sbyte> Low(sbyte* p) => AdvSimd.LoadVector64(p);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<int> Add(Vector128<int> acc, sbyte* w, Vector64<sbyte> xLow, Vector128<sbyte> x)
+            => Pairs(acc, AdvSimd.LoadVector64(w), AdvSimd.LoadVector128(w), xLow, x);
     }
 
     /// <summary>Four products per int32 lane (SDOT).</summary>
     private struct SdotStep : IGemvStep
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector128<int> Add(Vector128<int> acc, Vector128<sbyte> w, Vector128<sbyte> x) => Dp.DotProduct(acc, w, x);
+        public static Vector64<sbyte> Low(sbyte* p) => default;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<int> Add(Vector128<int> acc, sbyte* w, Vector64<sbyte> xLow, Vector128<sbyte> x) => Dp.DotProduct(acc, AdvSimd.LoadVector128(w), x);
     }
 
     /// <summary>The lane sums of four accumulators, in their order (two ADDP).</summary>

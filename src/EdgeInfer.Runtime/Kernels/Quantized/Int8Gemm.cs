@@ -20,7 +20,11 @@ namespace EdgeInfer.Runtime.Kernels.Quantized;
 /// <item>Avx2 / Vector128 on x64: W widened to int16 in k-pairs (w[n,2p], w[n,2p+1]) so one vpmaddwd multiplies a
 /// broadcast pair of X by 8 channels and adds adjacent products (exact: no saturation for int8 values); X rows are
 /// widened to int16 four at a time. Tile 4 rows × 16 channels (Avx2), 2 × 16 (SSE).</item>
-/// <item>Vector128 on arm64: W widened to int16, k-major (16 channels per k); SMLAL/SMLAL2 by lane of X. Tile 4×16.</item>
+/// <item>Vector128 on arm64, K &gt; 8, weights in [−127, 127] (symmetric quantizers write nothing else): W int8 in
+/// 4-channel panels of 16-byte k-blocks; SMULL + SMLAL2 put two products in each int16 lane, SADALP adds lane pairs
+/// into int32 (exact: 2·128·127 fits int16). Tile 4 rows × 4 channels, four times per 16 channels.</item>
+/// <item>Vector128 on arm64 otherwise (K ≤ 8, or a weight of −128): W widened to int16, k-major (16 channels per k);
+/// SMLAL/SMLAL2 by lane of X. Tile 4×16.</item>
 /// <item>DotProduct (SDOT): W int8 in k-quads (w[n,4q..4q+3]); one SDOT adds 4 products per channel lane. Tile 4×16.</item>
 /// </list>
 /// Large N is processed in blocks whose packed weights fit in L2, each block over every 4-row strip of X.</para>
@@ -39,8 +43,9 @@ internal unsafe partial struct Int8Gemm
     private int _units;          // N
     private int _blockUnits;     // channels per L2 block, a multiple of 16
     private sbyte* _weights;     // W [N, K] in the model (Scalar path)
-    private sbyte[]? _packed8;   // DotProduct
+    private sbyte[]? _packed8;   // DotProduct, and Vector128 on arm64 with symmetric weights (_smull)
     private short[]? _packed16;  // Avx2, Vector128
+    private bool _smull;         // Vector128 on arm64, no weight −128: RunSmull over _packed8
     private bool _gemv;          // fewer than 4 rows (Avx2, Vector128 on arm64, DotProduct): W used in place
     private int _chunkRows;      // X rows widened per GEMM call: 4, or up to 64 on Avx2
     public Int8Requantizer Requantizer;
@@ -143,6 +148,17 @@ internal unsafe partial struct Int8Gemm
             _packed16 = context.AllocatePersistent<short>(PanelUnits(n) * _paddedDepth);
             PackPanels<short>(_packed16, 2, UseAvx2(_path) ? Requantizer.Avx2AccumulatorScale : 1);
         }
+        else if (UseNeon(_path) && k > 8 && MinWeight(_weights, (long)n * k) > sbyte.MinValue)
+        {
+            // Symmetric weights (every quantizer we know writes [−127, 127]): the SMULL/SMLAL2/SADALP form
+            // (RunSmull), int8 in 4-channel panels of 16-byte k-blocks, half the bytes of the int16 panels. Up to
+            // K = 8 its 16-k step would multiply as many padding zeros as values, as many multiplies as the
+            // SMLAL tile, which steps 8 k, with four times the per-tile reductions: that tile stays.
+            _smull = true;
+            _paddedDepth = (k + 15) & ~15;
+            _packed8 = context.AllocatePersistent<sbyte>(PanelUnits(n) * _paddedDepth);
+            PackPanels<sbyte>(_packed8, 16, 1, panel: 4);
+        }
         else if (UseNeon(_path))
         {
             _paddedDepth = (k + 7) & ~7;
@@ -169,16 +185,17 @@ internal unsafe partial struct Int8Gemm
     }
 
     /// <summary>
-    /// W in panels of 16 channels (the last possibly 8), each panel k-group by k-group: for every group of
-    /// <paramref name="group"/> consecutive k, each channel's weights for that group, times <paramref name="scale"/>
-    /// (AVX2's doubled weights). Groups of 2 are the int16 k-pairs of vpmaddwd, 1 the k-major int16 of SMLAL by lane,
-    /// 4 the int8 k-quads of SDOT. Padding (k ≥ K, channels ≥ N) is zero.
+    /// W in panels of 16 channels (the last possibly 8), or of 4 when <paramref name="panel"/> is 4, each panel k-group
+    /// by k-group: for every group of <paramref name="group"/> consecutive k, each channel's weights for that group,
+    /// times <paramref name="scale"/> (AVX2's doubled weights). Groups of 2 are the int16 k-pairs of vpmaddwd, 1 the
+    /// k-major int16 of SMLAL by lane, 4 the int8 k-quads of SDOT, 16 (4-channel panels) the int8 k-blocks of SMULL.
+    /// Padding (k ≥ K, channels ≥ N) is zero; both panel widths fill <see cref="PanelUnits"/> channels.
     /// </summary>
-    private readonly void PackPanels<T>(T[] packed, int group, int scale) where T : unmanaged, IBinaryInteger<T>
+    private readonly void PackPanels<T>(T[] packed, int group, int scale, int panel = 16) where T : unmanaged, IBinaryInteger<T>
     {
-        for (int n0 = 0; n0 < _units; n0 += 16)
+        for (int n0 = 0, width; n0 < PanelUnits(_units); n0 += width)
         {
-            int width = PanelWidth(_units, n0);
+            width = panel == 4 ? 4 : PanelWidth(_units, n0);
             int at = n0 * _paddedDepth;
             for (int k0 = 0; k0 < _paddedDepth; k0 += group)
             {
@@ -273,7 +290,14 @@ internal unsafe partial struct Int8Gemm
                     if (_packed8 != null)
                     {
                         PackRows8(xr, inputStride, count, (sbyte*)strip);
-                        RunDot((sbyte*)strip, count, yr, outputStride, nb, blockEnd);
+                        if (_smull)
+                        {
+                            RunSmull((sbyte*)strip, count, yr, outputStride, nb, blockEnd);
+                        }
+                        else
+                        {
+                            RunDot((sbyte*)strip, count, yr, outputStride, nb, blockEnd);
+                        }
                     }
                     else
                     {
