@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using System.Text.Json;
 
 namespace EdgeInfer.Cli.Tests;
@@ -58,6 +59,37 @@ public sealed class ConvertRunEvalTests : IDisposable
         Assert.True(layers.GetArrayLength() >= 5);
         Assert.All(layers.EnumerateArray().Where(l => l.GetProperty("sqnr_db").ValueKind == JsonValueKind.Number),
             l => Assert.True(l.GetProperty("sqnr_db").GetDouble() > 15, l.ToString()));
+    }
+
+    [Fact]
+    public void EvalInt8_AgainstReference_WithoutLabels_ReportsAgreement()
+    {
+        // Unlabelled data (the test split's features, label column dropped): agreement with the float model is what
+        // eval can still say.
+        string onnx = CliRunner.Fixture("digits", "digits_cnn.onnx");
+        string eim = Path.Combine(_dir, "cnn_int8.eim");
+        Assert.Equal(0, CliRunner.Run("convert", onnx, "-o", eim, "--quantize", "int8", "--calibration", CliRunner.Fixture("digits", "digits_calib.csv")).Exit);
+        string unlabelled = Path.Combine(_dir, "features.csv");
+        File.WriteAllLines(unlabelled, File.ReadLines(CliRunner.Fixture("digits", "digits_test.csv")).Select(l => l[..l.LastIndexOf(',')]));
+
+        var text = CliRunner.Run("eval", eim, "--data", unlabelled, "--reference", onnx);
+        Assert.True(text.Exit == 0, text.Err);
+        Match m = Regex.Match(text.Out, @"agreement with .*digits_cnn\.onnx: same top-1 class on (\d+) of 360 samples \(\d+\.\d\d%\), output SQNR (\d+\.\d) dB, largest difference \S+");
+        Assert.True(m.Success, text.Out);
+        Assert.True(int.Parse(m.Groups[1].Value) >= 350, text.Out);
+        Assert.True(double.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture) > 20, text.Out);
+
+        var json = CliRunner.Run("eval", eim, "--data", unlabelled, "--reference", onnx, "--json");
+        Assert.True(json.Exit == 0, json.Err);
+        using JsonDocument doc = JsonDocument.Parse(json.Out);
+        JsonElement agreement = doc.RootElement.GetProperty("agreement");
+        Assert.Equal(int.Parse(m.Groups[1].Value) / 360.0, agreement.GetProperty("top1").GetDouble(), 9);
+        Assert.True(agreement.GetProperty("sqnr_db").GetDouble() > 20);
+        Assert.True(agreement.GetProperty("max_abs_diff").GetDouble() > 0);
+
+        // The model against itself: exact.
+        var self = CliRunner.Run("eval", eim, "--data", unlabelled, "--reference", eim);
+        Assert.Contains("same top-1 class on 360 of 360 samples (100.00%), identical outputs", self.Out, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -9,8 +9,9 @@ namespace EdgeInfer.Cli.Commands;
 
 /// <summary>
 /// <c>edgeinfer eval model.eim --data test.csv --labels last-column [--reference model.onnx] [--per-layer] [--json]</c>:
-/// top-1 accuracy for classifiers, MSE and MAE for regressors; beside a reference model (the float original) when
-/// one is given, with each layer's SQNR against it.
+/// top-1 accuracy for classifiers, MSE and MAE for regressors, when the data has labels; beside a reference model
+/// (the float original) when one is given, with how closely the outputs agree (top-1 agreement, output SQNR, largest
+/// difference: labels not needed) and each layer's SQNR against it.
 /// </summary>
 internal static class EvalCommand
 {
@@ -26,7 +27,7 @@ internal static class EvalCommand
         var perLayer = new Option<bool>("--per-layer") { Description = "Each layer's SQNR in dB against --reference" };
         var json = new Option<bool>("--json") { Description = "Print JSON" };
         var kernels = CommandSupport.KernelsOption();
-        var command = new Command("eval", "Measure a model's accuracy (or error) on labelled data, beside a reference") { model, data, labels, reference, perLayer, json, kernels };
+        var command = new Command("eval", "Measure a model's accuracy (or error) on labelled data, and its agreement with a reference") { model, data, labels, reference, perLayer, json, kernels };
         command.SetAction(r =>
         {
             string? referencePath = r.GetValue(reference);
@@ -41,18 +42,20 @@ internal static class EvalCommand
             EvaluationResult result = console.WithProgress("evaluating", p => ModelEvaluator.Evaluate(m, set, options, p));
             using Model? referenceModel = referencePath is null ? null : CommandSupport.LoadModel(referencePath);
             EvaluationResult? referenceResult = referenceModel is null ? null : ModelEvaluator.Evaluate(referenceModel, set, options);
+            OutputAgreement? agreement = referenceResult is null ? null : OutputAgreement.Compare(result, referenceResult);
             IReadOnlyList<LayerSqnr> layers = r.GetValue(perLayer) && referenceModel is not null
                 ? LayerComparison.Compare(referenceModel, m, [.. set.Samples.Take(LayerSamples)])
                 : [];
             console.Out.Write(r.GetValue(json)
-                ? Json(m.Source, result, referenceModel?.Source, referenceResult, layers)
-                : Text(m.Source, result, referenceModel?.Source, referenceResult, layers, Math.Min(LayerSamples, set.Samples.Count)));
+                ? Json(m.Source, result, referenceModel?.Source, referenceResult, agreement, layers)
+                : Text(m.Source, result, referenceModel?.Source, referenceResult, agreement, layers, Math.Min(LayerSamples, set.Samples.Count)));
             return ExitCodes.Ok;
         });
         return command;
     }
 
-    private static string Text(string source, EvaluationResult result, string? referenceSource, EvaluationResult? reference, IReadOnlyList<LayerSqnr> layers, int layerSamples)
+    private static string Text(string source, EvaluationResult result, string? referenceSource, EvaluationResult? reference, OutputAgreement? agreement,
+        IReadOnlyList<LayerSqnr> layers, int layerSamples)
     {
         var s = new StringBuilder();
         s.AppendLine($"{source}: {result.Summary}");
@@ -63,6 +66,12 @@ internal static class EvalCommand
             {
                 s.AppendLine($"difference: {(a - f) * 100:+0.00;-0.00;0.00} points");
             }
+
+            s.AppendLine(agreement is null
+                ? $"outputs not compared: {referenceSource} gives {reference.Outputs.FirstOrDefault()?.Length ?? 0} values per sample, {source} {result.Outputs.FirstOrDefault()?.Length ?? 0}"
+                : double.IsPositiveInfinity(agreement.SqnrDb)
+                    ? $"agreement with {referenceSource}: {Top1(agreement)}identical outputs"
+                    : $"agreement with {referenceSource}: {Top1(agreement)}output SQNR {Db(agreement.SqnrDb)} dB, largest difference {agreement.MaxAbsDifference.ToString("G4", Invariant)}");
         }
 
         if (layers.Count > 0)
@@ -81,9 +90,14 @@ internal static class EvalCommand
         return s.ToString();
     }
 
-    private static string Db(double db) => double.IsPositiveInfinity(db) ? "exact" : db.ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
+    private static System.Globalization.CultureInfo Invariant => System.Globalization.CultureInfo.InvariantCulture;
 
-    private static string Json(string source, EvaluationResult result, string? referenceSource, EvaluationResult? reference, IReadOnlyList<LayerSqnr> layers)
+    private static string Db(double db) => double.IsPositiveInfinity(db) ? "exact" : db.ToString("F1", Invariant);
+
+    private static string Top1(OutputAgreement a)
+        => a.Top1Agreement is double t ? $"same top-1 class on {(int)Math.Round(t * a.Samples)} of {a.Samples} samples ({(t * 100).ToString("F2", Invariant)}%), " : "";
+
+    private static string Json(string source, EvaluationResult result, string? referenceSource, EvaluationResult? reference, OutputAgreement? agreement, IReadOnlyList<LayerSqnr> layers)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
@@ -94,6 +108,31 @@ internal static class EvalCommand
             {
                 w.WriteStartObject("reference");
                 Scores(w, referenceSource!, reference);
+                w.WriteEndObject();
+            }
+
+            if (agreement is not null)
+            {
+                w.WriteStartObject("agreement");
+                if (agreement.Top1Agreement is double t)
+                {
+                    w.WriteNumber("top1", t);
+                }
+                else
+                {
+                    w.WriteNull("top1");
+                }
+
+                if (double.IsPositiveInfinity(agreement.SqnrDb))
+                {
+                    w.WriteNull("sqnr_db");
+                }
+                else
+                {
+                    w.WriteNumber("sqnr_db", Math.Round(agreement.SqnrDb, 3));
+                }
+
+                w.WriteNumber("max_abs_diff", agreement.MaxAbsDifference);
                 w.WriteEndObject();
             }
 

@@ -1,0 +1,41 @@
+namespace EdgeInfer.Converter.Evaluation;
+
+/// <summary>
+/// How closely a candidate model's outputs follow a reference model's on the same samples, with no labels needed:
+/// what a user without a labelled test set checks before shipping an int8 model.
+/// </summary>
+/// <param name="Samples">Samples compared.</param>
+/// <param name="Top1Agreement">The share of samples whose arg-max output is the same in both; null for a single output
+/// (a regressor), where there is no class to agree on.</param>
+/// <param name="SqnrDb">10·log10(Σ ref² / Σ (ref − candidate)²) over every output value of every sample; +∞ when
+/// identical.</param>
+/// <param name="MaxAbsDifference">The largest |ref − candidate| over every output value.</param>
+public sealed record OutputAgreement(int Samples, double? Top1Agreement, double SqnrDb, double MaxAbsDifference)
+{
+    /// <summary>Compares two runs over the same data; null when their outputs differ in count or size (not the same task).</summary>
+    public static OutputAgreement? Compare(EvaluationResult candidate, EvaluationResult reference)
+    {
+        float[][] c = candidate.Outputs, r = reference.Outputs;
+        if (c.Length != r.Length || c.Length == 0 || c.Zip(r).Any(p => p.First.Length != p.Second.Length))
+        {
+            return null;
+        }
+
+        int agree = 0;
+        double signal = 0, noise = 0, max = 0;
+        for (int i = 0; i < c.Length; i++)
+        {
+            agree += ModelEvaluator.ArgMax(c[i]) == ModelEvaluator.ArgMax(r[i]) ? 1 : 0;
+            for (int j = 0; j < r[i].Length; j++)
+            {
+                double d = (double)r[i][j] - c[i][j];
+                signal += (double)r[i][j] * r[i][j];
+                noise += d * d;
+                max = Math.Max(max, Math.Abs(d));
+            }
+        }
+
+        double sqnr = noise == 0 ? double.PositiveInfinity : 10 * Math.Log10(signal / noise);
+        return new OutputAgreement(c.Length, r[0].Length > 1 ? (double)agree / c.Length : null, sqnr, max);
+    }
+}
