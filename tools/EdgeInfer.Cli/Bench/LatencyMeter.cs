@@ -12,8 +12,8 @@ internal sealed record LatencyFigures(int Iterations, double MedianMicros, doubl
 /// </summary>
 internal static class LatencyMeter
 {
-    /// <summary>Runs each engine until <paramref name="seconds"/> have passed (at least 10 calls); returns a call count
-    /// that takes about <paramref name="budgetSeconds"/> for the slowest engine.</summary>
+    /// <summary>Runs each engine until <paramref name="seconds"/> have passed (at least 10 calls), which also warms it
+    /// up; returns a call count that takes about <paramref name="budgetSeconds"/> for the slowest engine.</summary>
     public static int Calibrate(IReadOnlyList<Action> engines, double seconds, double budgetSeconds)
     {
         double slowest = 0;
