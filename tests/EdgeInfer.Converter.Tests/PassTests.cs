@@ -132,6 +132,37 @@ public class PassTests
     }
 
     [Fact]
+    public void FuseHardSwish_XTimesHardSigmoidOfX_BecomesHardSwish_MatchingOrt()
+    {
+        // PyTorch's nn.Hardswish at opset 13, the gate on either side of the Mul.
+        var b = new OnnxBuilder(13).Input("x", 1, 2, 3, 3).Initializer("w", [2, 2, 1, 1], W(4, 3))
+            .Node("Conv", ["x", "w"], ["c"]).Node("HardSigmoid", ["c"], ["g"], ("alpha", 1f / 6))
+            .Node("Mul", ["c", "g"], ["h"]).Node("HardSigmoid", ["h"], ["g2"], ("alpha", 1f / 6)).Node("Mul", ["g2", "h"], ["y"]).Output("y");
+        (Graph g, List<string> notes) = TestModels.Lower(b);
+        Assert.Contains("fused 2 x·HardSigmoid(x) into HardSwish", notes);
+        Assert.Equal(2, TestModels.CountOps(g, OpCode.HardSwish));
+        Assert.DoesNotContain(g.Nodes, n => n.Code is OpCode.HardSigmoid or OpCode.Mul);
+        TestModels.AssertMatchesOrt(b);
+    }
+
+    [Fact]
+    public void FuseHardSwish_OtherGates_StaySeparate()
+    {
+        // Keras's hard sigmoid (α = 0.2); a gate of another tensor; a gate read twice (by an Add, by two Muls, one of
+        // them s · HardSigmoid(s)).
+        var b = new OnnxBuilder(13).Input("x", 1, 4).Input("z", 1, 4).Input("s", 1, 1)
+            .Node("HardSigmoid", ["x"], ["g1"], ("alpha", 0.2f)).Node("Mul", ["x", "g1"], ["y1"]).Output("y1")
+            .Node("HardSigmoid", ["z"], ["g2"], ("alpha", 1f / 6)).Node("Mul", ["x", "g2"], ["y2"]).Output("y2")
+            .Node("HardSigmoid", ["x"], ["g3"], ("alpha", 1f / 6)).Node("Mul", ["x", "g3"], ["y3"]).Node("Add", ["y3", "g3"], ["y4"]).Output("y4")
+            .Node("HardSigmoid", ["s"], ["g5"], ("alpha", 1f / 6)).Node("Mul", ["x", "g5"], ["y5"]).Node("Mul", ["s", "g5"], ["y6"]).Output("y5").Output("y6");
+        (Graph g, List<string> notes) = TestModels.Lower(b);
+        Assert.Equal(0, TestModels.CountOps(g, OpCode.HardSwish));
+        Assert.Equal(4, TestModels.CountOps(g, OpCode.HardSigmoid));
+        Assert.DoesNotContain(notes, n => n.Contains("HardSwish", StringComparison.Ordinal));
+        TestModels.AssertMatchesOrt(b);
+    }
+
+    [Fact]
     public void FuseActivations_ProducerOutputReadElsewhereOrGraphOutput_StaysSeparate()
     {
         var b = new OnnxBuilder(13).Input("x", 2, 3).Initializer("w", [3, 4], W(12, 8))

@@ -43,6 +43,25 @@ public class ActivationInt8Tests
         }
     }
 
+    // The vector lookups (64, 32 or 16 bytes per step, then the scalar tail) on bytes in random order, so that every
+    // step mixes both halves and every row of the table; every path must equal the table read one byte at a time.
+    [Theory]
+    [InlineData(OpCode.Sigmoid, 1061)]
+    [InlineData(OpCode.HardSwish, 4099)]
+    [InlineData(OpCode.Tanh, 63)]
+    public void Invoke_RandomBytesAndTails_EveryPathReadsTheTable(OpCode op, int count)
+    {
+        var rng = new Random(count);
+        sbyte[] x = Int8Data.Random(rng, count);
+        TestTensor output = TestTensor.Int8Output([count], 0.02f, 3);
+        sbyte[] table = ElementwiseInt8Tests.Bytes(KernelRunner.RunEveryPath(op, null, [TestTensor.Int8([256], AllBytes, 0.047f, 9)], output with { Shape = [256] }));
+        sbyte[] y = ElementwiseInt8Tests.Bytes(KernelRunner.RunEveryPath(op, null, [TestTensor.Int8([count], x, 0.047f, 9)], output));
+        for (int i = 0; i < count; i++)
+        {
+            Assert.Equal(table[x[i] + 128], y[i]);
+        }
+    }
+
     [Fact]
     public void DeterministicMath_AgreesWithTheLibrary()
     {

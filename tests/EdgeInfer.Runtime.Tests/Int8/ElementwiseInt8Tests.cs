@@ -13,6 +13,13 @@ public class ElementwiseInt8Tests
         { [3, 1, 5], [1, 4, 1], [3, 4, 5] },
         { [1], [2, 3], [2, 3] },
         { [5, 1], [5, 9], [5, 9] },
+        // Runs of 16 and more with tails (the vector paths' steps): squeeze-and-excitation scaling, a scalar operand
+        // on either side (inner stride 0), a column broadcast along rows.
+        { [1, 4, 3, 40], [1, 1, 1, 40], [1, 4, 3, 40] },
+        { [1, 1, 1, 17], [1, 2, 5, 17], [1, 2, 5, 17] },
+        { [1], [3, 37], [3, 37] },
+        { [3, 37], [1], [3, 37] },
+        { [2, 1, 33], [2, 5, 33], [2, 5, 33] },
     };
 
     [Theory]
@@ -87,6 +94,25 @@ public class ElementwiseInt8Tests
         (int lo, int hi) = TfliteReference.ActivationRange(-1, 1, sy, zy);
         Broadcast(shapeA, shapeB, shapeY, (i, ia, ib) =>
             Assert.Equal(TfliteReference.Requantize((a[ia] - za) * (b[ib] - zb), (double)sa * sb / sy, zy, lo, hi), y[i]));
+    }
+
+    // Every pair of int8 values in one flat run, at effective scales below 1 (right shifts) and above 1 (a left shift),
+    // with extreme zero points: every product the vector paths can meet.
+    [Theory]
+    [InlineData(0.05f, 0.02f, 0.01f, -3, 11, -5)]
+    [InlineData(0.003f, 0.9f, 0.5f, -128, 127, -128)]
+    [InlineData(0.7f, 0.3f, 0.02f, 127, -128, 127)]
+    [InlineData(0.01f, 0.01f, 0.9f, 0, 0, 0)]
+    public void Mul_EveryPairOfValues_MatchesTfliteReference(float sa, float sb, float sy, int za, int zb, int zy)
+    {
+        sbyte[] a = [.. Enumerable.Range(0, 65536).Select(i => (sbyte)(i >> 8))];
+        sbyte[] b = [.. Enumerable.Range(0, 65536).Select(i => (sbyte)i)];
+        sbyte[] y = Bytes(KernelRunner.RunEveryPath(OpCode.Mul, ClampOptions.None,
+            [TestTensor.Int8([65536], a, sa, za), TestTensor.Int8([65536], b, sb, zb)], TestTensor.Int8Output([65536], sy, zy)));
+        for (int i = 0; i < 65536; i++)
+        {
+            Assert.Equal(TfliteReference.Requantize((a[i] - za) * (b[i] - zb), (double)sa * sb / sy, zy, -128, 127), y[i]);
+        }
     }
 
     [Fact]

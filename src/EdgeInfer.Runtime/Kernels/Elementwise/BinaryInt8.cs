@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 using EdgeInfer.Runtime.Kernels.Common;
 using EdgeInfer.Runtime.Kernels.Quantized;
@@ -31,6 +32,21 @@ internal unsafe struct BinaryInt8
         (op.Min, op.Max) = QuantizedMath.ActivationRange(clamp.Min, clamp.Max, op.ScaleOut, op.ZeroOut);
         context.Require(op.Min <= op.Max, $"clamp [{clamp.Min}, {clamp.Max}] is empty once quantized");
         return op;
+    }
+
+    /// <summary>
+    /// Sixteen requantized int32 results (before the output zero point) to clamped int8, as the scalar
+    /// clamp(zy + v): vpackssdw to int16, + zy saturating (exact below |32767|, the same int8 saturation beyond it),
+    /// vpacksswb, then the clamp. vpackssdw interleaves the halves by lane ([lo 0-3, hi 0-3 | lo 4-7, hi 4-7]); vpermq
+    /// restores the order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<sbyte> Avx2Output(Vector256<int> lo, Vector256<int> hi, Vector256<short> zero, Vector128<sbyte> min, Vector128<sbyte> max)
+    {
+        Vector256<short> s16 = Avx2.Permute4x64(Avx2.PackSignedSaturate(lo, hi).AsInt64(), 0b11_01_10_00).AsInt16();
+        s16 = Avx2.AddSaturate(s16, zero);
+        Vector128<sbyte> s8 = Sse2.PackSignedSaturate(s16.GetLower(), s16.GetUpper());
+        return Sse41.Min(Sse41.Max(s8, min), max);
     }
 }
 
@@ -120,11 +136,7 @@ internal unsafe struct AddSubInt8
         {
             Vector256<int> lo = Sum(Avx2.ConvertToVector256Int32(a + i), Avx2.ConvertToVector256Int32(b + i));
             Vector256<int> hi = Sum(Avx2.ConvertToVector256Int32(a + i + 8), Avx2.ConvertToVector256Int32(b + i + 8));
-            // vpackssdw interleaves the halves by lane ([lo 0-3, hi 0-3 | lo 4-7, hi 4-7]); vpermq restores the order.
-            Vector256<short> s16 = Avx2.Permute4x64(Avx2.PackSignedSaturate(output.Apply(lo), output.Apply(hi)).AsInt64(), 0b11_01_10_00).AsInt16();
-            s16 = Avx2.AddSaturate(s16, zero); // exact below |32767|, the same int8 saturation beyond it
-            Vector128<sbyte> s8 = Sse2.PackSignedSaturate(s16.GetLower(), s16.GetUpper());
-            Sse41.Min(Sse41.Max(s8, min), max).Store(y + i);
+            BinaryInt8.Avx2Output(output.Apply(lo), output.Apply(hi), zero, min, max).Store(y + i);
         }
 
         return i;
@@ -201,11 +213,19 @@ public struct SubInt8Kernel : IKernel<SubInt8Kernel>
     public readonly void Invoke(Span<byte> scratch) => _op.Invoke();
 }
 
-/// <summary>Int8 Mul: y = clamp(zy + MBQM((a − za)·(b − zb), QuantizeMultiplier(sa·sb/sy))), NumPy broadcasting.</summary>
+/// <summary>
+/// Int8 Mul: y = clamp(zy + MBQM((a − za)·(b − zb), QuantizeMultiplier(sa·sb/sy))), NumPy broadcasting. The
+/// product of two offset int8 values (|·| ≤ 255²) is exact in int32, so the vector paths take sixteen elements per
+/// step along each contiguous run (an operand repeated along the run, stride 0, is one broadcast value) and
+/// requantize as the GEMMs do: AVX2 with vpmulld and the uniform MBQM, AdvSimd with SMULL/SMULL2 of int16
+/// differences and SQRDMULH. Same integers as the scalar loop. MobileNetV3's squeeze-and-excitation scaling
+/// ([1, H, W, C] by [1, 1, 1, C]) is this kernel with runs of C.
+/// </summary>
 public unsafe struct MulInt8Kernel : IKernel<MulInt8Kernel>
 {
     private BinaryInt8 _op;
     private int _multiplier, _shift;
+    private KernelPath _path;
 
     public static OpCode OpCode => OpCode.Mul;
 
@@ -215,7 +235,7 @@ public unsafe struct MulInt8Kernel : IKernel<MulInt8Kernel>
     {
         BinaryInt8 op = BinaryInt8.Read(ref context);
         (int m, int s) = QuantizedMath.QuantizeMultiplier((double)op.ScaleA * op.ScaleB / op.ScaleOut);
-        return new MulInt8Kernel { _op = op, _multiplier = m, _shift = s };
+        return new MulInt8Kernel { _op = op, _multiplier = m, _shift = s, _path = context.Path };
     }
 
     public readonly void Invoke(Span<byte> scratch)
@@ -224,18 +244,73 @@ public unsafe struct MulInt8Kernel : IKernel<MulInt8Kernel>
         sbyte* b = (sbyte*)_op.B.Pointer;
         sbyte* y = (sbyte*)_op.Output.Pointer;
         int n = _op.Plan.InnerLength, strideA = _op.Plan.InnerStrideA, strideB = _op.Plan.InnerStrideB;
+        bool avx2 = KernelPaths.UsesAvx2(_path);
+        bool neon = _path is KernelPath.Vector128 or KernelPath.DotProduct && AdvSimd.Arm64.IsSupported;
         for (int run = 0; run < _op.Plan.OuterCount; run++)
         {
             _op.Plan.RunOffsets(run, out long offsetA, out long offsetB);
             sbyte* ar = a + offsetA;
             sbyte* br = b + offsetB;
             sbyte* yr = y + (long)run * n;
-            for (int i = 0; i < n; i++)
+            int i = avx2 ? Avx2Run(ar, strideA, br, strideB, yr, n) : neon ? NeonRun(ar, strideA, br, strideB, yr, n) : 0;
+            for (; i < n; i++)
             {
                 int product = (ar[i * strideA] - _op.ZeroA) * (br[i * strideB] - _op.ZeroB);
                 int v = _op.ZeroOut + QuantizedMath.MultiplyByQuantizedMultiplier(product, _multiplier, _shift);
                 yr[i] = (sbyte)Math.Clamp(v, _op.Min, _op.Max);
             }
         }
+    }
+
+    /// <summary>Sixteen elements per step (inner strides 0 or 1); returns how many were done.</summary>
+    private readonly int Avx2Run(sbyte* a, int strideA, sbyte* b, int strideB, sbyte* y, int n)
+    {
+        var output = new Int8Requantizer.Avx2Uniform(_multiplier, _shift);
+        Vector256<int> za = Vector256.Create(_op.ZeroA), zb = Vector256.Create(_op.ZeroB);
+        Vector256<int> onlyA = Vector256.Create(*a - _op.ZeroA), onlyB = Vector256.Create(*b - _op.ZeroB);
+        Vector256<short> zero = Vector256.Create((short)_op.ZeroOut);
+        Vector128<sbyte> min = Vector128.Create((sbyte)_op.Min), max = Vector128.Create((sbyte)_op.Max);
+        int i = 0;
+        for (; i <= n - 16; i += 16)
+        {
+            Vector256<int> a0 = strideA == 0 ? onlyA : Avx2.ConvertToVector256Int32(a + i) - za;
+            Vector256<int> a1 = strideA == 0 ? onlyA : Avx2.ConvertToVector256Int32(a + i + 8) - za;
+            Vector256<int> b0 = strideB == 0 ? onlyB : Avx2.ConvertToVector256Int32(b + i) - zb;
+            Vector256<int> b1 = strideB == 0 ? onlyB : Avx2.ConvertToVector256Int32(b + i + 8) - zb;
+            BinaryInt8.Avx2Output(output.Apply(Avx2.MultiplyLow(a0, b0)), output.Apply(Avx2.MultiplyLow(a1, b1)), zero, min, max).Store(y + i);
+        }
+
+        return i;
+    }
+
+    /// <summary>Sixteen elements per step on AdvSimd (inner strides 0 or 1); returns how many were done.</summary>
+    private readonly int NeonRun(sbyte* a, int strideA, sbyte* b, int strideB, sbyte* y, int n)
+    {
+        Vector128<short> za = Vector128.Create((short)_op.ZeroA), zb = Vector128.Create((short)_op.ZeroB);
+        Vector128<short> onlyA = Vector128.Create((short)(*a - _op.ZeroA)), onlyB = Vector128.Create((short)(*b - _op.ZeroB));
+        Vector128<int> m = Vector128.Create(_multiplier), left = Vector128.Create(Math.Max(_shift, 0)), right = Vector128.Create(Math.Max(-_shift, 0));
+        Vector128<int> zy = Vector128.Create(_op.ZeroOut);
+        Vector128<sbyte> min = Vector128.Create((sbyte)_op.Min), max = Vector128.Create((sbyte)_op.Max);
+        int i = 0;
+        for (; i <= n - 16; i += 16)
+        {
+            // x − z of int8 values fits int16 (|·| ≤ 255), and SMULL of two such is the exact int32 product.
+            Vector128<sbyte> va = strideA == 0 ? default : AdvSimd.LoadVector128(a + i);
+            Vector128<sbyte> vb = strideB == 0 ? default : AdvSimd.LoadVector128(b + i);
+            Vector128<short> a0 = strideA == 0 ? onlyA : AdvSimd.SignExtendWideningLower(va.GetLower()) - za;
+            Vector128<short> a1 = strideA == 0 ? onlyA : AdvSimd.SignExtendWideningUpper(va) - za;
+            Vector128<short> b0 = strideB == 0 ? onlyB : AdvSimd.SignExtendWideningLower(vb.GetLower()) - zb;
+            Vector128<short> b1 = strideB == 0 ? onlyB : AdvSimd.SignExtendWideningUpper(vb) - zb;
+            Vector128<int> p0 = Int8Requantizer.NeonMbqm(AdvSimd.MultiplyWideningLower(a0.GetLower(), b0.GetLower()), m, left, right) + zy;
+            Vector128<int> p1 = Int8Requantizer.NeonMbqm(AdvSimd.MultiplyWideningUpper(a0, b0), m, left, right) + zy;
+            Vector128<int> p2 = Int8Requantizer.NeonMbqm(AdvSimd.MultiplyWideningLower(a1.GetLower(), b1.GetLower()), m, left, right) + zy;
+            Vector128<int> p3 = Int8Requantizer.NeonMbqm(AdvSimd.MultiplyWideningUpper(a1, b1), m, left, right) + zy;
+            Vector128<short> lo = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(p0), p1);
+            Vector128<short> hi = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(p2), p3);
+            Vector128<sbyte> bytes = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(lo), hi);
+            AdvSimd.Store(y + i, AdvSimd.Min(AdvSimd.Max(bytes, min), max));
+        }
+
+        return i;
     }
 }
