@@ -38,12 +38,14 @@ public enum OpCode : ushort
     Quantize = 22,
     /// <summary>int8/uint8 → float32 with the input tensor's quantization.</summary>
     Dequantize = 23,
+    /// <summary>y = x · sigmoid(x) (SiLU, Swish with β = 1): EfficientNet's and YOLO's activation.</summary>
+    Swish = 24,
 }
 
 public static class OpCodes
 {
     /// <summary>The highest opcode this build knows. Readers reject anything above it or unnamed below it.</summary>
-    public const OpCode Max = OpCode.Dequantize;
+    public const OpCode Max = OpCode.Swish;
 
     public static bool IsKnown(OpCode op) => op >= OpCode.FullyConnected && op <= Max;
 

@@ -132,33 +132,37 @@ public class PassTests
     }
 
     [Fact]
-    public void FuseHardSwish_XTimesHardSigmoidOfX_BecomesHardSwish_MatchingOrt()
+    public void FuseSelfGating_HardSwishAndSiLU_BecomeOneOperator_MatchingOrt()
     {
-        // PyTorch's nn.Hardswish at opset 13, the gate on either side of the Mul.
+        // PyTorch's nn.Hardswish at opset 13 and nn.SiLU, the gate on either side of the Mul.
         var b = new OnnxBuilder(13).Input("x", 1, 2, 3, 3).Initializer("w", [2, 2, 1, 1], W(4, 3))
             .Node("Conv", ["x", "w"], ["c"]).Node("HardSigmoid", ["c"], ["g"], ("alpha", 1f / 6))
-            .Node("Mul", ["c", "g"], ["h"]).Node("HardSigmoid", ["h"], ["g2"], ("alpha", 1f / 6)).Node("Mul", ["g2", "h"], ["y"]).Output("y");
+            .Node("Mul", ["c", "g"], ["h"]).Node("HardSigmoid", ["h"], ["g2"], ("alpha", 1f / 6)).Node("Mul", ["g2", "h"], ["h2"])
+            .Node("Sigmoid", ["h2"], ["g3"]).Node("Mul", ["h2", "g3"], ["s"]).Node("Sigmoid", ["s"], ["g4"]).Node("Mul", ["g4", "s"], ["y"]).Output("y");
         (Graph g, List<string> notes) = TestModels.Lower(b);
         Assert.Contains("fused 2 x·HardSigmoid(x) into HardSwish", notes);
+        Assert.Contains("fused 2 x·Sigmoid(x) into Swish", notes);
         Assert.Equal(2, TestModels.CountOps(g, OpCode.HardSwish));
-        Assert.DoesNotContain(g.Nodes, n => n.Code is OpCode.HardSigmoid or OpCode.Mul);
+        Assert.Equal(2, TestModels.CountOps(g, OpCode.Swish));
+        Assert.DoesNotContain(g.Nodes, n => n.Code is OpCode.HardSigmoid or OpCode.Sigmoid or OpCode.Mul);
         TestModels.AssertMatchesOrt(b);
     }
 
     [Fact]
-    public void FuseHardSwish_OtherGates_StaySeparate()
+    public void FuseSelfGating_OtherGates_StaySeparate()
     {
         // Keras's hard sigmoid (α = 0.2); a gate of another tensor; a gate read twice (by an Add, by two Muls, one of
-        // them s · HardSigmoid(s)).
+        // them s · HardSigmoid(s)); a Sigmoid gate of another tensor.
         var b = new OnnxBuilder(13).Input("x", 1, 4).Input("z", 1, 4).Input("s", 1, 1)
             .Node("HardSigmoid", ["x"], ["g1"], ("alpha", 0.2f)).Node("Mul", ["x", "g1"], ["y1"]).Output("y1")
             .Node("HardSigmoid", ["z"], ["g2"], ("alpha", 1f / 6)).Node("Mul", ["x", "g2"], ["y2"]).Output("y2")
             .Node("HardSigmoid", ["x"], ["g3"], ("alpha", 1f / 6)).Node("Mul", ["x", "g3"], ["y3"]).Node("Add", ["y3", "g3"], ["y4"]).Output("y4")
-            .Node("HardSigmoid", ["s"], ["g5"], ("alpha", 1f / 6)).Node("Mul", ["x", "g5"], ["y5"]).Node("Mul", ["s", "g5"], ["y6"]).Output("y5").Output("y6");
+            .Node("HardSigmoid", ["s"], ["g5"], ("alpha", 1f / 6)).Node("Mul", ["x", "g5"], ["y5"]).Node("Mul", ["s", "g5"], ["y6"]).Output("y5").Output("y6")
+            .Node("Sigmoid", ["z"], ["g7"]).Node("Mul", ["x", "g7"], ["y7"]).Output("y7");
         (Graph g, List<string> notes) = TestModels.Lower(b);
-        Assert.Equal(0, TestModels.CountOps(g, OpCode.HardSwish));
+        Assert.Equal(0, TestModels.CountOps(g, OpCode.HardSwish) + TestModels.CountOps(g, OpCode.Swish));
         Assert.Equal(4, TestModels.CountOps(g, OpCode.HardSigmoid));
-        Assert.DoesNotContain(notes, n => n.Contains("HardSwish", StringComparison.Ordinal));
+        Assert.DoesNotContain(notes, n => n.Contains("Swish", StringComparison.Ordinal));
         TestModels.AssertMatchesOrt(b);
     }
 

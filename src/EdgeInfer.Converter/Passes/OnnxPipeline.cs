@@ -7,8 +7,8 @@ namespace EdgeInfer.Converter.Passes;
 // The order of the ONNX conversion passes. Each pass is one file with one job; this file only sequences them:
 //   import → dead code → input shapes → opset canonicalization → shape inference and constant folding →
 //   Identity/Dropout removal → BatchNormalization folding, then decomposition of the rest → zero-Pad folding →
-//   lowering with channels-last layout → transpose cleanup → FullyConnected bias fusion → x·HardSigmoid(x) into
-//   HardSwish → activation fusion → dead code.
+//   lowering with channels-last layout → transpose cleanup → FullyConnected bias fusion → x·HardSigmoid(x) and
+//   x·Sigmoid(x) into HardSwish and Swish → activation fusion → dead code.
 // The flatten Transpose before a FullyConnected stays in the float graph: folding it into the weights reorders the
 // FullyConnected's terms, which changes float rounding (see FoldTransposeIntoFullyConnected); int8 quantization,
 // whose sums are exact, folds it (QuantizationPipeline).
@@ -35,7 +35,7 @@ public static class OnnxPipeline
         LowerToEdgeInfer.Run(graph, note);
         TransposeCleanup.Run(graph, note);
         FuseFullyConnectedBias.Run(graph, note);
-        FuseHardSwish.Run(graph, note);
+        FuseSelfGating.Run(graph, note);
         FuseActivations.Run(graph, note);
         RemoveDeadCode.Run(graph, note);
         if (graph.Inputs.Count == 0)

@@ -17,6 +17,7 @@ internal static partial class BuiltinKernels
         .Add<LeakyReluInt8Kernel>()
         .Add<HardSigmoidInt8Kernel>()
         .Add<HardSwishInt8Kernel>()
+        .Add<SwishInt8Kernel>()
         .Add<SigmoidInt8Kernel>()
         .Add<TanhInt8Kernel>()
         .Add<SoftmaxInt8Kernel>()

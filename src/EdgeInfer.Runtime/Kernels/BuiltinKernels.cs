@@ -21,6 +21,7 @@ internal static partial class BuiltinKernels
         .Add<TanhKernel>()
         .Add<HardSigmoidKernel>()
         .Add<HardSwishKernel>()
+        .Add<SwishKernel>()
         .Add<SoftmaxKernel>()
         .Add<ConcatKernel>()
         .Add<ReshapeKernel>()

@@ -44,6 +44,7 @@ internal static class LoweredGraphEvaluator
                 OpCode.Tanh => Array.ConvertAll(x[0]!, MathF.Tanh),
                 OpCode.HardSigmoid => Array.ConvertAll(x[0]!, v => MathF.Max(0, MathF.Min(1, ((HardSigmoidOptions)n.Options!).Alpha * v + ((HardSigmoidOptions)n.Options!).Beta))),
                 OpCode.HardSwish => Array.ConvertAll(x[0]!, v => v * MathF.Max(0, MathF.Min(1, v / 6f + 0.5f))),
+                OpCode.Swish => Array.ConvertAll(x[0]!, v => v * (1f / (1f + MathF.Exp(-v)))),
                 OpCode.Softmax => Softmax(x[0]!, s[0], ((SoftmaxOptions)n.Options!).Axis),
                 OpCode.Concat => Concat(x, s, ((ConcatOptions)n.Options!).Axis),
                 OpCode.Reshape => (float[])x[0]!.Clone(),

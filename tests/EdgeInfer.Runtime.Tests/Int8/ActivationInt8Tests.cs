@@ -8,7 +8,7 @@ public class ActivationInt8Tests
 {
     private static readonly sbyte[] AllBytes = [.. Enumerable.Range(-128, 256).Select(v => (sbyte)v)];
 
-    public static TheoryData<OpCode> Ops => new() { OpCode.Relu, OpCode.Clip, OpCode.LeakyRelu, OpCode.HardSigmoid, OpCode.HardSwish, OpCode.Sigmoid, OpCode.Tanh };
+    public static TheoryData<OpCode> Ops => new() { OpCode.Relu, OpCode.Clip, OpCode.LeakyRelu, OpCode.HardSigmoid, OpCode.HardSwish, OpCode.Swish, OpCode.Sigmoid, OpCode.Tanh };
 
     [Theory]
     [MemberData(nameof(Ops))]
@@ -28,6 +28,7 @@ public class ActivationInt8Tests
             OpCode.LeakyRelu => (new LeakyReluOptions(0.1f), x => x >= 0 ? x : (double)0.1f * x),
             OpCode.HardSigmoid => (new HardSigmoidOptions(0.2f, 0.5f), x => Math.Clamp((double)0.2f * x + (double)0.5f, 0, 1)),
             OpCode.HardSwish => (null, x => x * Math.Clamp(x + 3, 0, 6) / 6),
+            OpCode.Swish => (null, x => x / (1 + Math.Exp(-x))),
             OpCode.Sigmoid => (null, x => 1 / (1 + Math.Exp(-x))),
             _ => (null, Math.Tanh),
         };
@@ -49,6 +50,7 @@ public class ActivationInt8Tests
     [InlineData(OpCode.Sigmoid, 1061)]
     [InlineData(OpCode.HardSwish, 4099)]
     [InlineData(OpCode.Tanh, 63)]
+    [InlineData(OpCode.Swish, 200)]
     public void Invoke_RandomBytesAndTails_EveryPathReadsTheTable(OpCode op, int count)
     {
         var rng = new Random(count);

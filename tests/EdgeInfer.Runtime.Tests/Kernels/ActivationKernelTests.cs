@@ -20,6 +20,7 @@ public class ActivationKernelTests
         new("tanh", OpCode.Tanh, null, Math.Tanh),
         new("hard-sigmoid", OpCode.HardSigmoid, new HardSigmoidOptions(0.2f, 0.5f), x => Math.Clamp(0.2f * x + 0.5, 0, 1)),
         new("hard-swish", OpCode.HardSwish, null, x => x * Math.Clamp(x + 3, 0, 6) / 6),
+        new("swish", OpCode.Swish, null, x => x / (1 + Math.Exp(-x))),
     ];
 
     public static TheoryData<Activation, int> Lengths()

@@ -65,7 +65,7 @@ public class ZeroAllocationTests
         (OpCode Op, IOpOptions? Options)[] activations =
         [
             (OpCode.Clip, new ClampOptions(-3, 3)), (OpCode.LeakyRelu, new LeakyReluOptions(0.1f)), (OpCode.Sigmoid, null), (OpCode.Tanh, null),
-            (OpCode.HardSigmoid, new HardSigmoidOptions(0.2f, 0.5f)), (OpCode.HardSwish, null), (OpCode.Relu, null),
+            (OpCode.HardSigmoid, new HardSigmoidOptions(0.2f, 0.5f)), (OpCode.HardSwish, null), (OpCode.Swish, null), (OpCode.Relu, null),
         ];
         foreach ((OpCode op, IOpOptions? options) in activations)
         {

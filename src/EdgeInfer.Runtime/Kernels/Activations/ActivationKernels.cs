@@ -75,6 +75,27 @@ public struct LeakyReluKernel : IKernel<LeakyReluKernel>
     }
 }
 
+/// <summary>
+/// y = x · sigmoid(x) (SiLU): the Sigmoid kernel's value times x, so the bits are those of Sigmoid followed by Mul,
+/// the pair the converter fuses into this operator.
+/// </summary>
+public struct SwishKernel : IKernel<SwishKernel>
+{
+    private UnaryFloatMap _map;
+
+    public static OpCode OpCode => OpCode.Swish;
+
+    public static SwishKernel Prepare(ref KernelContext context) => new() { _map = UnaryFloatMap.Prepare(ref context) };
+
+    public void Invoke(Span<byte> scratch) => _map.Run(default(SwishOperator));
+
+    private readonly struct SwishOperator : IFloatUnaryOperator
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public T Apply<T>(T x) where T : struct, IFloatVector<T> => x * FloatMath.Sigmoid(x);
+    }
+}
+
 /// <summary>y = 1 / (1 + e^−x) by <see cref="FloatMath.Sigmoid{T}(T)"/>.</summary>
 public struct SigmoidKernel : IKernel<SigmoidKernel>
 {

@@ -257,6 +257,16 @@ public struct SigmoidInt8Kernel : IKernel<SigmoidInt8Kernel>
     public readonly void Invoke(Span<byte> scratch) => _lut.Invoke();
 }
 
+/// <summary>Int8 SiLU x·(1/(1 + e^−x)) by lookup table (deterministic exp).</summary>
+public struct SwishInt8Kernel : IKernel<SwishInt8Kernel>
+{
+    private Int8LookupTable _lut;
+    public static OpCode OpCode => OpCode.Swish;
+    public static DataType InputType => DataType.Int8;
+    public static SwishInt8Kernel Prepare(ref KernelContext context) => new() { _lut = Int8LookupTable.Create(ref context, static x => x * DeterministicMath.Logistic(x)) };
+    public readonly void Invoke(Span<byte> scratch) => _lut.Invoke();
+}
+
 /// <summary>Int8 tanh by lookup table (deterministic exp).</summary>
 public struct TanhInt8Kernel : IKernel<TanhInt8Kernel>
 {
