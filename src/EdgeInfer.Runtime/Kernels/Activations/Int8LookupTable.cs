@@ -53,9 +53,11 @@ internal unsafe struct Int8LookupTable
         return new Int8LookupTable
         {
             _input = context.InputBuffer(0), _output = context.OutputBuffer(0), _count = (int)input.ElementCount, _table = table,
-            _path = context.Path, _xorRows = KernelPaths.UsesAvx2(context.Path) ? XorRows(ref context, table) : null,
+            _path = context.Path, _xorRows = KernelPaths.UsesAvx2(context.Path) && !UsesVbmi(context.Path) ? XorRows(ref context, table) : null,
         };
     }
+
+    private static bool UsesVbmi(KernelPath path) => path == KernelPath.Avx512 && Avx512Vbmi.IsSupported;
 
     /// <summary>
     /// For each half of the table (entries 0..127, 128..255), eight 16-byte rows L_k = T_k ⊕ T_(k−1) (T_k the half's
@@ -89,7 +91,7 @@ internal unsafe struct Int8LookupTable
         int i = 0;
         fixed (sbyte* table = _table)
         {
-            if (_path == KernelPath.Avx512 && Avx512Vbmi.IsSupported)
+            if (UsesVbmi(_path))
             {
                 i = LookUpVbmi(x, y, (byte*)table);
             }

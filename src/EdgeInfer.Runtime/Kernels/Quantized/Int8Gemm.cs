@@ -44,7 +44,7 @@ internal unsafe partial struct Int8Gemm
     private int _blockUnits;     // channels per L2 block, a multiple of 16
     private sbyte* _weights;     // W [N, K] in the model (Scalar path)
     private sbyte[]? _packed8;   // DotProduct, and Vector128 on arm64 with symmetric weights (_smull)
-    private short[]? _packed16;  // Avx2, Vector128
+    private short[]? _packed16;  // Avx2, Vector128 (on arm64: K ≤ 8 or a weight −128)
     private bool _smull;         // Vector128 on arm64, no weight −128: RunSmull over _packed8
     private bool _gemv;          // fewer than 4 rows (Avx2, Vector128 on arm64, DotProduct): W used in place
     private int _chunkRows;      // X rows widened per GEMM call: 4, or up to 64 on Avx2
