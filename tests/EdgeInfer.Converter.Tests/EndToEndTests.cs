@@ -19,6 +19,8 @@ public class EndToEndTests(ITestOutputHelper output)
         { "digits", "digits_cnn.onnx", "digits_test.csv", 64 },
         { "accel", "accel_conv1d.onnx", "accel_test.csv", 192 },
         { "mobilenet", "mobilenetv2_035_96.onnx", "mobilenet_input.csv", 3 * 96 * 96 },
+        { "digits", "../digits_mobile/digits_mobile.onnx", "digits_test.csv", 64 },
+        { "digits", "../digits_mnv3/digits_mnv3.onnx", "digits_test.csv", 64 },
     };
 
     private static (byte[] Onnx, byte[] Eim, Graph Graph, float[][] Rows, float[][] Expected) Load(string dir, string model, string data, int width)
@@ -32,7 +34,7 @@ public class EndToEndTests(ITestOutputHelper output)
         string expectedFile = model switch
         {
             "mobilenetv2_035_96.onnx" => "mobilenet_expected.csv",
-            _ => Path.GetFileNameWithoutExtension(model) + "_expected.csv",
+            _ => Path.Combine(Path.GetDirectoryName(model)!, Path.GetFileNameWithoutExtension(model) + "_expected.csv"),
         };
         return (File.ReadAllBytes(path), eim, graph, rows, Support.Fixtures.ReadCsv(Path.Combine(folder, expectedFile)));
     }

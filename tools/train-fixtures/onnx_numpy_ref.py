@@ -150,6 +150,8 @@ _OPS = {
     "MatMul": lambda n, a, b: a @ b,
     "BatchNormalization": _batchnorm,
     "Relu": lambda n, x: np.maximum(x, 0.0),
+    "Sigmoid": lambda n, x: 1.0 / (1.0 + np.exp(-x)),
+    "HardSigmoid": lambda n, x: np.clip(_attrs(n).get("alpha", 0.2) * x + _attrs(n).get("beta", 0.5), 0.0, 1.0),
     "Clip": _clip,
     "Add": lambda n, a, b: a + b,
     "Mul": lambda n, a, b: a * b,

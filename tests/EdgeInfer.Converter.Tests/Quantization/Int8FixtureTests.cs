@@ -20,10 +20,14 @@ public class Int8FixtureTests(ITestOutputHelper output)
         { "digits", "digits_cnn.onnx", "digits_calib.csv", "digits_test.csv", 64 },
         { "accel", "accel_conv1d.onnx", "accel_calib.csv", "accel_test.csv", 192 },
         { "digits", MobileDigits, "digits_calib.csv", "digits_test.csv", 64 },
+        { "digits", Mnv3Digits, "digits_calib.csv", "digits_test.csv", 64 },
     };
 
     /// <summary>A MobileNetV2-style network trained on the digits (depthwise, residual Add, ReLU6: trained weights).</summary>
     private const string MobileDigits = "../digits_mobile/digits_mobile.onnx";
+
+    /// <summary>A MobileNetV3/EfficientNet-style network trained on the digits (hard-swish, SiLU, squeeze-and-excitation).</summary>
+    private const string Mnv3Digits = "../digits_mnv3/digits_mnv3.onnx";
 
     public static TheoryData<string, string, string, string, int, CalibrationMethod> FixturesByMethod()
     {
@@ -34,6 +38,7 @@ public class Int8FixtureTests(ITestOutputHelper output)
             data.Add("digits", "digits_cnn.onnx", "digits_calib.csv", "digits_test.csv", 64, method);
             data.Add("accel", "accel_conv1d.onnx", "accel_calib.csv", "accel_test.csv", 192, method);
             data.Add("digits", MobileDigits, "digits_calib.csv", "digits_test.csv", 64, method);
+            data.Add("digits", Mnv3Digits, "digits_calib.csv", "digits_test.csv", 64, method);
         }
 
         return data;
