@@ -28,6 +28,32 @@ public class ShapeInt8Tests
     }
 
     [Fact]
+    public void Concat_ChannelRunsLongerThanAVector_RequantizedOnEveryPath()
+    {
+        // A fire module's concatenation: per pixel, runs of 70 and 37 channels, both requantized (64-, 32- and
+        // 16-byte lookups, then tails), and one of 16 copied.
+        var rng = new Random(7);
+        int[] widths = [70, 37, 16];
+        (float Scale, int Zero)[] q = [(0.04f, -20), (0.3f, 100), (0.1f, 5)];
+        sbyte[][] x = [.. widths.Select(w => Int8Data.Random(rng, 15 * w))];
+        (float sy, int zy) = (0.1f, 5);
+        sbyte[] y = ElementwiseInt8Tests.Bytes(KernelRunner.RunEveryPath(OpCode.Concat, new ConcatOptions(3),
+            [.. widths.Select((w, i) => (TestTensor?)TestTensor.Int8([1, 5, 3, w], x[i], q[i].Scale, q[i].Zero))], TestTensor.Int8Output([1, 5, 3, 123], sy, zy)));
+        for (int p = 0; p < 15; p++)
+        {
+            int at = p * 123;
+            for (int i = 0; i < 3; i++)
+            {
+                for (int c = 0; c < widths[i]; c++, at++)
+                {
+                    sbyte v = x[i][p * widths[i] + c];
+                    Assert.Equal(i == 2 ? v : TfliteReference.Requantize(v - q[i].Zero, q[i].Scale / (double)sy, zy), y[at]);
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void Reshape_Copies_AndRequiresTheSameQuantization()
     {
         sbyte[] x = [.. Enumerable.Range(0, 12).Select(i => (sbyte)(i * 7 - 40))];
