@@ -5,7 +5,7 @@ namespace EdgeInfer.Runtime.Tests.Int8;
 
 public class PoolingInt8Tests
 {
-    // N, H, W, C, KH, KW, stride, pad, dilation, countIncludePad
+    // N, H, W, C, KH, KW, stride, pad, dilation, countIncludePad[, ceil]
     public static TheoryData<int[]> Windows => new()
     {
         new[] { 1, 6, 6, 3, 2, 2, 2, 0, 1, 0 },
@@ -24,6 +24,12 @@ public class PoolingInt8Tests
         new[] { 2, 7, 7, 24, 2, 2, 2, 0, 1, 0 },
         new[] { 1, 5, 6, 16, 2, 2, 1, 0, 1, 0 },
         new[] { 1, 9, 4, 8, 2, 2, 3, 0, 1, 0 },
+        // ceil_mode (GoogLeNet's and SqueezeNet's pools): a last window that runs past the input (and past the
+        // padding, where count_include_pad does not count it), 16-channel vector and scalar tails.
+        new[] { 1, 7, 7, 16, 3, 3, 2, 0, 1, 0, 1 },
+        new[] { 2, 6, 5, 19, 3, 3, 2, 1, 1, 1, 1 },
+        new[] { 1, 6, 6, 8, 3, 3, 2, 1, 1, 0, 1 },
+        new[] { 1, 8, 8, 3, 2, 2, 3, 0, 1, 1, 1 },
     };
 
     [Theory]
@@ -31,7 +37,8 @@ public class PoolingInt8Tests
     public void MaxAndAverage_MatchTfliteReference(int[] p)
     {
         (int n, int h, int w, int c, int kh, int kw, int s, int pad, int d, bool include) = (p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9] == 1);
-        int ho = (h + 2 * pad - d * (kh - 1) - 1) / s + 1, wo = (w + 2 * pad - d * (kw - 1) - 1) / s + 1;
+        int up = p.Length > 10 && p[10] == 1 ? s - 1 : 0; // ceil_mode rounds the window count up
+        int ho = (h + 2 * pad - d * (kh - 1) - 1 + up) / s + 1, wo = (w + 2 * pad - d * (kw - 1) - 1 + up) / s + 1;
         var rng = new Random(p.Sum());
         sbyte[] x = Int8Data.Random(rng, n * h * w * c);
         (float scale, int zp) = (0.1f, -7);
@@ -51,6 +58,11 @@ public class PoolingInt8Tests
                 for (int j = 0; j < kw; j++)
                 {
                     int ih = oh * s - pad + i * d, iw = ow * s - pad + j * d;
+                    if (ih >= h + pad || iw >= w + pad)
+                    {
+                        continue; // past the padding: a ceil_mode window's overhang, never a term
+                    }
+
                     if (ih < 0 || ih >= h || iw < 0 || iw >= w)
                     {
                         if (include)

@@ -7,7 +7,7 @@ namespace EdgeInfer.Runtime.Kernels;
 internal struct Pool2DInt8Geometry
 {
     public int Batch, Height, Width, Channels, OutputHeight, OutputWidth;
-    public int KernelH, KernelW, StrideH, StrideW, DilationH, DilationW, PadTop, PadLeft;
+    public int KernelH, KernelW, StrideH, StrideW, DilationH, DilationW, PadTop, PadLeft, PadBottom, PadRight;
     public bool CountIncludePad;
     public int Min, Max, ZeroPoint;
 
@@ -27,14 +27,16 @@ internal struct Pool2DInt8Geometry
         {
             Batch = input.Dim(0), Height = input.Dim(1), Width = input.Dim(2), Channels = input.Dim(3),
             KernelH = o.KernelH, KernelW = o.KernelW, StrideH = o.StrideH, StrideW = o.StrideW,
-            DilationH = o.DilationH, DilationW = o.DilationW, PadTop = o.PadTop, PadLeft = o.PadLeft, CountIncludePad = o.CountIncludePad,
+            DilationH = o.DilationH, DilationW = o.DilationW, PadTop = o.PadTop, PadLeft = o.PadLeft, PadBottom = o.PadBottom, PadRight = o.PadRight,
+            CountIncludePad = o.CountIncludePad,
         };
-        long outH = (g.Height + (long)o.PadTop + o.PadBottom - ((long)o.DilationH * (o.KernelH - 1) + 1)) / o.StrideH + 1;
-        long outW = (g.Width + (long)o.PadLeft + o.PadRight - ((long)o.DilationW * (o.KernelW - 1) + 1)) / o.StrideW + 1;
-        context.Require(outH >= 1 && outW >= 1 && output.Dim(0) == g.Batch && output.Dim(1) == outH && output.Dim(2) == outW && output.Dim(3) == g.Channels,
-            $"output {output} should be [{g.Batch},{outH},{outW},{g.Channels}]");
-        g.OutputHeight = (int)outH;
-        g.OutputWidth = (int)outW;
+        context.Require(output.Dim(0) == g.Batch && output.Dim(3) == g.Channels, $"output {output} must keep the batch and channels of input {input}");
+        // The output size is the output record's, floor or ceil (the converter encodes ceil_mode that way), as for
+        // float pooling; windows are clipped to the input.
+        PoolGeometry.RequireOutputSize(ref context, "height", g.Height, o.PadTop, o.PadBottom, o.KernelH, o.StrideH, o.DilationH, output.Dim(1));
+        PoolGeometry.RequireOutputSize(ref context, "width", g.Width, o.PadLeft, o.PadRight, o.KernelW, o.StrideW, o.DilationW, output.Dim(2));
+        g.OutputHeight = output.Dim(1);
+        g.OutputWidth = output.Dim(2);
         context.Require(!(o.Clamp.Min > o.Clamp.Max), $"clamp [{o.Clamp.Min}, {o.Clamp.Max}] is empty");
         QuantizationInfo q = output.Quantization!;
         (g.Min, g.Max) = QuantizedMath.ActivationRange(o.Clamp.Min, o.Clamp.Max, q.Scales[0], q.ZeroPoints[0]);
@@ -258,8 +260,11 @@ public unsafe struct AveragePool2DInt8Kernel : IKernel<AveragePool2DInt8Kernel>
             int padded = 0;
             if (g.CountIncludePad)
             {
-                padded = g.KernelH * g.KernelW - count;
-                count = g.KernelH * g.KernelW;
+                // Every tap inside the padded extent counts; a ceil_mode window's overhang past it does not.
+                int window = PoolGeometry.Valid((long)oh * g.StrideH - g.PadTop, g.KernelH, g.DilationH, -g.PadTop, g.Height + (long)g.PadBottom).Count
+                    * PoolGeometry.Valid((long)ow * g.StrideW - g.PadLeft, g.KernelW, g.DilationW, -g.PadLeft, g.Width + (long)g.PadRight).Count;
+                padded = window - count;
+                count = window;
             }
 
             sbyte* yp = y + (((long)b * g.OutputHeight + oh) * g.OutputWidth + ow) * c;

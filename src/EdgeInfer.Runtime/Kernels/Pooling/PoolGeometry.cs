@@ -84,7 +84,8 @@ internal unsafe struct PoolGeometry
         return geometry;
     }
 
-    private static void RequireOutputSize(ref KernelContext context, string axis, int size, int padBefore, int padAfter, int kernel, int stride, int dilation, int actual)
+    /// <summary>Requires an output size between the floor and ceil formulas whose every window holds an input position.</summary>
+    internal static void RequireOutputSize(ref KernelContext context, string axis, int size, int padBefore, int padAfter, int kernel, int stride, int dilation, int actual)
     {
         long span = (long)size + padBefore + padAfter - (long)dilation * (kernel - 1) - 1;
         context.Require(span >= 0, $"the {axis} window ({kernel} taps, dilation {dilation}) does not fit the padded input {axis} {size}");
