@@ -39,7 +39,27 @@ public static class ModelConverter
 
         Graph graph = Lower(path, options, Note);
         EmitResult emitted = ModelEmitter.Emit(graph);
+        RequireLoads(emitted.File, path);
         return new ConversionResult(emitted.File, emitted, notes);
+    }
+
+    /// <summary>
+    /// Loads an emitted file and prepares every kernel, as the device will, so that a model the runtime would refuse
+    /// is never written. A refusal here is a converter bug (the graph passed every conversion check), so it is not a
+    /// <see cref="ConversionException"/>: the CLI reports it as an internal error and asks for the model.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The runtime refuses the file; the message names the node.</exception>
+    public static void RequireLoads(byte[] file, string source)
+    {
+        try
+        {
+            using Model model = Model.FromBytes(file, source);
+            _ = new Runtime.Interpreter(model);
+        }
+        catch (EdgeInferModelException e)
+        {
+            throw new InvalidOperationException($"{source}: the converted model does not load in the runtime: {e.Message}", e);
+        }
     }
 
     /// <summary>

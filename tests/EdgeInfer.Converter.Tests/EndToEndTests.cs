@@ -23,6 +23,23 @@ public class EndToEndTests(ITestOutputHelper output)
         { "digits", "../digits_mnv3/digits_mnv3.onnx", "digits_test.csv", 64 },
     };
 
+    [Fact]
+    public void RequireLoads_AGraphTheRuntimeRefuses_IsStoppedBeforeWriting()
+    {
+        // A pooling output one row short, as the int8 ceil_mode bug wrote them: the emitter takes any shape, the
+        // kernel's Prepare refuses it, and the converter must say so rather than write the file.
+        string path = Path.Combine(Support.Fixtures.Directory, "digits", "digits_cnn.onnx");
+        Graph graph = ModelConverter.Lower(path, new ConvertOptions(), _ => { });
+        Node pool = graph.Nodes.First(n => n.Code == OpCode.MaxPool2D);
+        pool.Output(0).Shape = [1, 3, 4, 8];
+        byte[] file = Emit.ModelEmitter.Emit(graph).File;
+
+        var e = Assert.Throws<InvalidOperationException>(() => ModelConverter.RequireLoads(file, path));
+        Assert.Contains($"{path}: the converted model does not load in the runtime", e.Message, StringComparison.Ordinal);
+        Assert.Contains(pool.Name, e.Message, StringComparison.Ordinal);
+        ModelConverter.RequireLoads(ModelConverter.Convert(path, new ConvertOptions()).File, path);
+    }
+
     private static (byte[] Onnx, byte[] Eim, Graph Graph, float[][] Rows, float[][] Expected) Load(string dir, string model, string data, int width)
     {
         string folder = Path.Combine(Support.Fixtures.Directory, dir);

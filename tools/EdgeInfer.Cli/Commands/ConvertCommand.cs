@@ -131,6 +131,7 @@ internal static class ConvertCommand
         }
 
         EmitResult emitted = ModelEmitter.Emit(graph);
+        ModelConverter.RequireLoads(emitted.File, request.Source);
         return new ConvertOutcome(emitted.File, emitted, report, notes);
     }
 
