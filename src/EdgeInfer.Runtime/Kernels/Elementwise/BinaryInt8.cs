@@ -240,77 +240,107 @@ public unsafe struct MulInt8Kernel : IKernel<MulInt8Kernel>
 
     public readonly void Invoke(Span<byte> scratch)
     {
-        sbyte* a = (sbyte*)_op.A.Pointer;
-        sbyte* b = (sbyte*)_op.B.Pointer;
-        sbyte* y = (sbyte*)_op.Output.Pointer;
-        int n = _op.Plan.InnerLength, strideA = _op.Plan.InnerStrideA, strideB = _op.Plan.InnerStrideB;
-        bool avx2 = KernelPaths.UsesAvx2(_path);
-        bool neon = _path is KernelPath.Vector128 or KernelPath.DotProduct && AdvSimd.Arm64.IsSupported;
-        for (int run = 0; run < _op.Plan.OuterCount; run++)
+        if (KernelPaths.UsesAvx2(_path))
         {
-            _op.Plan.RunOffsets(run, out long offsetA, out long offsetB);
-            sbyte* ar = a + offsetA;
-            sbyte* br = b + offsetB;
-            sbyte* yr = y + (long)run * n;
-            int i = avx2 ? Avx2Run(ar, strideA, br, strideB, yr, n) : neon ? NeonRun(ar, strideA, br, strideB, yr, n) : 0;
-            for (; i < n; i++)
+            InvokeAvx2();
+        }
+        else if (_path is KernelPath.Vector128 or KernelPath.DotProduct && AdvSimd.Arm64.IsSupported)
+        {
+            InvokeNeon();
+        }
+        else
+        {
+            for (int run = 0; run < _op.Plan.OuterCount; run++)
             {
-                int product = (ar[i * strideA] - _op.ZeroA) * (br[i * strideB] - _op.ZeroB);
-                int v = _op.ZeroOut + QuantizedMath.MultiplyByQuantizedMultiplier(product, _multiplier, _shift);
-                yr[i] = (sbyte)Math.Clamp(v, _op.Min, _op.Max);
+                Run(run, out sbyte* a, out sbyte* b, out sbyte* y);
+                ScalarTail(a, b, y, 0);
             }
         }
     }
 
-    /// <summary>Sixteen elements per step (inner strides 0 or 1); returns how many were done.</summary>
-    private readonly int Avx2Run(sbyte* a, int strideA, sbyte* b, int strideB, sbyte* y, int n)
+    /// <summary>Run <paramref name="run"/>'s operands and output (one contiguous run of the broadcast plan).</summary>
+    private readonly void Run(int run, out sbyte* a, out sbyte* b, out sbyte* y)
+    {
+        _op.Plan.RunOffsets(run, out long offsetA, out long offsetB);
+        a = (sbyte*)_op.A.Pointer + offsetA;
+        b = (sbyte*)_op.B.Pointer + offsetB;
+        y = (sbyte*)_op.Output.Pointer + (long)run * _op.Plan.InnerLength;
+    }
+
+    /// <summary>Elements from..n−1 of one run, one at a time (TFLite's reference arithmetic).</summary>
+    private readonly void ScalarTail(sbyte* a, sbyte* b, sbyte* y, int from)
+    {
+        int strideA = _op.Plan.InnerStrideA, strideB = _op.Plan.InnerStrideB;
+        for (int i = from; i < _op.Plan.InnerLength; i++)
+        {
+            int product = (a[i * strideA] - _op.ZeroA) * (b[i * strideB] - _op.ZeroB);
+            int v = _op.ZeroOut + QuantizedMath.MultiplyByQuantizedMultiplier(product, _multiplier, _shift);
+            y[i] = (sbyte)Math.Clamp(v, _op.Min, _op.Max);
+        }
+    }
+
+    /// <summary>
+    /// Sixteen elements per step along each run (inner strides 0 or 1), the constants set up once per call: a
+    /// squeeze-and-excitation scaling is thousands of runs as short as its channel count.
+    /// </summary>
+    private readonly void InvokeAvx2()
     {
         var output = new Int8Requantizer.Avx2Uniform(_multiplier, _shift);
         Vector256<int> za = Vector256.Create(_op.ZeroA), zb = Vector256.Create(_op.ZeroB);
-        Vector256<int> onlyA = Vector256.Create(*a - _op.ZeroA), onlyB = Vector256.Create(*b - _op.ZeroB);
         Vector256<short> zero = Vector256.Create((short)_op.ZeroOut);
         Vector128<sbyte> min = Vector128.Create((sbyte)_op.Min), max = Vector128.Create((sbyte)_op.Max);
-        int i = 0;
-        for (; i <= n - 16; i += 16)
+        int n = _op.Plan.InnerLength, strideA = _op.Plan.InnerStrideA, strideB = _op.Plan.InnerStrideB;
+        for (int run = 0; run < _op.Plan.OuterCount; run++)
         {
-            Vector256<int> a0 = strideA == 0 ? onlyA : Avx2.ConvertToVector256Int32(a + i) - za;
-            Vector256<int> a1 = strideA == 0 ? onlyA : Avx2.ConvertToVector256Int32(a + i + 8) - za;
-            Vector256<int> b0 = strideB == 0 ? onlyB : Avx2.ConvertToVector256Int32(b + i) - zb;
-            Vector256<int> b1 = strideB == 0 ? onlyB : Avx2.ConvertToVector256Int32(b + i + 8) - zb;
-            BinaryInt8.Avx2Output(output.Apply(Avx2.MultiplyLow(a0, b0)), output.Apply(Avx2.MultiplyLow(a1, b1)), zero, min, max).Store(y + i);
-        }
+            Run(run, out sbyte* a, out sbyte* b, out sbyte* y);
+            Vector256<int> onlyA = Vector256.Create((int)*a) - za, onlyB = Vector256.Create((int)*b) - zb;
+            int i = 0;
+            for (; i <= n - 16; i += 16)
+            {
+                Vector256<int> a0 = strideA == 0 ? onlyA : Avx2.ConvertToVector256Int32(a + i) - za;
+                Vector256<int> a1 = strideA == 0 ? onlyA : Avx2.ConvertToVector256Int32(a + i + 8) - za;
+                Vector256<int> b0 = strideB == 0 ? onlyB : Avx2.ConvertToVector256Int32(b + i) - zb;
+                Vector256<int> b1 = strideB == 0 ? onlyB : Avx2.ConvertToVector256Int32(b + i + 8) - zb;
+                BinaryInt8.Avx2Output(output.Apply(Avx2.MultiplyLow(a0, b0)), output.Apply(Avx2.MultiplyLow(a1, b1)), zero, min, max).Store(y + i);
+            }
 
-        return i;
+            ScalarTail(a, b, y, i);
+        }
     }
 
-    /// <summary>Sixteen elements per step on AdvSimd (inner strides 0 or 1); returns how many were done.</summary>
-    private readonly int NeonRun(sbyte* a, int strideA, sbyte* b, int strideB, sbyte* y, int n)
+    /// <summary>Sixteen elements per step on AdvSimd along each run (inner strides 0 or 1), constants set up once.</summary>
+    private readonly void InvokeNeon()
     {
         Vector128<short> za = Vector128.Create((short)_op.ZeroA), zb = Vector128.Create((short)_op.ZeroB);
-        Vector128<short> onlyA = Vector128.Create((short)(*a - _op.ZeroA)), onlyB = Vector128.Create((short)(*b - _op.ZeroB));
         Vector128<int> m = Vector128.Create(_multiplier), left = Vector128.Create(Math.Max(_shift, 0)), right = Vector128.Create(Math.Max(-_shift, 0));
         Vector128<int> zy = Vector128.Create(_op.ZeroOut);
         Vector128<sbyte> min = Vector128.Create((sbyte)_op.Min), max = Vector128.Create((sbyte)_op.Max);
-        int i = 0;
-        for (; i <= n - 16; i += 16)
+        int n = _op.Plan.InnerLength, strideA = _op.Plan.InnerStrideA, strideB = _op.Plan.InnerStrideB;
+        for (int run = 0; run < _op.Plan.OuterCount; run++)
         {
-            // x − z of int8 values fits int16 (|·| ≤ 255), and SMULL of two such is the exact int32 product.
-            Vector128<sbyte> va = strideA == 0 ? default : AdvSimd.LoadVector128(a + i);
-            Vector128<sbyte> vb = strideB == 0 ? default : AdvSimd.LoadVector128(b + i);
-            Vector128<short> a0 = strideA == 0 ? onlyA : AdvSimd.SignExtendWideningLower(va.GetLower()) - za;
-            Vector128<short> a1 = strideA == 0 ? onlyA : AdvSimd.SignExtendWideningUpper(va) - za;
-            Vector128<short> b0 = strideB == 0 ? onlyB : AdvSimd.SignExtendWideningLower(vb.GetLower()) - zb;
-            Vector128<short> b1 = strideB == 0 ? onlyB : AdvSimd.SignExtendWideningUpper(vb) - zb;
-            Vector128<int> p0 = Int8Requantizer.NeonMbqm(AdvSimd.MultiplyWideningLower(a0.GetLower(), b0.GetLower()), m, left, right) + zy;
-            Vector128<int> p1 = Int8Requantizer.NeonMbqm(AdvSimd.MultiplyWideningUpper(a0, b0), m, left, right) + zy;
-            Vector128<int> p2 = Int8Requantizer.NeonMbqm(AdvSimd.MultiplyWideningLower(a1.GetLower(), b1.GetLower()), m, left, right) + zy;
-            Vector128<int> p3 = Int8Requantizer.NeonMbqm(AdvSimd.MultiplyWideningUpper(a1, b1), m, left, right) + zy;
-            Vector128<short> lo = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(p0), p1);
-            Vector128<short> hi = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(p2), p3);
-            Vector128<sbyte> bytes = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(lo), hi);
-            AdvSimd.Store(y + i, AdvSimd.Min(AdvSimd.Max(bytes, min), max));
-        }
+            Run(run, out sbyte* a, out sbyte* b, out sbyte* y);
+            Vector128<short> onlyA = Vector128.Create((short)*a) - za, onlyB = Vector128.Create((short)*b) - zb;
+            int i = 0;
+            for (; i <= n - 16; i += 16)
+            {
+                // x − z of int8 values fits int16 (|·| ≤ 255), and SMULL of two such is the exact int32 product.
+                Vector128<sbyte> va = strideA == 0 ? default : AdvSimd.LoadVector128(a + i);
+                Vector128<sbyte> vb = strideB == 0 ? default : AdvSimd.LoadVector128(b + i);
+                Vector128<short> a0 = strideA == 0 ? onlyA : AdvSimd.SignExtendWideningLower(va.GetLower()) - za;
+                Vector128<short> a1 = strideA == 0 ? onlyA : AdvSimd.SignExtendWideningUpper(va) - za;
+                Vector128<short> b0 = strideB == 0 ? onlyB : AdvSimd.SignExtendWideningLower(vb.GetLower()) - zb;
+                Vector128<short> b1 = strideB == 0 ? onlyB : AdvSimd.SignExtendWideningUpper(vb) - zb;
+                Vector128<int> p0 = Int8Requantizer.NeonMbqm(AdvSimd.MultiplyWideningLower(a0.GetLower(), b0.GetLower()), m, left, right) + zy;
+                Vector128<int> p1 = Int8Requantizer.NeonMbqm(AdvSimd.MultiplyWideningUpper(a0, b0), m, left, right) + zy;
+                Vector128<int> p2 = Int8Requantizer.NeonMbqm(AdvSimd.MultiplyWideningLower(a1.GetLower(), b1.GetLower()), m, left, right) + zy;
+                Vector128<int> p3 = Int8Requantizer.NeonMbqm(AdvSimd.MultiplyWideningUpper(a1, b1), m, left, right) + zy;
+                Vector128<short> lo = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(p0), p1);
+                Vector128<short> hi = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(p2), p3);
+                Vector128<sbyte> bytes = AdvSimd.ExtractNarrowingSaturateUpper(AdvSimd.ExtractNarrowingSaturateLower(lo), hi);
+                AdvSimd.Store(y + i, AdvSimd.Min(AdvSimd.Max(bytes, min), max));
+            }
 
-        return i;
+            ScalarTail(a, b, y, i);
+        }
     }
 }
