@@ -15,7 +15,7 @@ namespace EdgeInfer.Runtime.Kernels;
 /// into int32 accumulators; AdvSimd does the same with SMLAL/SMLAL2; other 128-bit targets use the portable
 /// Vector128 operations. Channels past the last multiple of 16, and multipliers above 1, run the scalar loop.
 /// Row kernels over a ring of converted input rows replace this per-pixel form where they apply: AVX2 for any kernel
-/// (DepthwiseConv2DInt8.Rows.cs), arm64 for 3×3 (DepthwiseConv2DInt8.RowsNeon.cs).</para>
+/// (DepthwiseConv2DInt8.Rows.cs), arm64 up to 64 taps (DepthwiseConv2DInt8.RowsNeon.cs).</para>
 /// </summary>
 internal unsafe partial struct DepthwiseConv2DInt8
 {
@@ -35,8 +35,8 @@ internal unsafe partial struct DepthwiseConv2DInt8
     private int _ringRows;          // (KH − 1)·DH + 1
     private int _pairs;
 
-    // arm64 3×3 row kernel (DepthwiseConv2DInt8.RowsNeon.cs), same ring
-    private short[]? _tapWeights;   // [Cp/16][9 taps][16 channels]
+    // arm64 row kernel (DepthwiseConv2DInt8.RowsNeon.cs), same ring
+    private short[]? _tapWeights;   // [Cp/16][KH·KW taps][16 channels]
 
     public static DepthwiseConv2DInt8 Create(ref KernelContext context, ConvGeometry g, sbyte* weights, int* bias, float inputScale, int inputZero,
         ReadOnlySpan<float> weightScales, float outputScale, int outputZero, ClampOptions clamp)
