@@ -161,6 +161,34 @@ def build(name, model, x_tr, y_tr, x_te, y_te, in_shape, epochs, lr, min_acc, se
     }
 
 
+
+def build_on_split(fixture, name, model, description, generator, seed, out, epochs=80, lr=3e-3, min_acc=0.96):
+    """Trains another network on this split (its test CSV must be this test set) and writes tests/fixtures/<fixture>/:
+    the ONNX model, its expected logits and a manifest. Used by make_digits_mobile.py and make_digits_mnv3.py."""
+    out.mkdir(parents=True, exist_ok=True)
+    common.make_deterministic(seed)
+    x_tr, y_tr, x_te, y_te, _ = load_data()
+    test_rows, test_labels = common.read_float_csv(OUT / "digits_test.csv", has_label=True)
+    if not ((abs(test_rows - x_te) < 1e-6).all() and (test_labels == y_te).all()):
+        raise SystemExit("tests/fixtures/digits/digits_test.csv is not this split: rerun make_digits.py first")
+
+    entry = build(name, model, x_tr, y_tr, x_te, y_te, (1, 8, 8), epochs=epochs, lr=lr, min_acc=min_acc, seed=seed, out=out)
+    files = {p.name: common.file_entry(p) for p in sorted(out.iterdir()) if p.name != "manifest.json"}
+    manifest = {
+        "fixture": fixture,
+        "description": description,
+        "generator": generator,
+        "environment": common.env_info(),
+        "opset": OPSET,
+        "dataset": "tests/fixtures/digits/digits_test.csv (test) and digits_calib.csv (calibration), 64 values per row",
+        "models": {name: entry},
+        "files": files,
+    }
+    common.write_manifest(out / "manifest.json", manifest)
+    for p in sorted(out.iterdir()):
+        print(f"[{fixture}] {p.relative_to(common.REPO_ROOT)}: {common.human_size(p.stat().st_size)}")
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     common.make_deterministic(SEED)

@@ -21,7 +21,6 @@ import common
 import make_digits
 
 SEED = make_digits.SEED + 20
-OPSET = 13
 OUT = common.FIXTURES / "digits_mnv3"
 
 
@@ -77,31 +76,11 @@ class DigitsMnv3(nn.Module):
 
 
 def main():
-    OUT.mkdir(parents=True, exist_ok=True)
-    common.make_deterministic(SEED)
-    x_tr, y_tr, x_te, y_te, _ = make_digits.load_data()
-    # The same split as the digits fixture: its test CSV must be this test set.
-    test_rows, test_labels = common.read_float_csv(make_digits.OUT / "digits_test.csv", has_label=True)
-    if not ((abs(test_rows - x_te) < 1e-6).all() and (test_labels == y_te).all()):
-        raise SystemExit("tests/fixtures/digits/digits_test.csv is not this split: rerun make_digits.py first")
-
-    entry = make_digits.build("mnv3", DigitsMnv3, x_tr, y_tr, x_te, y_te, (1, 8, 8), epochs=80, lr=3e-3,
-                              min_acc=0.96, seed=SEED, out=OUT)
-    files = {p.name: common.file_entry(p) for p in sorted(OUT.iterdir()) if p.name != "manifest.json"}
-    manifest = {
-        "fixture": "digits_mnv3",
-        "description": "MobileNetV3/EfficientNet-style network (hard-swish, SiLU, squeeze-and-excitation) trained on "
-                       "sklearn's 8x8 digits (the digits fixture's split)",
-        "generator": "tools/train-fixtures/make_digits_mnv3.py",
-        "environment": common.env_info(),
-        "opset": OPSET,
-        "dataset": "tests/fixtures/digits/digits_test.csv (test) and digits_calib.csv (calibration), 64 values per row",
-        "models": {"mnv3": entry},
-        "files": files,
-    }
-    common.write_manifest(OUT / "manifest.json", manifest)
-    for p in sorted(OUT.iterdir()):
-        print(f"[digits_mnv3] {p.relative_to(common.REPO_ROOT)}: {common.human_size(p.stat().st_size)}")
+    make_digits.build_on_split(
+        "digits_mnv3", "mnv3", DigitsMnv3,
+        "MobileNetV3/EfficientNet-style network (hard-swish, SiLU, squeeze-and-excitation) trained on "
+        "sklearn's 8x8 digits (the digits fixture's split)",
+        "tools/train-fixtures/make_digits_mnv3.py", SEED, OUT)
 
 
 if __name__ == "__main__":
