@@ -5,13 +5,16 @@ namespace EdgeInfer.Converter.Evaluation;
 /// what a user without a labelled test set checks before shipping an int8 model.
 /// </summary>
 /// <param name="Samples">Samples compared.</param>
-/// <param name="Top1Agreement">The share of samples whose arg-max output is the same in both; null for a single output
-/// (a regressor), where there is no class to agree on.</param>
+/// <param name="SameTop1">How many samples have the same arg-max output in both; null for a single output (a
+/// regressor), where there is no class to agree on.</param>
 /// <param name="SqnrDb">10·log10(Σ ref² / Σ (ref − candidate)²) over every output value of every sample; +∞ when
 /// identical.</param>
 /// <param name="MaxAbsDifference">The largest |ref − candidate| over every output value.</param>
-public sealed record OutputAgreement(int Samples, double? Top1Agreement, double SqnrDb, double MaxAbsDifference)
+public sealed record OutputAgreement(int Samples, int? SameTop1, double SqnrDb, double MaxAbsDifference)
 {
+    /// <summary>The share of samples with the same top-1 class, or null for a regressor.</summary>
+    public double? Top1Agreement => SameTop1 is int same ? (double)same / Samples : null;
+
     /// <summary>Compares two runs over the same data; null when their outputs differ in count or size (not the same task).</summary>
     public static OutputAgreement? Compare(EvaluationResult candidate, EvaluationResult reference)
     {
@@ -36,6 +39,6 @@ public sealed record OutputAgreement(int Samples, double? Top1Agreement, double 
         }
 
         double sqnr = noise == 0 ? double.PositiveInfinity : 10 * Math.Log10(signal / noise);
-        return new OutputAgreement(c.Length, r[0].Length > 1 ? (double)agree / c.Length : null, sqnr, max);
+        return new OutputAgreement(c.Length, r[0].Length > 1 ? agree : null, sqnr, max);
     }
 }

@@ -95,7 +95,7 @@ internal static class EvalCommand
     private static string Db(double db) => double.IsPositiveInfinity(db) ? "exact" : db.ToString("F1", Invariant);
 
     private static string Top1(OutputAgreement a)
-        => a.Top1Agreement is double t ? $"same top-1 class on {(int)Math.Round(t * a.Samples)} of {a.Samples} samples ({(t * 100).ToString("F2", Invariant)}%), " : "";
+        => a.SameTop1 is int same ? $"same top-1 class on {same} of {a.Samples} samples ({(100.0 * same / a.Samples).ToString("F2", Invariant)}%), " : "";
 
     private static string Json(string source, EvaluationResult result, string? referenceSource, EvaluationResult? reference, OutputAgreement? agreement, IReadOnlyList<LayerSqnr> layers)
     {
