@@ -37,13 +37,14 @@ public unsafe struct QuantizeKernel : IKernel<QuantizeKernel>
         => QuantizeUtil.Quantize(_input.AsReadOnlySpan<float>(), _scale, _zeroPoint, _type, _output.AsSpan<byte>(), _path);
 }
 
-/// <summary>int8 → int8 requantization: y = clamp(zy + MBQM(x − zx, QuantizeMultiplier(sx/sy))), tabulated at Prepare.</summary>
+/// <summary>int8 → int8 requantization: y = clamp(zy + MBQM(x − zx, QuantizeMultiplier(sx/sy))), tabulated at Prepare
+/// and looked up many bytes at a time (<see cref="ByteTable"/>).</summary>
 public unsafe struct QuantizeInt8Kernel : IKernel<QuantizeInt8Kernel>
 {
     private TensorBuffer _input;
     private TensorBuffer _output;
     private int _count;
-    private sbyte[] _table;
+    private ByteTable _table;
 
     public static OpCode OpCode => OpCode.Quantize;
 
@@ -65,21 +66,13 @@ public unsafe struct QuantizeInt8Kernel : IKernel<QuantizeInt8Kernel>
             table[q + 128] = (sbyte)Math.Clamp(zy + QuantizedMath.MultiplyByQuantizedMultiplier(q - zx, m, shift), -128, 127);
         }
 
-        return new QuantizeInt8Kernel { _input = context.InputBuffer(0), _output = context.OutputBuffer(0), _count = (int)input.ElementCount, _table = table };
+        return new QuantizeInt8Kernel
+        {
+            _input = context.InputBuffer(0), _output = context.OutputBuffer(0), _count = (int)input.ElementCount, _table = ByteTable.Create(ref context, table),
+        };
     }
 
-    public readonly void Invoke(Span<byte> scratch)
-    {
-        sbyte* x = (sbyte*)_input.Pointer;
-        sbyte* y = (sbyte*)_output.Pointer;
-        fixed (sbyte* t = _table)
-        {
-            for (int i = 0; i < _count; i++)
-            {
-                y[i] = t[x[i] + 128];
-            }
-        }
-    }
+    public readonly void Invoke(Span<byte> scratch) => _table.Apply((sbyte*)_input.Pointer, (sbyte*)_output.Pointer, _count);
 }
 
 /// <summary>
