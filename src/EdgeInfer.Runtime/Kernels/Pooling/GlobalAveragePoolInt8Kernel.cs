@@ -70,42 +70,13 @@ public unsafe struct GlobalAveragePoolInt8Kernel : IKernel<GlobalAveragePoolInt8
         {
             sums.Clear();
             sbyte* xb = x + (long)b * _pixels * c;
-            for (int p = 0; p < _pixels; p++)
+            fixed (int* s = sums)
             {
-                sbyte* xp = xb + (long)p * c;
-                int ch = 0;
-                if (Vector256.IsHardwareAccelerated)
+                // Exact integer sums in any grouping, 16 channels per step (arm64: every squeeze-and-excitation pool
+                // of EfficientNet and MobileNetV3): every path gives the same result.
+                for (int p = 0; p < _pixels; p++)
                 {
-                    // Exact integer sums in any order: every path gives the same result.
-                    fixed (int* s = sums)
-                    {
-                        for (; ch <= c - 8; ch += 8)
-                        {
-                            Vector128<short> x16 = Vector128.WidenLower(Vector128.CreateScalar(*(long*)(xp + ch)).AsSByte());
-                            Vector256<int> wide = Vector256.Create(Vector128.WidenLower(x16), Vector128.WidenUpper(x16));
-                            (Vector256.Load(s + ch) + wide).Store(s + ch);
-                        }
-                    }
-                }
-                else if (Vector128.IsHardwareAccelerated)
-                {
-                    // arm64 (squeeze-and-excitation pools every block of EfficientNet and MobileNetV3): 16 per step.
-                    fixed (int* s = sums)
-                    {
-                        for (; ch <= c - 16; ch += 16)
-                        {
-                            (Vector128<short> lo, Vector128<short> hi) = Vector128.Widen(Vector128.Load(xp + ch));
-                            (Vector128.Load(s + ch) + Vector128.WidenLower(lo)).Store(s + ch);
-                            (Vector128.Load(s + ch + 4) + Vector128.WidenUpper(lo)).Store(s + ch + 4);
-                            (Vector128.Load(s + ch + 8) + Vector128.WidenLower(hi)).Store(s + ch + 8);
-                            (Vector128.Load(s + ch + 12) + Vector128.WidenUpper(hi)).Store(s + ch + 12);
-                        }
-                    }
-                }
-
-                for (; ch < c; ch++)
-                {
-                    sums[ch] += xp[ch];
+                    ChannelSums.Add(xb + (long)p * c, s, c, vector: true);
                 }
             }
 

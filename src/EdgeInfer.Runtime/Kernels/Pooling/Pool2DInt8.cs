@@ -220,7 +220,7 @@ public unsafe struct AveragePool2DInt8Kernel : IKernel<AveragePool2DInt8Kernel>
         return new()
         {
             _g = g, _input = context.InputBuffer(0), _output = context.OutputBuffer(0), _sums = context.AllocatePersistent<int>(g.Channels),
-            _vector = context.Path != KernelPath.Scalar && Vector128.IsHardwareAccelerated,
+            _vector = context.Path != KernelPath.Scalar,
         };
     }
 
@@ -255,26 +255,9 @@ public unsafe struct AveragePool2DInt8Kernel : IKernel<AveragePool2DInt8Kernel>
 
                     count++;
                     sbyte* xp = x + (((long)b * g.Height + ih) * g.Width + iw) * c;
-                    int ch = 0;
-                    if (_vector)
+                    fixed (int* s = sums)
                     {
-                        // Exact integer sums, 16 channels per step: the same totals on every path.
-                        fixed (int* s = sums)
-                        {
-                            for (; ch <= c - 16; ch += 16)
-                            {
-                                (Vector128<short> lo, Vector128<short> hi) = Vector128.Widen(Vector128.Load(xp + ch));
-                                (Vector128.Load(s + ch) + Vector128.WidenLower(lo)).Store(s + ch);
-                                (Vector128.Load(s + ch + 4) + Vector128.WidenUpper(lo)).Store(s + ch + 4);
-                                (Vector128.Load(s + ch + 8) + Vector128.WidenLower(hi)).Store(s + ch + 8);
-                                (Vector128.Load(s + ch + 12) + Vector128.WidenUpper(hi)).Store(s + ch + 12);
-                            }
-                        }
-                    }
-
-                    for (; ch < c; ch++)
-                    {
-                        sums[ch] += xp[ch];
+                        ChannelSums.Add(xp, s, c, _vector);
                     }
                 }
             }
