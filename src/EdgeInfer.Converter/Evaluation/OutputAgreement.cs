@@ -24,11 +24,13 @@ public sealed record OutputAgreement(int Samples, int? SameTop1, double SqnrDb, 
             return null;
         }
 
+        // Both runs scored their arg-max already (Predictions), except a regressor scored on labels, which has no top-1.
+        int[] cp = candidate.Predictions ?? [.. c.Select(ModelEvaluator.ArgMax)], rp = reference.Predictions ?? [.. r.Select(ModelEvaluator.ArgMax)];
         int agree = 0;
         double signal = 0, noise = 0, max = 0;
         for (int i = 0; i < c.Length; i++)
         {
-            agree += ModelEvaluator.ArgMax(c[i]) == ModelEvaluator.ArgMax(r[i]) ? 1 : 0;
+            agree += cp[i] == rp[i] ? 1 : 0;
             for (int j = 0; j < r[i].Length; j++)
             {
                 double d = (double)r[i][j] - c[i][j];

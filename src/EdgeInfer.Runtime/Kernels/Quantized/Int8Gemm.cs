@@ -43,9 +43,8 @@ internal unsafe partial struct Int8Gemm
     private int _units;          // N
     private int _blockUnits;     // channels per L2 block, a multiple of 16
     private sbyte* _weights;     // W [N, K] in the model (Scalar path)
-    private sbyte[]? _packed8;   // DotProduct, and Vector128 on arm64 with symmetric weights (_smull)
+    private sbyte[]? _packed8;   // DotProduct, and Vector128 on arm64 with symmetric weights and K > 8 (RunSmull)
     private short[]? _packed16;  // Avx2, Vector128 (on arm64: K ≤ 8 or a weight −128)
-    private bool _smull;         // Vector128 on arm64, no weight −128: RunSmull over _packed8
     private bool _gemv;          // fewer than 4 rows (Avx2, Vector128 on arm64, DotProduct): W used in place
     private int _chunkRows;      // X rows widened per GEMM call: 4, or up to 64 on Avx2
     public Int8Requantizer Requantizer;
@@ -154,7 +153,6 @@ internal unsafe partial struct Int8Gemm
             // (RunSmull), int8 in 4-channel panels of 16-byte k-blocks, half the bytes of the int16 panels. Up to
             // K = 8 its 16-k step would multiply as many padding zeros as values, as many multiplies as the
             // SMLAL tile, which steps 8 k, with four times the per-tile reductions: that tile stays.
-            _smull = true;
             _paddedDepth = (k + 15) & ~15;
             _packed8 = context.AllocatePersistent<sbyte>(PanelUnits(n) * _paddedDepth);
             PackPanels<sbyte>(_packed8, 16, 1, panel: 4);
@@ -290,7 +288,7 @@ internal unsafe partial struct Int8Gemm
                     if (_packed8 != null)
                     {
                         PackRows8(xr, inputStride, count, (sbyte*)strip);
-                        if (_smull)
+                        if (UseNeon(_path))
                         {
                             RunSmull((sbyte*)strip, count, yr, outputStride, nb, blockEnd);
                         }
