@@ -60,15 +60,16 @@ internal unsafe struct BinaryInt8
 /// </summary>
 internal unsafe struct AddSubInt8
 {
-    private const int LeftShift = 20;
+    internal const int LeftShift = 20;
     public BinaryInt8 Op;
     public int[] TableA, TableB;
     public int OutputMultiplier, OutputShift;
     public bool UseAvx2;
     public bool UseNeon;
     public bool Subtract;
-    public int MultiplierA, ShiftA, MultiplierB, ShiftB;
     public RescaleAvx2 RescaleA, RescaleB;
+    public Int8Requantizer.Avx2Uniform OutputAvx2;
+    public NeonAddConstants Neon;
 
     public static AddSubInt8 Create(ref KernelContext context, bool subtract)
     {
@@ -87,10 +88,12 @@ internal unsafe struct AddSubInt8
             // The input multipliers are at most 1/2, so their shifts are never positive (RescaleAvx2 relies on it).
             UseAvx2 = KernelPaths.UsesAvx2(context.Path) && sa <= 0 && sb <= 0,
             UseNeon = context.Path is KernelPath.Vector128 or KernelPath.DotProduct && AdvSimd.Arm64.IsSupported && sa <= 0 && sb <= 0,
-            MultiplierA = ma, ShiftA = sa, MultiplierB = mb, ShiftB = sb,
             Subtract = subtract,
             RescaleA = new RescaleAvx2(op.ZeroA, ma, sa),
             RescaleB = new RescaleAvx2(op.ZeroB, mb, sb),
+            // Built once here, not per broadcast run (an add of a per-channel constant is one run per pixel).
+            OutputAvx2 = new Int8Requantizer.Avx2Uniform(mo, so),
+            Neon = new NeonAddConstants(op, ma, sa, mb, sb, mo, so),
         };
         for (int q = -128; q < 128; q++)
         {
@@ -137,7 +140,7 @@ internal unsafe struct AddSubInt8
     /// <summary>Sixteen elements at a time: both rescalings, the add, the vector MBQM; returns how many were done.</summary>
     private readonly int Avx2Run(sbyte* a, sbyte* b, sbyte* y, int n)
     {
-        var output = new Int8Requantizer.Avx2Uniform(OutputMultiplier, OutputShift);
+        Int8Requantizer.Avx2Uniform output = OutputAvx2;
         Vector256<short> zero = Vector256.Create((short)Op.ZeroOut);
         Vector128<sbyte> min = Vector128.Create((sbyte)Op.Min), max = Vector128.Create((sbyte)Op.Max);
         int i = 0;
@@ -158,11 +161,12 @@ internal unsafe struct AddSubInt8
     /// </summary>
     private readonly int NeonRun(sbyte* a, sbyte* b, sbyte* y, int n)
     {
-        Vector128<int> ma = Vector128.Create(MultiplierA), mb = Vector128.Create(MultiplierB), mo = Vector128.Create(OutputMultiplier);
-        Vector128<int> twenty = Vector128.Create(LeftShift), ra = Vector128.Create(-ShiftA), rb = Vector128.Create(-ShiftB);
-        Vector128<int> lo = Vector128.Create(Math.Max(OutputShift, 0)), ro = Vector128.Create(Math.Max(-OutputShift, 0));
-        Vector128<int> za = Vector128.Create(Op.ZeroA), zb = Vector128.Create(Op.ZeroB), zy = Vector128.Create(Op.ZeroOut);
-        Vector128<sbyte> min = Vector128.Create((sbyte)Op.Min), max = Vector128.Create((sbyte)Op.Max);
+        ref readonly NeonAddConstants k = ref Neon;
+        (Vector128<int> ma, Vector128<int> mb, Vector128<int> mo) = (k.MultiplierA, k.MultiplierB, k.MultiplierOut);
+        (Vector128<int> twenty, Vector128<int> ra, Vector128<int> rb) = (k.Twenty, k.RightA, k.RightB);
+        (Vector128<int> lo, Vector128<int> ro) = (k.LeftOut, k.RightOut);
+        (Vector128<int> za, Vector128<int> zb, Vector128<int> zy) = (k.ZeroA, k.ZeroB, k.ZeroOut);
+        (Vector128<sbyte> min, Vector128<sbyte> max) = (k.Min, k.Max);
         int i = 0;
         for (; i <= n - 16; i += 16)
         {
@@ -195,6 +199,16 @@ internal unsafe struct AddSubInt8
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private readonly Vector256<int> Sum(Vector256<int> a, Vector256<int> b)
         => Subtract ? RescaleA.Apply(a) - RescaleB.Apply(b) : RescaleA.Apply(a) + RescaleB.Apply(b);
+}
+
+/// <summary>The AdvSimd add's constants (see <see cref="AddSubInt8"/>), built once at Prepare.</summary>
+internal readonly struct NeonAddConstants(BinaryInt8 op, int ma, int sa, int mb, int sb, int mo, int so)
+{
+    public readonly Vector128<int> MultiplierA = Vector128.Create(ma), MultiplierB = Vector128.Create(mb), MultiplierOut = Vector128.Create(mo);
+    public readonly Vector128<int> Twenty = Vector128.Create(AddSubInt8.LeftShift), RightA = Vector128.Create(-sa), RightB = Vector128.Create(-sb);
+    public readonly Vector128<int> LeftOut = Vector128.Create(Math.Max(so, 0)), RightOut = Vector128.Create(Math.Max(-so, 0));
+    public readonly Vector128<int> ZeroA = Vector128.Create(op.ZeroA), ZeroB = Vector128.Create(op.ZeroB), ZeroOut = Vector128.Create(op.ZeroOut);
+    public readonly Vector128<sbyte> Min = Vector128.Create((sbyte)op.Min), Max = Vector128.Create((sbyte)op.Max);
 }
 
 /// <summary>
