@@ -415,9 +415,21 @@ internal unsafe partial struct DepthwiseConv2DInt8
                 (hi - zero).Store(dp + ch + 8);
             }
 
+            if (ch <= c - 8)
+            {
+                (Vector128.WidenLower(Vector128.CreateScalar(*(long*)(sp + ch)).AsSByte()) - zero).Store(dp + ch);
+                ch += 8;
+            }
+
             for (; ch < c; ch++)
             {
                 dp[ch] = (short)(sp[ch] - _inputZero);
+            }
+
+            if (ch <= cp - 8)
+            {
+                Vector128<short>.Zero.Store(dp + ch);
+                ch += 8;
             }
 
             for (; ch < cp; ch++)
@@ -463,9 +475,23 @@ internal unsafe partial struct DepthwiseConv2DInt8
                     Avx.Store(dp + ch, Avx2.Subtract(Avx2.ConvertToVector256Int16(sp + ch), zero));
                 }
 
+                // A tail of 8 (24, 40, 72 channels…) in one 8-byte conversion, and the padding up to Cp as one
+                // vector of zeros, so such layers convert no slower than whole blocks.
+                if (ch <= c - 8)
+                {
+                    Sse2.Store(dp + ch, Sse2.Subtract(Sse41.ConvertToVector128Int16(sp + ch), zero.GetLower()));
+                    ch += 8;
+                }
+
                 for (; ch < c; ch++)
                 {
                     dp[ch] = (short)(sp[ch] - _inputZero);
+                }
+
+                if (ch <= cp - 8)
+                {
+                    Vector128<short>.Zero.Store(dp + ch);
+                    ch += 8;
                 }
 
                 for (; ch < cp; ch++)
