@@ -415,27 +415,7 @@ internal unsafe partial struct DepthwiseConv2DInt8
                 (hi - zero).Store(dp + ch + 8);
             }
 
-            if (ch <= c - 8)
-            {
-                (Vector128.WidenLower(Vector128.CreateScalar(*(long*)(sp + ch)).AsSByte()) - zero).Store(dp + ch);
-                ch += 8;
-            }
-
-            for (; ch < c; ch++)
-            {
-                dp[ch] = (short)(sp[ch] - _inputZero);
-            }
-
-            if (ch <= cp - 8)
-            {
-                Vector128<short>.Zero.Store(dp + ch);
-                ch += 8;
-            }
-
-            for (; ch < cp; ch++)
-            {
-                dp[ch] = 0;
-            }
+            ConvertTail(sp, dp, ch, c, cp);
         }
     }
 
@@ -475,30 +455,39 @@ internal unsafe partial struct DepthwiseConv2DInt8
                     Avx.Store(dp + ch, Avx2.Subtract(Avx2.ConvertToVector256Int16(sp + ch), zero));
                 }
 
-                // A tail of 8 (24, 40, 72 channels…) in one 8-byte conversion, and the padding up to Cp as one
-                // vector of zeros, so such layers convert no slower than whole blocks.
-                if (ch <= c - 8)
-                {
-                    Sse2.Store(dp + ch, Sse2.Subtract(Sse41.ConvertToVector128Int16(sp + ch), zero.GetLower()));
-                    ch += 8;
-                }
-
-                for (; ch < c; ch++)
-                {
-                    dp[ch] = (short)(sp[ch] - _inputZero);
-                }
-
-                if (ch <= cp - 8)
-                {
-                    Vector128<short>.Zero.Store(dp + ch);
-                    ch += 8;
-                }
-
-                for (; ch < cp; ch++)
-                {
-                    dp[ch] = 0;
-                }
+                ConvertTail(sp, dp, ch, c, cp);
             }
+        }
+    }
+
+    /// <summary>
+    /// Channels from..c−1 of one pixel as x − zx, then zeros up to Cp. A tail of 8 (24, 40, 72 channels…) is one
+    /// 8-byte conversion and the padding one vector of zeros, so such layers convert no slower than whole blocks.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly void ConvertTail(sbyte* sp, short* dp, int from, int c, int cp)
+    {
+        int ch = from;
+        if (ch <= c - 8)
+        {
+            (Vector128.WidenLower(Vector128.CreateScalar(*(long*)(sp + ch)).AsSByte()) - Vector128.Create((short)_inputZero)).Store(dp + ch);
+            ch += 8;
+        }
+
+        for (; ch < c; ch++)
+        {
+            dp[ch] = (short)(sp[ch] - _inputZero);
+        }
+
+        if (ch <= cp - 8)
+        {
+            Vector128<short>.Zero.Store(dp + ch);
+            ch += 8;
+        }
+
+        for (; ch < cp; ch++)
+        {
+            dp[ch] = 0;
         }
     }
 
