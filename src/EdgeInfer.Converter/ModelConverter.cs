@@ -73,7 +73,8 @@ public static class ModelConverter
         Graph graph = Path.GetExtension(path).ToLowerInvariant() switch
         {
             ".onnx" => Passes.OnnxPipeline.Convert(path, options, note),
-            string ext => throw new ConversionException($"{path}: cannot convert '{ext}' files (supported: .onnx)"),
+            ".tflite" => Passes.TfLitePipeline.Convert(path, options, note),
+            string ext => throw new ConversionException($"{path}: cannot convert '{ext}' files (supported: .onnx, .tflite)"),
         };
         graph.Name = options.ModelName ?? Path.GetFileNameWithoutExtension(path);
 

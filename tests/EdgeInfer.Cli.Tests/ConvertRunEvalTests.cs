@@ -42,6 +42,33 @@ public sealed class ConvertRunEvalTests : IDisposable
     }
 
     [Fact]
+    public void ConvertTfLite_Int8HelloWorld_RunsAndRefusesRequantization()
+    {
+        // TFLM's hello_world int8 model: y ≈ sin(x). Float inputs are quantized at the int8 input, outputs dequantized.
+        string tflite = CliRunner.Fixture("tflm", "hello_world_int8.tflite");
+        string eim = Path.Combine(_dir, "hello.eim");
+        var convert = CliRunner.Run("convert", tflite, "-o", eim);
+        Assert.True(convert.Exit == 0, convert.Err);
+        Assert.Contains("imported 3 TFLite operators", convert.Out, StringComparison.Ordinal);
+
+        string xs = CliRunner.Fixture("tflm", "hello_world_x.csv"), ys = Path.Combine(_dir, "y.csv");
+        var run = CliRunner.Run("run", eim, "--input", xs, "--output", ys);
+        Assert.True(run.Exit == 0, run.Err);
+        float[][] y = CliRunner.ReadCsv(ys);
+        // The float model's outputs on the same 64 points (tests/fixtures/tflm/hello_world_float_expected.txt): TFLite's
+        // int8 version of it differs by at most 0.093 (point 47); the layer-exact checks are in TfLiteImportTests.
+        double[] reference = [.. File.ReadLines(CliRunner.Fixture("tflm", "hello_world_float_expected.txt")).Where(l => !l.StartsWith('#'))
+            .Select(l => double.Parse(l.Split(' ')[2], System.Globalization.CultureInfo.InvariantCulture))];
+        Assert.Equal(reference.Length, y.Length);
+        Assert.All(Enumerable.Range(0, y.Length), i => Assert.True(Math.Abs(y[i][0] - reference[i]) < 0.12, $"point {i}: int8 {y[i][0]}, float {reference[i]}"));
+
+        var again = CliRunner.Run("convert", tflite, "-o", Path.Combine(_dir, "again.eim"), "--quantize", "int8", "--calibration", xs);
+        Assert.Equal(2, again.Exit);
+        Assert.Contains($"{tflite}: the model is already quantized", again.Err, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(_dir, "again.eim")));
+    }
+
+    [Fact]
     public void ConvertInt8_DigitsCnn_EvalJsonWithinHalfAPointOfFloat_PerLayerSqnr()
     {
         string onnx = CliRunner.Fixture("digits", "digits_cnn.onnx");

@@ -32,6 +32,11 @@ public static class QuantizationPipeline
 
     public static (Graph Graph, QuantizationReport Report) Run(Graph floatGraph, QuantizationOptions options, Dataset? evaluation, double? maxAccuracyDropPoints, Action<string> note)
     {
+        if (options.Mode != QuantizationMode.None && floatGraph.Nodes.SelectMany(n => n.Outputs).Any(v => v.Type == DataType.Int8))
+        {
+            throw new ConversionException($"{floatGraph.Source}: the model is already quantized (its activations are int8); convert it without --quantize to keep its quantization");
+        }
+
         if (options.Mode == QuantizationMode.Int8Weights)
         {
             Graph g = floatGraph.Clone();

@@ -1,0 +1,563 @@
+using EdgeInfer.Converter.Ir;
+using Google.FlatBuffers;
+using AddOptions = EdgeInfer.Converter.Importers.TfLite.Schema.AddOptions;
+using BuiltinOptions = EdgeInfer.Converter.Importers.TfLite.Schema.BuiltinOptions;
+using ConcatenationOptions_ = EdgeInfer.Converter.Importers.TfLite.Schema.ConcatenationOptions;
+using Conv2DOptions_ = EdgeInfer.Converter.Importers.TfLite.Schema.Conv2DOptions;
+using DepthwiseConv2DOptions_ = EdgeInfer.Converter.Importers.TfLite.Schema.DepthwiseConv2DOptions;
+using FullyConnectedOptions_ = EdgeInfer.Converter.Importers.TfLite.Schema.FullyConnectedOptions;
+using LeakyReluOptions_ = EdgeInfer.Converter.Importers.TfLite.Schema.LeakyReluOptions;
+using MulOptions = EdgeInfer.Converter.Importers.TfLite.Schema.MulOptions;
+using Operator = EdgeInfer.Converter.Importers.TfLite.Schema.Operator;
+using Pool2DOptions_ = EdgeInfer.Converter.Importers.TfLite.Schema.Pool2DOptions;
+using SoftmaxOptions_ = EdgeInfer.Converter.Importers.TfLite.Schema.SoftmaxOptions;
+using SubOptions = EdgeInfer.Converter.Importers.TfLite.Schema.SubOptions;
+
+namespace EdgeInfer.Converter.Importers.TfLite;
+
+/// <summary>
+/// TFLite builtin operators → lowered EdgeInfer nodes. Most are one to one; the differences are spelt out where they
+/// are handled: SAME/VALID padding becomes explicit per-edge pads (TFLite's ComputePadding: the odd pixel goes after),
+/// a fused activation becomes the output clamp, depthwise weights [1, KH, KW, C·m] become OHWI [C·m, KH, KW, 1],
+/// per-tensor weight scales become per-channel ones of equal value (the same multiplier for every channel, hence the
+/// same bytes), and FULLY_CONNECTED's implicit flattening becomes an explicit Reshape.
+/// </summary>
+internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
+{
+    // BuiltinOperator codes (tensorflow/lite/schema/schema.fbs).
+    private const int Add = 0, AveragePool2D = 1, Concatenation = 2, Conv2D = 3, DepthwiseConv2D = 4, Dequantize = 6,
+        FullyConnected = 9, Logistic = 14, MaxPool2D = 17, Mul = 18, Relu = 19, ReluN1To1 = 20, Relu6 = 21, Reshape = 22,
+        Softmax = 25, Tanh = 28, Transpose = 39, Mean = 40, Sub = 41, Squeeze = 43, ExpandDims = 70, LeakyRelu = 98,
+        Quantize = 114, HardSwish = 117;
+
+    private const int PaddingSame = 0, PaddingValid = 1;
+
+    private readonly HashSet<int> _written = [];
+    private readonly HashSet<string> _nodeNames = new(StringComparer.Ordinal);
+    private Graph Graph => builder.Graph;
+
+    public void Import(int index, Operator op)
+    {
+        int code = builder.BuiltinCode(op, index, out string? custom);
+        var inputs = new Value?[op.InputsLength];
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            int t = op.Inputs(i);
+            inputs[i] = t == -1 ? null : builder.Tensor(t, $"operator {index} ({Name(code, custom)}) input {i}");
+        }
+
+        if (op.OutputsLength != 1)
+        {
+            throw Problem(index, code, custom, $"has {op.OutputsLength} outputs; the supported operators have one");
+        }
+
+        Value output = builder.OutputTensor(op.Outputs(0), _written);
+        var context = new OpContext(this, index, code, custom, op, inputs, output);
+        switch (code)
+        {
+            case Conv2D: Convolution(context); break;
+            case DepthwiseConv2D: Depthwise(context); break;
+            case FullyConnected: Dense(context); break;
+            case AveragePool2D: Pool(context, OpCode.AveragePool2D); break;
+            case MaxPool2D: Pool(context, OpCode.MaxPool2D); break;
+            case Mean: MeanOverSpace(context); break;
+            case Add: Binary(context, OpCode.Add, context.Options<AddOptions>(BuiltinOptions.AddOptions)?.FusedActivationFunction ?? 0); break;
+            case Sub: Binary(context, OpCode.Sub, context.Options<SubOptions>(BuiltinOptions.SubOptions)?.FusedActivationFunction ?? 0); break;
+            case Mul: Binary(context, OpCode.Mul, context.Options<MulOptions>(BuiltinOptions.MulOptions)?.FusedActivationFunction ?? 0); break;
+            case Reshape or Squeeze or ExpandDims: ShapeOnly(context); break;
+            case Softmax: SoftmaxOp(context); break;
+            case Concatenation: Concat(context); break;
+            case Transpose: TransposeOp(context); break;
+            case Quantize: Unary(context, OpCode.Quantize, null); break;
+            case Dequantize: Unary(context, OpCode.Dequantize, null); break;
+            case Logistic: Unary(context, OpCode.Sigmoid, null); break;
+            case Tanh: Unary(context, OpCode.Tanh, null); break;
+            case Relu: Unary(context, OpCode.Relu, null); break;
+            case Relu6: Unary(context, OpCode.Clip, new ClampOptions(0, 6)); break;
+            case ReluN1To1: Unary(context, OpCode.Clip, new ClampOptions(-1, 1)); break;
+            case HardSwish: Unary(context, OpCode.HardSwish, null); break;
+            case LeakyRelu:
+                Unary(context, OpCode.LeakyRelu, new LeakyReluOptions(context.Options<LeakyReluOptions_>(BuiltinOptions.LeakyReluOptions)?.Alpha ?? 0.2f));
+                break;
+            default:
+                throw Problem(index, code, custom, "is not supported by EdgeInfer's TFLite importer (supported: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, "
+                    + "AVERAGE_POOL_2D, MAX_POOL_2D, MEAN over height and width, ADD, SUB, MUL, RESHAPE, SQUEEZE, EXPAND_DIMS, SOFTMAX, CONCATENATION, TRANSPOSE, "
+                    + "QUANTIZE, DEQUANTIZE, LOGISTIC, TANH, RELU, RELU6, RELU_N1_TO_1, LEAKY_RELU, HARD_SWISH)");
+        }
+    }
+
+    private void Convolution(OpContext c)
+    {
+        Conv2DOptions_ o = c.Options<Conv2DOptions_>(BuiltinOptions.Conv2DOptions) ?? throw c.Invalid("has no Conv2DOptions");
+        (Value x, Value w, Value? b) = c.WeightedInputs(rank: 4);
+        int[] xs = x.Shape!, ws = w.Shape!;
+        if (ws[3] < 1 || xs[3] % ws[3] != 0 || ws[0] % (xs[3] / ws[3]) != 0)
+        {
+            throw c.Invalid($"filter {w.ShapeText} does not divide input {x.ShapeText} into groups");
+        }
+
+        (int pt, int pb) = c.Padding(o.Padding, xs[1], ws[1], o.StrideH, o.DilationHFactor, c.Output.Shape![1], "height");
+        (int pl, int pr) = c.Padding(o.Padding, xs[2], ws[2], o.StrideW, o.DilationWFactor, c.Output.Shape![2], "width");
+        c.RequireOutputShape([xs[0], c.Output.Shape![1], c.Output.Shape![2], ws[0]]);
+        var options = new Conv2DOptions(o.StrideH, o.StrideW, o.DilationHFactor, o.DilationWFactor, pt, pl, pb, pr, xs[3] / ws[3], c.Activation(o.FusedActivationFunction));
+        c.Emit(OpCode.Conv2D, options, [x, c.Weights(w, w), b]);
+    }
+
+    private void Depthwise(OpContext c)
+    {
+        DepthwiseConv2DOptions_ o = c.Options<DepthwiseConv2DOptions_>(BuiltinOptions.DepthwiseConv2DOptions) ?? throw c.Invalid("has no DepthwiseConv2DOptions");
+        (Value x, Value w, Value? b) = c.WeightedInputs(rank: 4);
+        int[] xs = x.Shape!, ws = w.Shape!;
+        int channels = xs[3], outChannels = ws[3];
+        if (ws[0] != 1 || outChannels % channels != 0)
+        {
+            throw c.Invalid($"filter {w.ShapeText} is not [1, KH, KW, C·multiplier] for input {x.ShapeText}");
+        }
+
+        c.RequireOutputShape([xs[0], c.Output.Shape![1], c.Output.Shape![2], outChannels]);
+
+        // [1, KH, KW, C·m] → [C·m, KH, KW, 1]: TFLite's output channel c·m + j is EdgeInfer's group c, output j, so
+        // the channel order (and the per-channel scales along TFLite's dimension 3) carries over unchanged.
+        int taps = ws[1] * ws[2], size = DataTypes.SizeOf(w.Type);
+        byte[] src = w.Constant!.Bytes, dst = new byte[src.Length];
+        for (int tap = 0; tap < taps; tap++)
+        {
+            for (int ch = 0; ch < outChannels; ch++)
+            {
+                Array.Copy(src, (tap * outChannels + ch) * size, dst, (ch * taps + tap) * size, size);
+            }
+        }
+
+        QuantizationInfo? q = w.Quantization;
+        var ohwi = new Value(Graph.UniqueName(w.Name + "_ohwi"), w.Type, [outChannels, ws[1], ws[2], 1], new TensorData(w.Type, dst))
+        {
+            Quantization = q is null ? null : new QuantizationInfo(q.Scales, q.ZeroPoints, q.Axis == 3 ? 0 : q.Axis),
+        };
+        (int pt, int pb) = c.Padding(o.Padding, xs[1], ws[1], o.StrideH, o.DilationHFactor, c.Output.Shape![1], "height");
+        (int pl, int pr) = c.Padding(o.Padding, xs[2], ws[2], o.StrideW, o.DilationWFactor, c.Output.Shape![2], "width");
+        var options = new Conv2DOptions(o.StrideH, o.StrideW, o.DilationHFactor, o.DilationWFactor, pt, pl, pb, pr, channels, c.Activation(o.FusedActivationFunction));
+        c.Emit(OpCode.Conv2D, options, [x, c.Weights(ohwi, w), b]);
+    }
+
+    private void Dense(OpContext c)
+    {
+        FullyConnectedOptions_ o = c.Options<FullyConnectedOptions_>(BuiltinOptions.FullyConnectedOptions) ?? new FullyConnectedOptions_();
+        if (o.WeightsFormat != 0)
+        {
+            throw c.Invalid("uses shuffled weights (SHUFFLED4x16INT8); EdgeInfer reads the default weights format");
+        }
+
+        (Value x, Value w, Value? b) = c.WeightedInputs(rank: 2, inputRank: 0);
+        int k = w.Shape![1];
+        long elements = x.ElementCount;
+        if (elements % k != 0)
+        {
+            throw c.Invalid($"input {x.ShapeText} does not flatten into rows of the filter's {k} inputs");
+        }
+
+        // TFLite flattens the input to [elements / K, K] unless keep_num_dims; EdgeInfer's FullyConnected multiplies
+        // along the last axis, so a Reshape makes the flattening explicit (free: the planner makes it a view).
+        if (x.Shape![^1] != k || (!o.KeepNumDims && x.Rank != 2))
+        {
+            if (o.KeepNumDims)
+            {
+                throw c.Invalid($"keeps the input's dimensions, but its last dimension is not the filter's {k} inputs");
+            }
+
+            var flat = new Value(Graph.UniqueName(x.Name + "_flat"), x.Type, [(int)(elements / k), k]) { Quantization = x.Quantization };
+            c.EmitNode(OpCode.Reshape, null, [x], flat, c.Output.Name + "_flatten");
+            x = flat;
+        }
+
+        c.RequireOutputShape([.. x.Shape![..^1], w.Shape![0]]);
+        c.Emit(OpCode.FullyConnected, c.Activation(o.FusedActivationFunction), [x, c.Weights(w, w), b]);
+    }
+
+    private void Pool(OpContext c, OpCode op)
+    {
+        Pool2DOptions_ o = c.Options<Pool2DOptions_>(BuiltinOptions.Pool2DOptions) ?? throw c.Invalid("has no Pool2DOptions");
+        Value x = c.Activation4D(0);
+        (int pt, int pb) = c.Padding(o.Padding, x.Shape![1], o.FilterHeight, o.StrideH, 1, c.Output.Shape![1], "height");
+        (int pl, int pr) = c.Padding(o.Padding, x.Shape![2], o.FilterWidth, o.StrideW, 1, c.Output.Shape![2], "width");
+        // TFLite averages over the window's in-input positions only, as count_include_pad = false does.
+        c.RequireOutputShape([x.Shape![0], c.Output.Shape![1], c.Output.Shape![2], x.Shape[3]]);
+        c.RequireSameQuantization(x);
+        var options = new Pool2DOptions(o.FilterHeight, o.FilterWidth, o.StrideH, o.StrideW, 1, 1, pt, pl, pb, pr, false, c.Activation(o.FusedActivationFunction));
+        c.Emit(op, options, [x]);
+    }
+
+    private void MeanOverSpace(OpContext c)
+    {
+        Value x = c.Activation4D(0);
+        Value axes = c.Constant(1, "axes");
+        long[] a = [.. axes.Constant!.ToInt64Array().Select(v => v < 0 ? v + 4 : v).Order()];
+        if (!a.SequenceEqual([1L, 2L]))
+        {
+            throw c.Invalid($"averages over axes [{string.Join(",", axes.Constant!.ToInt64Array())}]; EdgeInfer supports MEAN over height and width (axes 1 and 2) of an NHWC tensor");
+        }
+
+        int[] pooled = [x.Shape![0], 1, 1, x.Shape[3]];
+        if (c.Output.Shape!.SequenceEqual(pooled))
+        {
+            c.Emit(OpCode.GlobalAveragePool, null, [x]);
+            return;
+        }
+
+        var spatial = new Value(Graph.UniqueName(c.Output.Name + "_pooled"), c.Output.Type, pooled) { Quantization = c.Output.Quantization };
+        c.EmitNode(OpCode.GlobalAveragePool, null, [x], spatial, c.Output.Name + "_mean");
+        c.Emit(OpCode.Reshape, null, [spatial]);
+    }
+
+    private static void Binary(OpContext c, OpCode op, sbyte activation)
+    {
+        if (c.Inputs.Length != 2 || c.Inputs[0] is null || c.Inputs[1] is null)
+        {
+            throw c.Invalid("needs two inputs");
+        }
+
+        int[] a = c.Inputs[0]!.Shape!, b = c.Inputs[1]!.Shape!;
+        int rank = Math.Max(a.Length, b.Length);
+        var broadcast = new int[rank];
+        for (int i = 0; i < rank; i++)
+        {
+            int da = i < rank - a.Length ? 1 : a[i - (rank - a.Length)], db = i < rank - b.Length ? 1 : b[i - (rank - b.Length)];
+            if (da != db && da != 1 && db != 1)
+            {
+                throw c.Invalid($"cannot broadcast {c.Inputs[0]!.ShapeText} with {c.Inputs[1]!.ShapeText}");
+            }
+
+            broadcast[i] = Math.Max(da, db);
+        }
+
+        c.RequireOutputShape(broadcast);
+        c.RequireTypes(c.Inputs[0]!, c.Inputs[1]!);
+        c.Emit(op, c.Activation(activation), [c.Inputs[0], c.Inputs[1]]);
+    }
+
+    private static void ShapeOnly(OpContext c)
+    {
+        Value x = c.Input(0);
+        if (x.ElementCount != c.Output.ElementCount)
+        {
+            throw c.Invalid($"reshapes {x.ShapeText} into {c.Output.ShapeText}, which holds a different number of elements");
+        }
+
+        c.RequireTypes(x);
+        c.RequireSameQuantization(x);
+
+        c.Emit(OpCode.Reshape, null, [x]);
+    }
+
+    private static void SoftmaxOp(OpContext c)
+    {
+        float beta = c.Options<SoftmaxOptions_>(BuiltinOptions.SoftmaxOptions)?.Beta ?? 1f;
+        Value x = c.Input(0);
+        c.RequireOutputShape(x.Shape!);
+        c.RequireTypes(x);
+        c.Emit(OpCode.Softmax, new SoftmaxOptions(x.Rank - 1, beta), [x]);
+    }
+
+    private static void Concat(OpContext c)
+    {
+        ConcatenationOptions_ o = c.Options<ConcatenationOptions_>(BuiltinOptions.ConcatenationOptions) ?? throw c.Invalid("has no ConcatenationOptions");
+        if (o.FusedActivationFunction != 0)
+        {
+            throw c.Invalid("has a fused activation; EdgeInfer's Concat has no output clamp");
+        }
+
+        Value?[] parts = c.Inputs;
+        if (parts.Length == 0 || parts.Any(p => p is null))
+        {
+            throw c.Invalid("has a missing input");
+        }
+
+        int rank = c.Output.Rank;
+        int axis = o.Axis < 0 ? o.Axis + rank : o.Axis;
+        if (axis < 0 || axis >= rank)
+        {
+            throw c.Invalid($"axis {o.Axis} is outside rank {rank}");
+        }
+
+        int[] joined = [.. parts[0]!.Shape!];
+        joined[Math.Min(axis, joined.Length - 1)] = 0;
+        foreach (Value? p in parts)
+        {
+            if (p!.Rank != rank || Enumerable.Range(0, rank).Any(d => d != axis && p.Shape![d] != joined[d]))
+            {
+                throw c.Invalid($"input {p.ShapeText} does not match the others outside axis {axis}");
+            }
+
+            joined[axis] += p.Shape![axis];
+        }
+
+        c.RequireOutputShape(joined);
+        c.RequireTypes([.. parts.Select(p => p!)]);
+        c.Emit(OpCode.Concat, new ConcatOptions(axis), parts);
+    }
+
+    private static void TransposeOp(OpContext c)
+    {
+        Value x = c.Input(0);
+        int[] perm = [.. c.Constant(1, "permutation").Constant!.ToInt64Array().Select(v => (int)v)];
+        if (perm.Length != x.Rank || perm.Order().Where((v, i) => v != i).Any())
+        {
+            throw c.Invalid($"permutation [{string.Join(",", perm)}] is not a permutation of {x.Rank} axes");
+        }
+
+        c.RequireOutputShape([.. perm.Select(p => x.Shape![p])]);
+        c.RequireTypes(x);
+        c.RequireSameQuantization(x);
+        c.Emit(OpCode.Transpose, new TransposeOptions(perm), [x]);
+    }
+
+    /// <summary>An elementwise operator of one input: same shape out; Quantize and Dequantize change the type, the rest keep it.</summary>
+    private static void Unary(OpContext c, OpCode op, IOpOptions? options)
+    {
+        Value x = c.Input(0);
+        c.RequireOutputShape(x.Shape!);
+        bool typesFit = op switch
+        {
+            OpCode.Quantize => x.Type is DataType.Float32 or DataType.Int8 && c.Output.Type == DataType.Int8,
+            OpCode.Dequantize => x.Type == DataType.Int8 && c.Output.Type == DataType.Float32,
+            _ => x.Type == c.Output.Type && x.Type is DataType.Float32 or DataType.Int8,
+        };
+        if (!typesFit || (c.Output.Type == DataType.Int8 && c.Output.Quantization is null) || (x.Type == DataType.Int8 && x.Quantization is null))
+        {
+            throw c.Invalid($"takes {DataTypes.Name(x.Type)} to {DataTypes.Name(c.Output.Type)}, or lacks the int8 side's quantization");
+        }
+
+        c.Emit(op, options, [x]);
+    }
+
+    private string UniqueNodeName(string stem)
+    {
+        string name = stem;
+        for (int i = 1; !_nodeNames.Add(name); i++)
+        {
+            name = $"{stem}_{i}";
+        }
+
+        return name;
+    }
+
+    private ConversionException Problem(int index, int code, string? custom, string problem)
+        => builder.Problem($"operator {index} ({Name(code, custom)}) {problem}");
+
+    private static string Name(int code, string? custom) => code switch
+    {
+        Add => "ADD", AveragePool2D => "AVERAGE_POOL_2D", Concatenation => "CONCATENATION", Conv2D => "CONV_2D",
+        DepthwiseConv2D => "DEPTHWISE_CONV_2D", Dequantize => "DEQUANTIZE", FullyConnected => "FULLY_CONNECTED",
+        Logistic => "LOGISTIC", MaxPool2D => "MAX_POOL_2D", Mul => "MUL", Relu => "RELU", ReluN1To1 => "RELU_N1_TO_1",
+        Relu6 => "RELU6", Reshape => "RESHAPE", Softmax => "SOFTMAX", Tanh => "TANH", Transpose => "TRANSPOSE",
+        Mean => "MEAN", Sub => "SUB", Squeeze => "SQUEEZE", ExpandDims => "EXPAND_DIMS", LeakyRelu => "LEAKY_RELU",
+        Quantize => "QUANTIZE", HardSwish => "HARD_SWISH", 16 => "LSTM", 27 => "SVDF", 32 => $"CUSTOM '{custom}'", 34 => "PAD",
+        44 => "UNIDIRECTIONAL_SEQUENCE_LSTM", 45 => "STRIDED_SLICE", 49 => "SPLIT", 60 => "PADV2", 65 => "SLICE",
+        _ => $"builtin operator {code}",
+    };
+
+    /// <summary>One operator being imported: its inputs, its output and the checks every operator shares.</summary>
+    private sealed class OpContext(TfLiteOperators owner, int index, int code, string? custom, Operator op, Value?[] inputs, Value output)
+    {
+        public Value?[] Inputs => inputs;
+        public Value Output => output;
+
+        public Value Input(int i) => i < inputs.Length && inputs[i] is { } v ? v : throw Invalid($"input {i} is missing");
+
+        public Value Constant(int i, string what)
+        {
+            Value v = Input(i);
+            return v.IsConstant ? v : throw Invalid($"{what} (input {i}) must be a constant");
+        }
+
+        public Value Activation4D(int i)
+        {
+            Value v = Input(i);
+            if (v.IsConstant || v.Rank != 4 || output.Rank != 4)
+            {
+                throw Invalid($"input {v.ShapeText} and output {output.ShapeText} must be NHWC activations");
+            }
+
+            return v;
+        }
+
+        /// <summary>The options table, which must be of the expected member when present.</summary>
+        public T? Options<T>(BuiltinOptions expected) where T : struct, IFlatbufferObject
+        {
+            if (op.BuiltinOptionsType == BuiltinOptions.NONE)
+            {
+                return null;
+            }
+
+            if (op.BuiltinOptionsType != expected)
+            {
+                throw Invalid($"carries options of type {(int)op.BuiltinOptionsType}, not {expected}");
+            }
+
+            return op.BuiltinOptions<T>();
+        }
+
+        /// <summary>Activation, constant weights of the given rank and an optional constant bias of one value per output.</summary>
+        public (Value X, Value W, Value? B) WeightedInputs(int rank, int inputRank = 4)
+        {
+            Value x = Input(0), w = Input(1);
+            Value? b = inputs.Length > 2 ? inputs[2] : null;
+            if (x.IsConstant || (inputRank != 0 && x.Rank != inputRank))
+            {
+                throw Invalid($"input {x.ShapeText} must be a rank-{inputRank} activation");
+            }
+
+            if (!w.IsConstant || w.Rank != rank)
+            {
+                throw Invalid($"filter {w.ShapeText} must be a constant of rank {rank}");
+            }
+
+            int outputs = code == DepthwiseConv2D ? w.Shape![3] : w.Shape![0];
+            if (b is not null && (!b.IsConstant || b.ElementCount != outputs))
+            {
+                throw Invalid($"bias {b.ShapeText} must be a constant with one value per output channel ({outputs})");
+            }
+
+            if (x.Type == DataType.Int8)
+            {
+                if (w.Type != DataType.Int8 || w.Quantization is null || x.Quantization is null || output.Quantization is null || output.Type != DataType.Int8)
+                {
+                    throw Invalid("mixes int8 and other types, or lacks quantization parameters (EdgeInfer runs full-integer int8 models: int8 activations and weights, int32 bias)");
+                }
+
+                if (b is not null && b.Type != DataType.Int32)
+                {
+                    throw Invalid($"has a {DataTypes.Name(b.Type)} bias; int8 operators take an int32 bias");
+                }
+            }
+            else if (x.Type != DataType.Float32 || output.Type != DataType.Float32 || w.Type != DataType.Float32 || b is { Type: not DataType.Float32 })
+            {
+                throw Invalid("mixes float and integer tensors (hybrid, weight-only quantized TFLite models are not supported; convert the float model with --quantize int8-weights)");
+            }
+
+            if (b is not null)
+            {
+                b = new Value(b.Name, b.Type, [outputs], b.Constant);
+            }
+
+            return (x, w, b);
+        }
+
+        /// <summary>
+        /// Weights for EdgeInfer's int8 kernels: symmetric (zero point 0), scales per output channel along axis 0.
+        /// A per-tensor scale is repeated per channel; the multiplier TFLite computes once is then computed, equal, per
+        /// channel.
+        /// </summary>
+        public Value Weights(Value w, Value source)
+        {
+            if (w.Quantization is not { } q)
+            {
+                return w;
+            }
+
+            if (q.ZeroPoints.Any(z => z != 0))
+            {
+                throw Invalid($"filter '{source.Name}' has a non-zero zero point; TFLite's int8 weights are symmetric");
+            }
+
+            int channels = w.Shape![0];
+            if (q.Axis == 0 && q.Scales.Length == channels)
+            {
+                return w;
+            }
+
+            if (q.Axis != -1)
+            {
+                throw Invalid($"filter '{source.Name}' is quantized per channel along dimension {q.Axis}, not along its output channels");
+            }
+
+            return new Value(w.Name, w.Type, w.Shape, w.Constant)
+            {
+                Quantization = new QuantizationInfo([.. Enumerable.Repeat(q.Scales[0], channels)], new int[channels], 0),
+            };
+        }
+
+        /// <summary>The output tensor in the file must have the shape the operator computes from its inputs.</summary>
+        public void RequireOutputShape(int[] shape)
+        {
+            if (!output.Shape!.SequenceEqual(shape))
+            {
+                throw Invalid($"output {output.ShapeText} should be [{string.Join(",", shape)}] for its inputs");
+            }
+        }
+
+        /// <summary>Every input and the output have one type, float32 or int8, and int8 ones carry quantization.</summary>
+        public void RequireTypes(params Value[] data)
+        {
+            DataType t = output.Type;
+            if (t is not (DataType.Float32 or DataType.Int8) || data.Any(v => v.Type != t)
+                || (t == DataType.Int8 && (output.Quantization is null || data.Any(v => v.Quantization is null))))
+            {
+                throw Invalid($"mixes {string.Join(", ", data.Select(v => DataTypes.Name(v.Type)))} inputs with a {DataTypes.Name(t)} output, or lacks int8 quantization");
+            }
+        }
+
+        /// <summary>Operators that move values (pooling, reshapes) keep the input's quantization, as TFLite requires.</summary>
+        public void RequireSameQuantization(Value x)
+        {
+            QuantizationInfo? a = x.Quantization, b = output.Quantization;
+            if (x.Type != output.Type || (a is null) != (b is null)
+                || (a is not null && (a.Scales.Length != 1 || b!.Scales.Length != 1 || a.Scales[0] != b.Scales[0] || a.ZeroPoints[0] != b.ZeroPoints[0])))
+            {
+                throw Invalid("changes the type or quantization of the values it moves");
+            }
+        }
+
+        /// <summary>TFLite's fused activation as an output clamp.</summary>
+        public ClampOptions Activation(sbyte fused) => fused switch
+        {
+            0 => ClampOptions.None,
+            1 => ClampOptions.Relu,
+            2 => new ClampOptions(-1, 1),
+            3 => new ClampOptions(0, 6),
+            _ => throw Invalid($"has fused activation {(fused == 4 ? "TANH" : fused == 5 ? "SIGN_BIT" : fused.ToString(System.Globalization.CultureInfo.InvariantCulture))}, which is not a clamp"),
+        };
+
+        /// <summary>
+        /// Explicit (before, after) padding for one spatial axis, as TFLite computes it, after checking that the output
+        /// size in the file is the one the padding mode gives.
+        /// </summary>
+        public (int Before, int After) Padding(sbyte mode, int input, int kernel, int stride, int dilation, int output, string axis)
+        {
+            if (kernel < 1 || stride < 1 || dilation < 1)
+            {
+                throw Invalid($"has {axis} kernel {kernel}, stride {stride}, dilation {dilation}; each must be at least 1");
+            }
+
+            long effective = (long)(kernel - 1) * dilation + 1;
+            long expected = mode switch
+            {
+                PaddingSame => (input + (long)stride - 1) / stride,
+                PaddingValid => (input - effective + stride) / stride,
+                _ => throw Invalid($"has padding mode {mode} (TFLite's are SAME = 0 and VALID = 1)"),
+            };
+            if (expected < 1 || output != expected)
+            {
+                throw Invalid($"has {axis} {output} in its output, but {(mode == PaddingSame ? "SAME" : "VALID")} padding gives {expected} from input {input}, kernel {kernel}, stride {stride}, dilation {dilation}");
+            }
+
+            if (mode == PaddingValid)
+            {
+                return (0, 0);
+            }
+
+            long total = Math.Max((expected - 1) * stride + effective - input, 0);
+            return ((int)(total / 2), (int)(total - total / 2));
+        }
+
+        /// <summary>Emits the operator's node, writing its output tensor, named after that tensor as TFLite tools show it.</summary>
+        public void Emit(OpCode code, IOpOptions? options, Value?[] nodeInputs) => EmitNode(code, options, nodeInputs, output, output.Name);
+
+        public void EmitNode(OpCode code, IOpOptions? options, Value?[] nodeInputs, Value nodeOutput, string name)
+        {
+            var node = new Node(owner.UniqueNodeName(name), code.ToString(), nodeInputs, [nodeOutput]).Lower(code, options);
+            owner.Graph.Nodes.Add(node);
+        }
+
+        public ConversionException Invalid(string problem) => owner.Problem(index, code, custom, problem);
+    }
+}

@@ -1,0 +1,171 @@
+using EdgeInfer.Converter.Importers.TfLite;
+using EdgeInfer.Converter.Ir;
+using EdgeInfer.Format;
+using EdgeInfer.Runtime;
+using EdgeInfer.Runtime.Kernels;
+using EdgeInfer.TestSupport;
+
+namespace EdgeInfer.Converter.Tests;
+
+/// <summary>
+/// TensorFlow Lite Micro's own models (tests/fixtures/tflm, Apache-2.0) converted by the TFLite importer and run by the
+/// runtime, compared with tools/tflite-reference/tflite_reference.py: an independent Python implementation of TFLite's
+/// reference integer kernels. int8 models must match it byte for byte at every layer, on every kernel path.
+/// </summary>
+public class TfLiteImportTests(ITestOutputHelper output)
+{
+    private static string Dir => Path.Combine(Support.Fixtures.Directory, "tflm");
+
+    public static TheoryData<string, string, int, string> Int8Models => new()
+    {
+        { "person_detect.tflite", "person_96x96_int8.raw|no_person_96x96_int8.raw", 96 * 96, "person_detect_expected.txt" },
+        { "micro_speech_quantized.tflite", "micro_speech_random4.raw", 49 * 40, "micro_speech_expected.txt" },
+        { "hello_world_int8.tflite", "all-int8", 1, "hello_world_int8_expected.txt" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Int8Models))]
+    public void Int8Model_MatchesTheTfLiteReference_AtEveryLayer_OnEveryPath(string model, string inputs, int sampleBytes, string expectedFile)
+    {
+        var reference = TfLiteReference.Read(Path.Combine(Dir, expectedFile));
+        byte[] file = ModelConverter.Convert(Path.Combine(Dir, model), new ConvertOptions()).File;
+        List<sbyte[]> samples = inputs == "all-int8"
+            ? [.. Enumerable.Range(-128, 256).Select(v => new[] { (sbyte)v })]
+            : TfLiteReference.RawSamples(sampleBytes, [.. inputs.Split('|').Select(f => Path.Combine(Dir, f))]);
+        Assert.Equal(reference.Outputs.Count, samples.Count);
+        foreach (KernelPath path in KernelPaths.Supported)
+        {
+            IReadOnlyList<string> problems = reference.Compare(file, samples, path);
+            Assert.True(problems.Count == 0, $"{model}:\n{string.Join("\n", problems.Take(10))}");
+        }
+
+        output.WriteLine($"{model}: {samples.Count} samples, {reference.Layers[0].Count} layers each, identical on {string.Join(", ", KernelPaths.Supported)}");
+    }
+
+    /// <summary>The .eim the arm64 runtime tests check under QEMU is what the importer writes today.</summary>
+    [Fact]
+    public void CommittedPersonDetectEim_IsTheCurrentConversion()
+    {
+        byte[] file = ModelConverter.Convert(Path.Combine(Dir, "person_detect.tflite"), new ConvertOptions()).File;
+        Assert.True(file.AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(Dir, "person_detect.eim"))),
+            "tests/fixtures/tflm/person_detect.eim is stale: edgeinfer convert tests/fixtures/tflm/person_detect.tflite -o tests/fixtures/tflm/person_detect.eim");
+    }
+
+    [Fact]
+    public void PersonDetect_ScoresThePersonImageAsAPerson_AsTflmsTestExpects()
+    {
+        byte[] file = ModelConverter.Convert(Path.Combine(Dir, "person_detect.tflite"), new ConvertOptions()).File;
+        using Model m = Model.FromBytes(file, "person_detect.eim");
+        var interpreter = new Interpreter(m);
+        sbyte[] Scores(string image)
+        {
+            File.ReadAllBytes(Path.Combine(Dir, image)).AsSpan().CopyTo(interpreter.Input(0).Bytes);
+            interpreter.Invoke();
+            return interpreter.Output(0).AsSpan<sbyte>().ToArray();
+        }
+
+        sbyte[] person = Scores("person_96x96_int8.raw"), noPerson = Scores("no_person_96x96_int8.raw");
+        Assert.True(person[1] > person[0], $"person image: person {person[1]}, no person {person[0]}");
+        Assert.True(noPerson[0] > noPerson[1], $"no-person image: person {noPerson[1]}, no person {noPerson[0]}");
+    }
+
+    [Fact]
+    public void FloatModel_MatchesTheReference()
+    {
+        var expected = TfLiteReference.Read(Path.Combine(Dir, "hello_world_float_expected.txt"));
+        float[][] x = Support.Fixtures.ReadCsv(Path.Combine(Dir, "hello_world_x.csv"));
+        byte[] file = ModelConverter.Convert(Path.Combine(Dir, "hello_world_float.tflite"), new ConvertOptions()).File;
+        using Model m = Model.FromBytes(file, "hello_world_float.eim");
+        var interpreter = new Interpreter(m);
+        for (int s = 0; s < x.Length; s++)
+        {
+            interpreter.Input(0).WriteFloats(x[s]);
+            interpreter.Invoke();
+            double y = interpreter.Output(0).ToFloatArray()[0];
+            Assert.True(Math.Abs(y - expected.Outputs[s][0]) <= 1e-6, $"x = {x[s][0]}: {y} vs reference {expected.Outputs[s][0]}");
+        }
+    }
+
+    [Fact]
+    public void DepthwiseWeights_AreLaidOutOhwi_WithTheirScalesOnAxisZero()
+    {
+        Graph graph = ModelConverter.Lower(Path.Combine(Dir, "person_detect.tflite"), new ConvertOptions(), _ => { });
+        Node first = graph.Nodes[0];
+        Value w = first.Input(1);
+        // The first layer is DEPTHWISE_CONV_2D with multiplier 8 on one channel: [1,3,3,8] in the file.
+        Assert.Equal([8, 3, 3, 1], w.Shape!);
+        Assert.Equal(0, w.Quantization!.Axis);
+        Assert.Equal(8, w.Quantization.Scales.Length);
+        var options = (Conv2DOptions)first.Options!;
+        Assert.Equal((2, 2, 1), (options.StrideH, options.StrideW, options.Groups));
+        // SAME padding of 96 by a 3x3 stride-2 window: the one padded row and column go after (TFLite's rule).
+        Assert.Equal((0, 0, 1, 1), (options.PadTop, options.PadLeft, options.PadBottom, options.PadRight));
+        Assert.Equal(new ClampOptions(0, 6), options.Clamp);
+    }
+
+    [Fact]
+    public void UnsupportedContent_IsRefusedByName()
+    {
+        var e = Assert.Throws<ConversionException>(() => TfLiteImporter.Import(File.ReadAllBytes(Path.Combine(Dir, "person_detect.tflite"))[..7], "short.tflite", _ => { }));
+        Assert.Equal("short.tflite: not a TensorFlow Lite model (no 'TFL3' identifier at byte 4)", e.Message);
+
+        byte[] onnx = File.ReadAllBytes(Path.Combine(Support.Fixtures.Directory, "digits", "digits_mlp.onnx"));
+        e = Assert.Throws<ConversionException>(() => TfLiteImporter.Import(onnx, "renamed.tflite", _ => { }));
+        Assert.StartsWith("renamed.tflite: not a TensorFlow Lite model", e.Message, StringComparison.Ordinal);
+
+        e = Assert.Throws<ConversionException>(() => ModelConverter.Convert(Path.Combine(Dir, "person_detect.tflite"), WithInputShape()));
+        Assert.Contains("--input-shape applies to ONNX models", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DamagedFiles_AreRefusedWithAConversionError_OrConvertToAModelThatLoads()
+    {
+        // Every byte of the int8 hello_world model (2.7 KB: header, vtables, tables, weights) replaced by its complement,
+        // and every truncation: the importer must refuse with a ConversionException naming the file, or produce a
+        // model the runtime loads. Any other exception is a gap in the checks.
+        byte[] original = File.ReadAllBytes(Path.Combine(Dir, "hello_world_int8.tflite"));
+        int refused = 0, converted = 0;
+        var bad = new List<string>();
+        void Try(byte[] bytes, string what)
+        {
+            try
+            {
+                Graph graph = TfLiteImporter.Import(bytes, "damaged.tflite", _ => { });
+                Passes.RemoveDeadCode.Run(graph, _ => { });
+                ModelConverter.RequireLoads(Emit.ModelEmitter.Emit(graph).File, "damaged.tflite");
+                converted++;
+            }
+            catch (ConversionException e) when (e.Message.StartsWith("damaged.tflite: ", StringComparison.Ordinal))
+            {
+                refused++;
+            }
+            catch (Exception e)
+            {
+                bad.Add($"{what}: {e.GetType().Name}: {e.Message}");
+            }
+        }
+
+        for (int i = 0; i < original.Length; i++)
+        {
+            byte[] flipped = (byte[])original.Clone();
+            flipped[i] ^= 0xFF;
+            Try(flipped, $"byte {i} complemented");
+        }
+
+        for (int length = 0; length < original.Length; length += 7)
+        {
+            Try(original[..length], $"truncated to {length} bytes");
+        }
+
+        output.WriteLine($"{refused} refused, {converted} converted (damage in weights or unread fields)");
+        Assert.True(bad.Count == 0, string.Join("\n", bad.Take(20)));
+        Assert.True(refused > 500, $"only {refused} damaged files were refused");
+    }
+
+    private static ConvertOptions WithInputShape()
+    {
+        var options = new ConvertOptions();
+        options.InputShapes[""] = [1, 96, 96, 1];
+        return options;
+    }
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Writes the expected outputs in tests/fixtures/tflm from the independent reference (tflite_reference.py), and the
+# synthetic inputs they use. Needs: apt-get install flatbuffers-compiler python3-flatbuffers python3-numpy.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+fx="$here/../../tests/fixtures/tflm"
+py=/usr/bin/python3
+# micro_speech has no test features in this repository: 4 seeded random 49x40 int8 spectrograms exercise the same
+# arithmetic. hello_world float: 64 points of [0, 2*pi].
+$py -c "import numpy as np; np.random.default_rng(7).integers(-128, 128, 4 * 1960).astype(np.int8).tofile('$fx/micro_speech_random4.raw')"
+$py -c "import numpy as np; np.savetxt('$fx/hello_world_x.csv', np.linspace(0, 2 * np.pi, 64, dtype=np.float32).reshape(-1, 1), fmt='%.9g')"
+cat "$fx/person_96x96_int8.raw" "$fx/no_person_96x96_int8.raw" > "$fx/person_and_no_person.raw"
+$py "$here/tflite_reference.py" "$fx/person_detect.tflite" "$fx/person_and_no_person.raw" > "$fx/person_detect_expected.txt"
+$py "$here/tflite_reference.py" "$fx/micro_speech_quantized.tflite" "$fx/micro_speech_random4.raw" > "$fx/micro_speech_expected.txt"
+$py "$here/tflite_reference.py" "$fx/hello_world_int8.tflite" all-int8 > "$fx/hello_world_int8_expected.txt"
+$py "$here/tflite_reference.py" "$fx/hello_world_float.tflite" "$fx/hello_world_x.csv" > "$fx/hello_world_float_expected.txt"
+rm "$fx/person_and_no_person.raw"
+wc -l "$fx"/*_expected.txt
