@@ -21,6 +21,7 @@ public class TfLiteImportTests(ITestOutputHelper output)
         { "person_detect.tflite", "person_96x96_int8.raw|no_person_96x96_int8.raw", 96 * 96, "person_detect_expected.txt" },
         { "micro_speech_quantized.tflite", "micro_speech_random4.raw", 49 * 40, "micro_speech_expected.txt" },
         { "hello_world_int8.tflite", "all-int8", 1, "hello_world_int8_expected.txt" },
+        { "residual_block_int8.tflite", "residual_block_inputs.raw", 12 * 12 * 8, "residual_block_expected.txt" },
     };
 
     [Theory]

@@ -9,9 +9,11 @@ py=/usr/bin/python3
 # arithmetic. hello_world float: 64 points of [0, 2*pi].
 $py -c "import numpy as np; np.random.default_rng(7).integers(-128, 128, 4 * 1960).astype(np.int8).tofile('$fx/micro_speech_random4.raw')"
 $py -c "import numpy as np; np.savetxt('$fx/hello_world_x.csv', np.linspace(0, 2 * np.pi, 64, dtype=np.float32).reshape(-1, 1), fmt='%.9g')"
+$py "$here/make_residual_block.py" "$fx/residual_block_int8.tflite" "$fx/residual_block_inputs.raw"
 cat "$fx/person_96x96_int8.raw" "$fx/no_person_96x96_int8.raw" > "$fx/person_and_no_person.raw"
 $py "$here/tflite_reference.py" "$fx/person_detect.tflite" "$fx/person_and_no_person.raw" > "$fx/person_detect_expected.txt"
 $py "$here/tflite_reference.py" "$fx/micro_speech_quantized.tflite" "$fx/micro_speech_random4.raw" > "$fx/micro_speech_expected.txt"
+$py "$here/tflite_reference.py" "$fx/residual_block_int8.tflite" "$fx/residual_block_inputs.raw" > "$fx/residual_block_expected.txt"
 $py "$here/tflite_reference.py" "$fx/hello_world_int8.tflite" all-int8 > "$fx/hello_world_int8_expected.txt"
 $py "$here/tflite_reference.py" "$fx/hello_world_float.tflite" "$fx/hello_world_x.csv" > "$fx/hello_world_float_expected.txt"
 rm "$fx/person_and_no_person.raw"

@@ -38,7 +38,7 @@ def load(path):
         pkg = "EdgeInfer.Converter.Importers.TfLite.Schema."
         S = {name: getattr(importlib.import_module(pkg + name), name) for name in [
             "Model", "Conv2DOptions", "DepthwiseConv2DOptions", "Pool2DOptions", "FullyConnectedOptions",
-            "SoftmaxOptions", "ReshapeOptions"]}
+            "SoftmaxOptions", "ReshapeOptions", "AddOptions", "MulOptions"]}
         with open(path, "rb") as f:
             buf = f.read()
         m = S["Model"].GetRootAs(buf, 0)
@@ -65,6 +65,8 @@ def load(path):
             5: ("Pool2DOptions", ["Padding", "StrideW", "StrideH", "FilterWidth", "FilterHeight", "FusedActivationFunction"]),
             8: ("FullyConnectedOptions", ["FusedActivationFunction"]),
             9: ("SoftmaxOptions", ["Beta"]),
+            11: ("AddOptions", ["FusedActivationFunction"]),
+            21: ("MulOptions", ["FusedActivationFunction"]),
         }
         ops = []
         for i in range(sg.OperatorsLength()):
@@ -360,6 +362,56 @@ def average_pool(x, opts, out_q, out_shape):
     return y
 
 
+def pad_int8(x, pads, out_zp):
+    """PAD: constant padding with the output zero point (the quantized 0)."""
+    return np.pad(x, [tuple(int(v) for v in p) for p in pads], constant_values=out_zp)
+
+
+def max_pool(x, opts, out_q, out_shape):
+    _, h, wd, c = x.shape
+    _, oh, ow, _ = out_shape
+    fh, fw, sh, sw = opts["filter_height"], opts["filter_width"], opts["stride_h"], opts["stride_w"]
+    pt = padding(opts["padding"], h, fh, sh, 1, oh)
+    pl = padding(opts["padding"], wd, fw, sw, 1, ow)
+    lo, hi = activation_range(opts["fused_activation_function"], out_q[0][0], out_q[1][0])
+    y = np.empty(out_shape, dtype=np.int8)
+    for oy in range(oh):
+        for ox in range(ow):
+            y0, x0 = oy * sh - pt, ox * sw - pl
+            window = x[0, max(0, y0):min(h, y0 + fh), max(0, x0):min(wd, x0 + fw), :]
+            y[0, oy, ox, :] = np.clip(window.max(axis=(0, 1)), lo, hi)
+    return y
+
+
+def add_int8(a, b, qa, qb, qo, act, out_shape):
+    """reference_integer_ops::Add: both inputs rescaled to 2·max(scale) with 20 bits of headroom, summed, requantized."""
+    sa, sb, so = float(np.float32(qa[0][0])), float(np.float32(qb[0][0])), float(np.float32(qo[0][0]))
+    left_shift = 20
+    twice_max = 2 * max(sa, sb)
+    m1 = quantize_multiplier(sa / twice_max)
+    m2 = quantize_multiplier(sb / twice_max)
+    mo = quantize_multiplier(twice_max / ((1 << left_shift) * so))
+    lo, hi = activation_range(act, qo[0][0], qo[1][0])
+    a, b = np.broadcast_arrays(a.astype(np.int64), b.astype(np.int64))
+    y = np.empty(a.shape, dtype=np.int8)
+    for idx in np.ndindex(a.shape):
+        s1 = mbqm((int(a[idx]) - qa[1][0]) * (1 << left_shift), *m1)
+        s2 = mbqm((int(b[idx]) - qb[1][0]) * (1 << left_shift), *m2)
+        y[idx] = max(lo, min(hi, mbqm(s1 + s2, *mo) + qo[1][0]))
+    return y.reshape(out_shape)
+
+
+def mul_int8(a, b, qa, qb, qo, act, out_shape):
+    """reference_integer_ops::Mul: (a − za)(b − zb) requantized by sa·sb/so."""
+    m = quantize_multiplier(float(np.float64(qa[0][0]) * np.float64(qb[0][0]) / np.float64(qo[0][0])))
+    lo, hi = activation_range(act, qo[0][0], qo[1][0])
+    a, b = np.broadcast_arrays(a.astype(np.int64), b.astype(np.int64))
+    y = np.empty(a.shape, dtype=np.int8)
+    for idx in np.ndindex(a.shape):
+        y[idx] = max(lo, min(hi, mbqm((int(a[idx]) - qa[1][0]) * (int(b[idx]) - qb[1][0]), *m) + qo[1][0]))
+    return y.reshape(out_shape)
+
+
 def run(model, inputs):
     sg = model["subgraphs"][0]
     tensors = sg["tensors"]
@@ -401,6 +453,13 @@ def run(model, inputs):
             values[out] = average_pool(get(0), opts, quant(out), shape)
         elif code == 22:
             values[out] = get(0).reshape(shape)
+        elif code == 34:
+            values[out] = pad_int8(get(0), const(ins[1]), quant(out)[1][0])
+        elif code == 17:
+            values[out] = max_pool(get(0), opts, quant(out), shape)
+        elif code in (0, 18):
+            fn = add_int8 if code == 0 else mul_int8
+            values[out] = fn(get(0), get(1), quant(ins[0]), quant(ins[1]), quant(out), opts.get("fused_activation_function", 0), shape)
         elif code == 25:
             values[out] = softmax_int8(get(0), opts.get("beta", 1.0), quant(ins[0])[0][0])
         else:
@@ -434,9 +493,11 @@ def main():
     print(f"# {os.path.basename(model_path)} on {os.path.basename(input_spec)}: expected by tools/tflite-reference/tflite_reference.py")
     for n, x in enumerate(samples(input_spec, tensors[sg["inputs"][0]])):
         values = run(model, [x])
+        codes = [max(c.get("deprecated_builtin_code", 0), c.get("builtin_code", 0)) for c in model["operator_codes"]]
         for op in sg["operators"]:
             out = op["outputs"][0]
-            if tensors[out]["type"] == 9:
+            # PAD outputs are not listed: EdgeInfer folds a PAD into the convolution that reads it.
+            if tensors[out]["type"] == 9 and codes[op["opcode_index"]] not in (34, 60):
                 print(f"{n} layer {tensors[out]['name']} {hashlib.sha256(values[out].tobytes()).hexdigest()[:32]}")
         y = values[sg["outputs"][0]].reshape(-1)
         text = " ".join(str(int(v)) for v in y) if y.dtype == np.int8 else " ".join(repr(float(v)) for v in y)

@@ -17,7 +17,12 @@ public static class TfLitePipeline
             throw new ConversionException($"{path}: --input-shape applies to ONNX models; a TFLite model's shapes are fixed in the file");
         }
 
-        Graph graph = TfLiteImporter.Import(path, options, note);
+        return Run(TfLiteImporter.Import(path, options, note), note);
+    }
+
+    /// <summary>Runs the passes over an imported TFLite graph.</summary>
+    public static Graph Run(Graph graph, Action<string> note)
+    {
         RemoveDeadCode.Run(graph, note);
         return graph;
     }

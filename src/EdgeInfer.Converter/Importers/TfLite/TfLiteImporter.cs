@@ -92,6 +92,7 @@ public static class TfLiteImporter
 internal sealed class TfLiteGraphBuilder(Graph graph, Model model, string source)
 {
     private readonly SubGraph _subgraph = model.Subgraphs(0)!.Value;
+    private readonly UniqueNames _valueNames = new();
     private Value?[] _values = [];
 
     public int OperatorCount => _subgraph.OperatorsLength;
@@ -101,6 +102,12 @@ internal sealed class TfLiteGraphBuilder(Graph graph, Model model, string source
 
     public void Build()
     {
+        // The .eim format's own bounds, checked before anything is built per tensor or operator.
+        if (_subgraph.TensorsLength > FormatConstants.MaxTensors || _subgraph.OperatorsLength > FormatConstants.MaxNodes / 2)
+        {
+            throw Problem($"the subgraph has {_subgraph.TensorsLength} tensors and {_subgraph.OperatorsLength} operators; a model holds at most {FormatConstants.MaxTensors} tensors and {FormatConstants.MaxNodes / 2} operators");
+        }
+
         _values = new Value?[_subgraph.TensorsLength];
         for (int i = 0; i < _subgraph.InputsLength; i++)
         {
@@ -114,6 +121,9 @@ internal sealed class TfLiteGraphBuilder(Graph graph, Model model, string source
         }
 
         var operators = new TfLiteOperators(this);
+        operators.CountReaders(_values.Length, Enumerable.Range(0, _subgraph.OperatorsLength)
+            .SelectMany(i => _subgraph.Operators(i)!.Value.GetInputsArray() ?? [])
+            .Concat(Enumerable.Range(0, _subgraph.OutputsLength).Select(i => _subgraph.Outputs(i))));
         for (int i = 0; i < _subgraph.OperatorsLength; i++)
         {
             operators.Import(i, _subgraph.Operators(i)!.Value);
@@ -121,7 +131,13 @@ internal sealed class TfLiteGraphBuilder(Graph graph, Model model, string source
 
         for (int i = 0; i < _subgraph.OutputsLength; i++)
         {
-            graph.Outputs.Add(Tensor(_subgraph.Outputs(i), "graph output"));
+            Value output = Tensor(_subgraph.Outputs(i), "graph output");
+            if (!operators.Writes(_subgraph.Outputs(i)) || graph.Outputs.Contains(output))
+            {
+                throw Problem($"graph output '{output.Name}' is not written by any operator, or is listed twice");
+            }
+
+            graph.Outputs.Add(output);
         }
 
         if (graph.Inputs.Count == 0 || graph.Outputs.Count == 0)
@@ -168,6 +184,9 @@ internal sealed class TfLiteGraphBuilder(Graph graph, Model model, string source
 
     public ConversionException Problem(string problem) => new($"{source}: {problem}");
 
+    /// <summary>A value name not used yet: the stem, or the stem with a numbered suffix.</summary>
+    public string NewValueName(string stem) => _valueNames.Take(stem);
+
     private Value MakeValue(int index)
     {
         Tensor t = _subgraph.Tensors(index)!.Value;
@@ -212,7 +231,7 @@ internal sealed class TfLiteGraphBuilder(Graph graph, Model model, string source
             }
         }
 
-        var value = new Value(graph.UniqueName(name), type, shape, Data(t, name, type, elements))
+        var value = new Value(NewValueName(name), type, shape, Data(t, name, type, elements))
         {
             Quantization = Quantization(t, name, type, shape),
         };
@@ -329,4 +348,32 @@ internal sealed class TfLiteGraphBuilder(Graph graph, Model model, string source
         17 => "INT4",
         _ => type.ToString(CultureInfo.InvariantCulture),
     };
+}
+
+/// <summary>
+/// Names made unique by a numbered suffix, in amortized constant time per name (Graph.UniqueName scans the graph,
+/// which a file with a million tensors of one name would turn into 10¹² steps).
+/// </summary>
+internal sealed class UniqueNames
+{
+    private readonly HashSet<string> _used = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _lastSuffix = new(StringComparer.Ordinal);
+
+    public string Take(string stem)
+    {
+        if (_used.Add(stem))
+        {
+            return stem;
+        }
+
+        _lastSuffix.TryGetValue(stem, out int i);
+        string name;
+        do
+        {
+            name = $"{stem}_{++i}";
+        }
+        while (!_used.Add(name));
+        _lastSuffix[stem] = i;
+        return name;
+    }
 }

@@ -28,13 +28,34 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
     private const int Add = 0, AveragePool2D = 1, Concatenation = 2, Conv2D = 3, DepthwiseConv2D = 4, Dequantize = 6,
         FullyConnected = 9, Logistic = 14, MaxPool2D = 17, Mul = 18, Relu = 19, ReluN1To1 = 20, Relu6 = 21, Reshape = 22,
         Softmax = 25, Tanh = 28, Transpose = 39, Mean = 40, Sub = 41, Squeeze = 43, ExpandDims = 70, LeakyRelu = 98,
-        Quantize = 114, HardSwish = 117;
+        Quantize = 114, HardSwish = 117, Pad = 34, PadV2 = 60;
 
     private const int PaddingSame = 0, PaddingValid = 1;
 
     private readonly HashSet<int> _written = [];
-    private readonly HashSet<string> _nodeNames = new(StringComparer.Ordinal);
+
+    /// <summary>PAD outputs waiting for the convolution that absorbs them: the PAD's input and its four spatial pads.</summary>
+    private readonly Dictionary<Value, (Value Input, int Top, int Left, int Bottom, int Right)> _pads = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>How many operator inputs and graph outputs read each tensor.</summary>
+    private int[] _readers = [];
+
+    public void CountReaders(int tensorCount, IEnumerable<int> reads)
+    {
+        _readers = new int[tensorCount];
+        foreach (int t in reads)
+        {
+            if ((uint)t < (uint)tensorCount)
+            {
+                _readers[t]++;
+            }
+        }
+    }
+    private readonly UniqueNames _nodeNames = new();
     private Graph Graph => builder.Graph;
+
+    /// <summary>Whether an imported operator writes tensor <paramref name="index"/>.</summary>
+    public bool Writes(int index) => _written.Contains(index) && !_pads.Keys.Any(v => ReferenceEquals(v, builder.Tensor(index, "a graph output")));
 
     public void Import(int index, Operator op)
     {
@@ -53,9 +74,15 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
 
         Value output = builder.OutputTensor(op.Outputs(0), _written);
         var context = new OpContext(this, index, code, custom, op, inputs, output);
+        if (code is not (Conv2D or DepthwiseConv2D) && inputs.FirstOrDefault(v => v is not null && _pads.ContainsKey(v)) is { } padded)
+        {
+            throw context.Invalid($"reads '{padded.Name}', the output of a PAD; EdgeInfer folds PAD only into a CONV_2D or DEPTHWISE_CONV_2D that reads it");
+        }
+
         switch (code)
         {
             case Conv2D: Convolution(context); break;
+            case Pad or PadV2: PadBeforeConvolution(context, op.Outputs(0)); break;
             case DepthwiseConv2D: Depthwise(context); break;
             case FullyConnected: Dense(context); break;
             case AveragePool2D: Pool(context, OpCode.AveragePool2D); break;
@@ -82,7 +109,7 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
             default:
                 throw Problem(index, code, custom, "is not supported by EdgeInfer's TFLite importer (supported: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, "
                     + "AVERAGE_POOL_2D, MAX_POOL_2D, MEAN over height and width, ADD, SUB, MUL, RESHAPE, SQUEEZE, EXPAND_DIMS, SOFTMAX, CONCATENATION, TRANSPOSE, "
-                    + "QUANTIZE, DEQUANTIZE, LOGISTIC, TANH, RELU, RELU6, RELU_N1_TO_1, LEAKY_RELU, HARD_SWISH)");
+                    + "QUANTIZE, DEQUANTIZE, LOGISTIC, TANH, RELU, RELU6, RELU_N1_TO_1, LEAKY_RELU, HARD_SWISH, and PAD / PADV2 before a convolution)");
         }
     }
 
@@ -99,8 +126,9 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
         (int pt, int pb) = c.Padding(o.Padding, xs[1], ws[1], o.StrideH, o.DilationHFactor, c.Output.Shape![1], "height");
         (int pl, int pr) = c.Padding(o.Padding, xs[2], ws[2], o.StrideW, o.DilationWFactor, c.Output.Shape![2], "width");
         c.RequireOutputShape([xs[0], c.Output.Shape![1], c.Output.Shape![2], ws[0]]);
-        var options = new Conv2DOptions(o.StrideH, o.StrideW, o.DilationHFactor, o.DilationWFactor, pt, pl, pb, pr, xs[3] / ws[3], c.Activation(o.FusedActivationFunction));
-        c.Emit(OpCode.Conv2D, options, [x, c.Weights(w, w), b]);
+        (Value input, int et, int el, int eb, int er) = Unpadded(x);
+        var options = new Conv2DOptions(o.StrideH, o.StrideW, o.DilationHFactor, o.DilationWFactor, pt + et, pl + el, pb + eb, pr + er, xs[3] / ws[3], c.Activation(o.FusedActivationFunction));
+        c.Emit(OpCode.Conv2D, options, [input, c.Weights(w, w), b]);
     }
 
     private void Depthwise(OpContext c)
@@ -129,15 +157,55 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
         }
 
         QuantizationInfo? q = w.Quantization;
-        var ohwi = new Value(Graph.UniqueName(w.Name + "_ohwi"), w.Type, [outChannels, ws[1], ws[2], 1], new TensorData(w.Type, dst))
+        var ohwi = new Value(builder.NewValueName(w.Name + "_ohwi"), w.Type, [outChannels, ws[1], ws[2], 1], new TensorData(w.Type, dst))
         {
             Quantization = q is null ? null : new QuantizationInfo(q.Scales, q.ZeroPoints, q.Axis == 3 ? 0 : q.Axis),
         };
         (int pt, int pb) = c.Padding(o.Padding, xs[1], ws[1], o.StrideH, o.DilationHFactor, c.Output.Shape![1], "height");
         (int pl, int pr) = c.Padding(o.Padding, xs[2], ws[2], o.StrideW, o.DilationWFactor, c.Output.Shape![2], "width");
-        var options = new Conv2DOptions(o.StrideH, o.StrideW, o.DilationHFactor, o.DilationWFactor, pt, pl, pb, pr, channels, c.Activation(o.FusedActivationFunction));
-        c.Emit(OpCode.Conv2D, options, [x, c.Weights(ohwi, w), b]);
+        (Value input, int et, int el, int eb, int er) = Unpadded(x);
+        var options = new Conv2DOptions(o.StrideH, o.StrideW, o.DilationHFactor, o.DilationWFactor, pt + et, pl + el, pb + eb, pr + er, channels, c.Activation(o.FusedActivationFunction));
+        c.Emit(OpCode.Conv2D, options, [input, c.Weights(ohwi, w), b]);
     }
+
+    /// <summary>
+    /// PAD (and PADV2 with the quantized 0 as its value) of an NHWC activation's height and width, read by one
+    /// convolution: EdgeInfer's convolutions pad with the input's zero point (float: 0), which is the value PAD writes
+    /// (its output keeps the input's quantization), so the pad becomes part of the convolution's own padding. This is
+    /// how the TFLite converter writes Keras' ZeroPadding2D before a stride-2 VALID convolution (MobileNetV2).
+    /// </summary>
+    private void PadBeforeConvolution(OpContext c, int outputIndex)
+    {
+        Value x = c.Input(0);
+        Value paddings = c.Constant(1, "paddings");
+        long[] p = paddings.Constant!.ToInt64Array();
+        if (x.IsConstant || x.Rank != 4 || p.Length != 8 || p.Any(v => v < 0 || v > 1 << 16) || p[0] != 0 || p[1] != 0 || p[6] != 0 || p[7] != 0)
+        {
+            throw c.Invalid($"pads {x.ShapeText} by [{string.Join(",", p)}]; EdgeInfer folds only non-negative padding of an NHWC activation's height and width into the convolution that reads it");
+        }
+
+        if (c.Inputs.Length > 2 && c.Inputs[2] is { } value)
+        {
+            double zero = x.Type == DataType.Int8 ? x.Quantization?.ZeroPoints[0] ?? double.NaN : 0;
+            if (!value.IsConstant || value.ElementCount != 1 || value.Constant!.ToFloatArray()[0] != zero)
+            {
+                throw c.Invalid("pads with a value other than zero; EdgeInfer's convolutions pad with zero (the zero point in int8)");
+            }
+        }
+
+        c.RequireOutputShape([x.Shape![0], x.Shape[1] + (int)(p[2] + p[3]), x.Shape[2] + (int)(p[4] + p[5]), x.Shape[3]]);
+        c.RequireSameQuantization(x);
+        if (_readers[outputIndex] != 1)
+        {
+            throw c.Invalid($"output '{c.Output.Name}' is read {_readers[outputIndex]} times; EdgeInfer folds a PAD into the one convolution that reads it");
+        }
+
+        _pads[c.Output] = (x, (int)p[2], (int)p[4], (int)p[3], (int)p[5]);
+    }
+
+    /// <summary>A convolution's input with a PAD folded in: the PAD's input and the padding it adds.</summary>
+    private (Value Input, int Top, int Left, int Bottom, int Right) Unpadded(Value x)
+        => _pads.Remove(x, out var pad) ? pad : (x, 0, 0, 0, 0);
 
     private void Dense(OpContext c)
     {
@@ -164,7 +232,7 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
                 throw c.Invalid($"keeps the input's dimensions, but its last dimension is not the filter's {k} inputs");
             }
 
-            var flat = new Value(Graph.UniqueName(x.Name + "_flat"), x.Type, [(int)(elements / k), k]) { Quantization = x.Quantization };
+            var flat = new Value(builder.NewValueName(x.Name + "_flat"), x.Type, [(int)(elements / k), k]) { Quantization = x.Quantization };
             c.EmitNode(OpCode.Reshape, null, [x], flat, c.Output.Name + "_flatten");
             x = flat;
         }
@@ -188,7 +256,12 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
 
     private void MeanOverSpace(OpContext c)
     {
-        Value x = c.Activation4D(0);
+        Value x = c.Input(0);
+        if (x.IsConstant || x.Rank != 4)
+        {
+            throw c.Invalid($"input {x.ShapeText} must be an NHWC activation");
+        }
+
         Value axes = c.Constant(1, "axes");
         long[] a = [.. axes.Constant!.ToInt64Array().Select(v => v < 0 ? v + 4 : v).Order()];
         if (!a.SequenceEqual([1L, 2L]))
@@ -196,6 +269,7 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
             throw c.Invalid($"averages over axes [{string.Join(",", axes.Constant!.ToInt64Array())}]; EdgeInfer supports MEAN over height and width (axes 1 and 2) of an NHWC tensor");
         }
 
+        c.RequireTypes(x);
         int[] pooled = [x.Shape![0], 1, 1, x.Shape[3]];
         if (c.Output.Shape!.SequenceEqual(pooled))
         {
@@ -203,7 +277,8 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
             return;
         }
 
-        var spatial = new Value(Graph.UniqueName(c.Output.Name + "_pooled"), c.Output.Type, pooled) { Quantization = c.Output.Quantization };
+        c.RequireOutputShape([x.Shape[0], x.Shape[3]]);
+        var spatial = new Value(builder.NewValueName(c.Output.Name + "_pooled"), c.Output.Type, pooled) { Quantization = c.Output.Quantization };
         c.EmitNode(OpCode.GlobalAveragePool, null, [x], spatial, c.Output.Name + "_mean");
         c.Emit(OpCode.Reshape, null, [spatial]);
     }
@@ -329,17 +404,6 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
         c.Emit(op, options, [x]);
     }
 
-    private string UniqueNodeName(string stem)
-    {
-        string name = stem;
-        for (int i = 1; !_nodeNames.Add(name); i++)
-        {
-            name = $"{stem}_{i}";
-        }
-
-        return name;
-    }
-
     private ConversionException Problem(int index, int code, string? custom, string problem)
         => builder.Problem($"operator {index} ({Name(code, custom)}) {problem}");
 
@@ -350,8 +414,8 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
         Logistic => "LOGISTIC", MaxPool2D => "MAX_POOL_2D", Mul => "MUL", Relu => "RELU", ReluN1To1 => "RELU_N1_TO_1",
         Relu6 => "RELU6", Reshape => "RESHAPE", Softmax => "SOFTMAX", Tanh => "TANH", Transpose => "TRANSPOSE",
         Mean => "MEAN", Sub => "SUB", Squeeze => "SQUEEZE", ExpandDims => "EXPAND_DIMS", LeakyRelu => "LEAKY_RELU",
-        Quantize => "QUANTIZE", HardSwish => "HARD_SWISH", 16 => "LSTM", 27 => "SVDF", 32 => $"CUSTOM '{custom}'", 34 => "PAD",
-        44 => "UNIDIRECTIONAL_SEQUENCE_LSTM", 45 => "STRIDED_SLICE", 49 => "SPLIT", 60 => "PADV2", 65 => "SLICE",
+        Quantize => "QUANTIZE", HardSwish => "HARD_SWISH", Pad => "PAD", PadV2 => "PADV2", 16 => "LSTM", 27 => "SVDF",
+        32 => $"CUSTOM '{custom}'", 44 => "UNIDIRECTIONAL_SEQUENCE_LSTM", 45 => "STRIDED_SLICE", 49 => "SPLIT", 65 => "SLICE",
         _ => $"builtin operator {code}",
     };
 
@@ -554,7 +618,7 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
 
         public void EmitNode(OpCode code, IOpOptions? options, Value?[] nodeInputs, Value nodeOutput, string name)
         {
-            var node = new Node(owner.UniqueNodeName(name), code.ToString(), nodeInputs, [nodeOutput]).Lower(code, options);
+            var node = new Node(owner._nodeNames.Take(name), code.ToString(), nodeInputs, [nodeOutput]).Lower(code, options);
             owner.Graph.Nodes.Add(node);
         }
 

@@ -1,0 +1,354 @@
+using EdgeInfer.Converter.Importers.TfLite;
+using Tfl = EdgeInfer.Converter.Importers.TfLite.Schema;
+using EdgeInfer.Converter.Tests.Support;
+using EdgeInfer.Format;
+using EdgeInfer.Runtime;
+using Google.FlatBuffers;
+
+namespace EdgeInfer.Converter.Tests;
+
+/// <summary>
+/// Each TFLite operator the importer maps, in a one-operator float model written with the flatc builders, run by the
+/// runtime and compared with a direct computation from TFLite's definition (NHWC, TFLite's weight layouts, SAME
+/// padding with the odd pixel after). The int8 arithmetic is checked separately against the TFLite reference
+/// (TfLiteImportTests); this checks the mapping: layouts, padding, options, broadcasting, axes.
+/// </summary>
+public class TfLiteOperatorTests
+{
+    private const int Add = 0, AveragePool = 1, Concatenation = 2, Conv = 3, Depthwise = 4, FullyConnected = 9, Logistic = 14,
+        MaxPool = 17, Mul = 18, Relu = 19, ReluN1To1 = 20, Relu6 = 21, Reshape = 22, Softmax = 25, Tanh = 28, Transpose = 39,
+        Mean = 40, Sub = 41, Squeeze = 43, ExpandDims = 70, LeakyRelu = 98, HardSwish = 117;
+
+    private const sbyte Same = 0, Valid = 1, ActRelu = 1, ActRelu6 = 3;
+
+    [Theory]
+    [InlineData(Same, 1, 1, 2, 1)]
+    [InlineData(Same, 2, 2, 1, 1)]
+    [InlineData(Valid, 2, 1, 1, 1)]
+    [InlineData(Same, 1, 1, 1, 2)]
+    public void Conv2D_MatchesTfLiteDefinition(sbyte padding, int strideH, int strideW, int dilation, int groups)
+    {
+        int h = 6, w = 5, c = 4, o = 6, k = 3;
+        int oh = Out(padding, h, k, strideH, dilation), ow = Out(padding, w, k, strideW, dilation);
+        float[] x = Values(h * w * c, 1), weights = Values(o * k * k * (c / groups), 2), bias = Values(o, 3);
+        var m = new TfLiteModelBuilder();
+        int xi = m.Float("x", [1, h, w, c]), wi = m.Float("w", [o, k, k, c / groups], weights), bi = m.Float("b", [o], bias), yi = m.Float("y", [1, oh, ow, o]);
+        m.Op(Conv, [xi, wi, bi], [yi], Tfl.BuiltinOptions.Conv2DOptions,
+            b => Tfl.Conv2DOptions.CreateConv2DOptions(b, padding, strideW, strideH, ActRelu6, dilation, dilation).Value);
+
+        float[] expected = new float[oh * ow * o];
+        int pt = PadBefore(padding, h, k, strideH, dilation, oh), pl = PadBefore(padding, w, k, strideW, dilation, ow);
+        int cg = c / groups, og = o / groups;
+        for (int y = 0; y < oh; y++)
+        {
+            for (int xx = 0; xx < ow; xx++)
+            {
+                for (int oc = 0; oc < o; oc++)
+                {
+                    double acc = bias[oc];
+                    for (int ky = 0; ky < k; ky++)
+                    {
+                        for (int kx = 0; kx < k; kx++)
+                        {
+                            int iy = y * strideH - pt + ky * dilation, ix = xx * strideW - pl + kx * dilation;
+                            if (iy < 0 || iy >= h || ix < 0 || ix >= w)
+                            {
+                                continue;
+                            }
+
+                            for (int ic = 0; ic < cg; ic++)
+                            {
+                                acc += x[(iy * w + ix) * c + oc / og * cg + ic] * weights[((oc * k + ky) * k + kx) * cg + ic];
+                            }
+                        }
+                    }
+
+                    expected[(y * ow + xx) * o + oc] = (float)Math.Clamp(acc, 0, 6);
+                }
+            }
+        }
+
+        AssertClose(expected, Run(m.Build([xi], [yi]), x));
+    }
+
+    [Theory]
+    [InlineData(Same, 2, 2)]
+    [InlineData(Valid, 1, 3)]
+    public void DepthwiseConv2D_WithAMultiplier_MatchesTfLiteDefinition(sbyte padding, int stride, int multiplier)
+    {
+        int h = 7, w = 6, c = 3, k = 3, o = c * multiplier;
+        int oh = Out(padding, h, k, stride, 1), ow = Out(padding, w, k, stride, 1);
+        float[] x = Values(h * w * c, 4), weights = Values(k * k * o, 5), bias = Values(o, 6);
+        var m = new TfLiteModelBuilder();
+        int xi = m.Float("x", [1, h, w, c]), wi = m.Float("w", [1, k, k, o], weights), bi = m.Float("b", [o], bias), yi = m.Float("y", [1, oh, ow, o]);
+        m.Op(Depthwise, [xi, wi, bi], [yi], Tfl.BuiltinOptions.DepthwiseConv2DOptions,
+            b => Tfl.DepthwiseConv2DOptions.CreateDepthwiseConv2DOptions(b, padding, stride, stride, multiplier, 0).Value);
+
+        float[] expected = new float[oh * ow * o];
+        int pt = PadBefore(padding, h, k, stride, 1, oh), pl = PadBefore(padding, w, k, stride, 1, ow);
+        for (int y = 0; y < oh; y++)
+        {
+            for (int xx = 0; xx < ow; xx++)
+            {
+                for (int oc = 0; oc < o; oc++)
+                {
+                    double acc = bias[oc];
+                    for (int ky = 0; ky < k; ky++)
+                    {
+                        for (int kx = 0; kx < k; kx++)
+                        {
+                            int iy = y * stride - pt + ky, ix = xx * stride - pl + kx;
+                            if (iy >= 0 && iy < h && ix >= 0 && ix < w)
+                            {
+                                // TFLite: output channel ic·m + j reads input channel ic and filter [0, ky, kx, ic·m + j].
+                                acc += x[(iy * w + ix) * c + oc / multiplier] * weights[(ky * k + kx) * o + oc];
+                            }
+                        }
+                    }
+
+                    expected[(y * ow + xx) * o + oc] = (float)acc;
+                }
+            }
+        }
+
+        AssertClose(expected, Run(m.Build([xi], [yi]), x));
+    }
+
+    [Fact]
+    public void FullyConnected_FlattensItsInput_AsTfLiteDoes()
+    {
+        float[] x = Values(2 * 3 * 4, 7), weights = Values(5 * 12, 8), bias = Values(5, 9);
+        var m = new TfLiteModelBuilder();
+        int xi = m.Float("x", [2, 3, 4]), wi = m.Float("w", [5, 12], weights), bi = m.Float("b", [5], bias), yi = m.Float("y", [2, 5]);
+        m.Op(FullyConnected, [xi, wi, bi], [yi], Tfl.BuiltinOptions.FullyConnectedOptions,
+            b => Tfl.FullyConnectedOptions.CreateFullyConnectedOptions(b, ActRelu).Value);
+        // [2,3,4] has 24 values: two rows of K = 12.
+        float[] expected = new float[10];
+        for (int r = 0; r < 2; r++)
+        {
+            for (int n = 0; n < 5; n++)
+            {
+                double acc = bias[n];
+                for (int i = 0; i < 12; i++)
+                {
+                    acc += x[r * 12 + i] * weights[n * 12 + i];
+                }
+
+                expected[r * 5 + n] = (float)Math.Max(acc, 0);
+            }
+        }
+
+        AssertClose(expected, Run(m.Build([xi], [yi]), x));
+    }
+
+    [Theory]
+    [InlineData(MaxPool, Same)]
+    [InlineData(AveragePool, Same)]
+    [InlineData(AveragePool, Valid)]
+    public void Pooling_ClipsWindowsToTheInput(int code, sbyte padding)
+    {
+        int h = 5, w = 5, c = 2, k = 2, s = 2;
+        int oh = Out(padding, h, k, s, 1), ow = Out(padding, w, k, s, 1);
+        float[] x = Values(h * w * c, 10);
+        var m = new TfLiteModelBuilder();
+        int xi = m.Float("x", [1, h, w, c]), yi = m.Float("y", [1, oh, ow, c]);
+        m.Op(code, [xi], [yi], Tfl.BuiltinOptions.Pool2DOptions, b => Tfl.Pool2DOptions.CreatePool2DOptions(b, padding, s, s, k, k, 0).Value);
+        float[] expected = new float[oh * ow * c];
+        int pt = PadBefore(padding, h, k, s, 1, oh), pl = PadBefore(padding, w, k, s, 1, ow);
+        for (int y = 0; y < oh; y++)
+        {
+            for (int xx = 0; xx < ow; xx++)
+            {
+                for (int ch = 0; ch < c; ch++)
+                {
+                    // TFLite: only in-input positions count, for the maximum and for the average's divisor.
+                    var window = new List<float>();
+                    for (int ky = 0; ky < k; ky++)
+                    {
+                        for (int kx = 0; kx < k; kx++)
+                        {
+                            int iy = y * s - pt + ky, ix = xx * s - pl + kx;
+                            if (iy >= 0 && iy < h && ix >= 0 && ix < w)
+                            {
+                                window.Add(x[(iy * w + ix) * c + ch]);
+                            }
+                        }
+                    }
+
+                    expected[(y * ow + xx) * c + ch] = code == MaxPool ? window.Max() : window.Sum() / window.Count;
+                }
+            }
+        }
+
+        AssertClose(expected, Run(m.Build([xi], [yi]), x));
+    }
+
+    [Theory]
+    [InlineData(Add)]
+    [InlineData(Sub)]
+    [InlineData(Mul)]
+    public void Binary_BroadcastsAPerChannelOperand(int code)
+    {
+        float[] a = Values(2 * 2 * 3, 11), bias = Values(3, 12);
+        var m = new TfLiteModelBuilder();
+        int ai = m.Float("a", [1, 2, 2, 3]), bi = m.Float("b", [3], bias), yi = m.Float("y", [1, 2, 2, 3]);
+        Tfl.BuiltinOptions type = code switch { Add => Tfl.BuiltinOptions.AddOptions, Sub => Tfl.BuiltinOptions.SubOptions, _ => Tfl.BuiltinOptions.MulOptions };
+        m.Op(code, [ai, bi], [yi], type, code switch
+        {
+            Add => b => Tfl.AddOptions.CreateAddOptions(b, ActRelu).Value,
+            Sub => b => Tfl.SubOptions.CreateSubOptions(b, ActRelu).Value,
+            _ => b => Tfl.MulOptions.CreateMulOptions(b, ActRelu).Value,
+        });
+        float[] expected = [.. a.Select((v, i) => Math.Max(0, code switch { Add => v + bias[i % 3], Sub => v - bias[i % 3], _ => v * bias[i % 3] }))];
+        AssertClose(expected, Run(m.Build([ai], [yi]), a));
+    }
+
+    [Fact]
+    public void Concatenation_NegativeAxis_JoinsChannels()
+    {
+        float[] a = Values(2 * 2 * 3, 13), b2 = Values(2 * 2 * 1, 14);
+        var m = new TfLiteModelBuilder();
+        int ai = m.Float("a", [1, 2, 2, 3]), bi = m.Float("b", [1, 2, 2, 1]), yi = m.Float("y", [1, 2, 2, 4]);
+        m.Op(Concatenation, [ai, bi], [yi], Tfl.BuiltinOptions.ConcatenationOptions, b => Tfl.ConcatenationOptions.CreateConcatenationOptions(b, -1).Value);
+        float[] expected = [.. Enumerable.Range(0, 4).SelectMany(p => a.Skip(p * 3).Take(3).Append(b2[p]))];
+        AssertClose(expected, Run(m.Build([ai, bi], [yi]), a, b2));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Mean_OverHeightAndWidth(bool keepDims)
+    {
+        float[] x = Values(3 * 4 * 2, 15);
+        var m = new TfLiteModelBuilder();
+        int xi = m.Float("x", [1, 3, 4, 2]), axes = m.Int32("axes", [1, 2]), yi = m.Float("y", keepDims ? [1, 1, 1, 2] : [1, 2]);
+        m.Op(Mean, [xi, axes], [yi], Tfl.BuiltinOptions.ReducerOptions, b => Tfl.ReducerOptions.CreateReducerOptions(b, keepDims).Value);
+        float[] expected = [.. Enumerable.Range(0, 2).Select(ch => x.Where((_, i) => i % 2 == ch).Average())];
+        AssertClose(expected, Run(m.Build([xi], [yi]), x));
+    }
+
+    [Fact]
+    public void Transpose_AndShapeOperators()
+    {
+        float[] x = Values(2 * 3 * 4, 16);
+        var m = new TfLiteModelBuilder();
+        int xi = m.Float("x", [1, 2, 3, 4]), perm = m.Int32("perm", [0, 3, 1, 2]), t = m.Float("t", [1, 4, 2, 3]);
+        int squeezed = m.Float("s", [4, 2, 3]), dims = m.Int32("dims", [3]), expanded = m.Float("e", [4, 2, 3, 1]);
+        int shape = m.Int32("shape", [4, 6]), yi = m.Float("y", [4, 6]);
+        m.Op(Transpose, [xi, perm], [t]);
+        m.Op(Squeeze, [t], [squeezed], Tfl.BuiltinOptions.SqueezeOptions, b => Tfl.SqueezeOptions.CreateSqueezeOptions(b, Tfl.SqueezeOptions.CreateSqueezeDimsVector(b, [0])).Value);
+        m.Op(ExpandDims, [squeezed, dims], [expanded]);
+        m.Op(Reshape, [expanded, shape], [yi]);
+        float[] expected = new float[24];
+        for (int h = 0; h < 2; h++)
+        {
+            for (int w = 0; w < 3; w++)
+            {
+                for (int c = 0; c < 4; c++)
+                {
+                    expected[(c * 2 + h) * 3 + w] = x[(h * 3 + w) * 4 + c];
+                }
+            }
+        }
+
+        AssertClose(expected, Run(m.Build([xi], [yi]), x));
+    }
+
+    [Theory]
+    [InlineData(Logistic)]
+    [InlineData(Tanh)]
+    [InlineData(Relu)]
+    [InlineData(Relu6)]
+    [InlineData(ReluN1To1)]
+    [InlineData(LeakyRelu)]
+    [InlineData(HardSwish)]
+    [InlineData(Softmax)]
+    public void Unary_MatchesItsDefinition(int code)
+    {
+        float[] x = [.. Values(12, 17).Select(v => v * 8)];
+        var m = new TfLiteModelBuilder();
+        int xi = m.Float("x", [2, 6]), yi = m.Float("y", [2, 6]);
+        Func<FlatBufferBuilder, int>? options = code switch
+        {
+            LeakyRelu => b => Tfl.LeakyReluOptions.CreateLeakyReluOptions(b, 0.1f).Value,
+            Softmax => b => Tfl.SoftmaxOptions.CreateSoftmaxOptions(b, 0.5f).Value,
+            _ => null,
+        };
+        m.Op(code, [xi], [yi], code switch { LeakyRelu => Tfl.BuiltinOptions.LeakyReluOptions, Softmax => Tfl.BuiltinOptions.SoftmaxOptions, _ => Tfl.BuiltinOptions.NONE }, options);
+        float[] expected = code switch
+        {
+            Logistic => [.. x.Select(v => 1 / (1 + MathF.Exp(-v)))],
+            Tanh => [.. x.Select(MathF.Tanh)],
+            Relu => [.. x.Select(v => Math.Max(v, 0))],
+            Relu6 => [.. x.Select(v => Math.Clamp(v, 0, 6))],
+            ReluN1To1 => [.. x.Select(v => Math.Clamp(v, -1, 1))],
+            LeakyRelu => [.. x.Select(v => v < 0 ? 0.1f * v : v)],
+            HardSwish => [.. x.Select(v => v * Math.Clamp(v + 3, 0, 6) / 6)],
+            _ => [.. x.Chunk(6).SelectMany(row => row.Select(v => MathF.Exp(0.5f * (v - row.Max())) / row.Sum(u => MathF.Exp(0.5f * (u - row.Max())))))],
+        };
+        AssertClose(expected, Run(m.Build([xi], [yi]), x));
+    }
+
+    [Fact]
+    public void AnOutputShapeThatDisagreesWithTheOperator_IsRefused()
+    {
+        var m = new TfLiteModelBuilder();
+        int ai = m.Float("a", [1, 2, 2, 3]), bi = m.Float("b", [3], Values(3, 1)), yi = m.Float("y", [1, 2, 2, 4]);
+        m.Op(Add, [ai, bi], [yi], Tfl.BuiltinOptions.AddOptions, b => Tfl.AddOptions.CreateAddOptions(b).Value);
+        var e = Assert.Throws<ConversionException>(() => TfLiteImporter.Import(m.Build([ai], [yi]), "bad.tflite", _ => { }));
+        Assert.Equal("bad.tflite: operator 0 (ADD) output [1,2,2,4] should be [1,2,2,3] for its inputs", e.Message);
+    }
+
+    [Fact]
+    public void APadThatNoConvolutionAbsorbs_IsRefused()
+    {
+        var m = new TfLiteModelBuilder();
+        int xi = m.Float("x", [1, 2, 2, 3]), pads = m.Int32("pads", [0, 0, 1, 1, 1, 1, 0, 0]), padded = m.Float("padded", [1, 4, 4, 3]), yi = m.Float("y", [1, 4, 4, 3]);
+        m.Op(34, [xi, pads], [padded]);
+        m.Op(Relu, [padded], [yi]);
+        var e = Assert.Throws<ConversionException>(() => TfLiteImporter.Import(m.Build([xi], [yi]), "pad.tflite", _ => { }));
+        Assert.Equal("pad.tflite: operator 1 (RELU) reads 'padded', the output of a PAD; EdgeInfer folds PAD only into a CONV_2D or DEPTHWISE_CONV_2D that reads it", e.Message);
+    }
+
+    [Fact]
+    public void AnUnsupportedOperator_IsNamed()
+    {
+        var m = new TfLiteModelBuilder();
+        int xi = m.Float("x", [1, 4]), yi = m.Float("y", [1, 4]);
+        m.Op(47, [xi], [yi]); // EXP
+        var e = Assert.Throws<ConversionException>(() => TfLiteImporter.Import(m.Build([xi], [yi]), "exp.tflite", _ => { }));
+        Assert.StartsWith("exp.tflite: operator 0 (builtin operator 47) is not supported by EdgeInfer's TFLite importer (supported: CONV_2D,", e.Message, StringComparison.Ordinal);
+    }
+
+    private static float[] Run(byte[] tflite, params float[][] inputs)
+    {
+        var graph = Passes.TfLitePipeline.Run(TfLiteImporter.Import(tflite, "test.tflite", _ => { }), _ => { });
+        using Model model = Model.FromBytes(Emit.ModelEmitter.Emit(graph).File, "test.eim");
+        var interpreter = new Interpreter(model);
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            interpreter.Input(i).WriteFloats(inputs[i]);
+        }
+
+        interpreter.Invoke();
+        return interpreter.Output(0).ToFloatArray();
+    }
+
+    private static void AssertClose(float[] expected, float[] actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5 * Math.Max(1, Math.Abs(expected[i])), $"[{i}]: expected {expected[i]}, got {actual[i]}");
+        }
+    }
+
+    private static int Out(sbyte padding, int size, int k, int stride, int dilation)
+        => padding == Same ? (size + stride - 1) / stride : (size - ((k - 1) * dilation + 1) + stride) / stride;
+
+    /// <summary>TFLite's SAME padding: total = max((out − 1)·stride + effective kernel − in, 0), half of it (rounded down) before.</summary>
+    private static int PadBefore(sbyte padding, int size, int k, int stride, int dilation, int output)
+        => padding == Valid ? 0 : Math.Max((output - 1) * stride + (k - 1) * dilation + 1 - size, 0) / 2;
+
+    private static float[] Values(int count, int seed) => [.. Enumerable.Range(0, count).Select(i => MathF.Sin(i * 0.7f + seed) * 0.9f)];
+}
