@@ -74,7 +74,9 @@ public static class ModelConverter
         {
             ".onnx" => Passes.OnnxPipeline.Convert(path, options, note),
             ".tflite" => Passes.TfLitePipeline.Convert(path, options, note),
-            string ext => throw new ConversionException($"{path}: cannot convert '{ext}' files (supported: .onnx, .tflite)"),
+            ".h5" or ".hdf5" => Passes.KerasPipeline.Convert(path, options, note),
+            ".keras" => throw new ConversionException($"{path}: the Keras 3 '.keras' archive is not supported; save the model as HDF5 (model.save(\"model.h5\")), or export it to ONNX or TFLite"),
+            string ext => throw new ConversionException($"{path}: cannot convert '{ext}' files (supported: .onnx, .tflite, .h5)"),
         };
         graph.Name = options.ModelName ?? Path.GetFileNameWithoutExtension(path);
 

@@ -29,7 +29,7 @@ internal static class ConvertCommand
 {
     public static Command Create(CliConsole console)
     {
-        var model = new Argument<string>("model") { Description = "The trained model (.onnx, or .tflite: float, or int8 as TFLite quantized it)" };
+        var model = new Argument<string>("model") { Description = "The trained model: .onnx, .tflite (float, or int8 as TFLite quantized it) or Keras .h5" };
         var output = new Option<string>("--output", "-o") { Description = "The .eim file to write", Required = true };
         var inputShape = new Option<string[]>("--input-shape")
         {

@@ -20,7 +20,7 @@ internal static class EvalCommand
 
     public static Command Create(CliConsole console)
     {
-        var model = new Argument<string>("model") { Description = "The model to evaluate (.eim, or .onnx / .tflite converted in memory)" };
+        var model = new Argument<string>("model") { Description = "The model to evaluate (.eim, or .onnx / .tflite / .h5 converted in memory)" };
         var data = new Option<string>("--data", "-d") { Description = "Test data: CSV or .npy", Required = true };
         var labels = CommandSupport.LabelsOption();
         var reference = new Option<string?>("--reference") { Description = "The float model to compare with (.onnx or .eim)" };

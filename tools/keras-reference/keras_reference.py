@@ -1,0 +1,976 @@
+#!/usr/bin/python3
+"""Independent numpy reference for the inference semantics of Keras .h5 models.
+
+Usage:
+    keras_reference.py MODEL.h5 INPUTS.csv     print the model outputs for every sample
+    keras_reference.py --self-test             run the small internal checks
+
+Written from Keras' documented semantics (TensorFlow backend, channels_last).
+Weights are read as float32 and every computation is done in float64.
+INPUTS.csv: one sample per row, the values of every model input flattened
+row-major (without the batch dimension) and concatenated in the model's input
+order. Values are rounded to float32 first (Keras feeds float32 inputs).
+Output: a first line starting with "# ", then for each sample n (0-based) and
+each model output k (0-based) one line "n output<k> v v v ..." with the output
+values flattened row-major, each printed as repr(float(v)).
+"""
+
+import json
+import math
+import os
+import sys
+
+import numpy as np
+
+try:
+    import h5py
+except ImportError:  # pragma: no cover
+    h5py = None
+
+
+class KerasRefError(Exception):
+    pass
+
+
+class UnsupportedLayer(KerasRefError):
+    pass
+
+
+# ----------------------------------------------------------------------------
+# small helpers
+# ----------------------------------------------------------------------------
+
+def _s(v):
+    """Decode an HDF5 attribute value (bytes / numpy bytes / str) to str."""
+    if isinstance(v, (bytes, np.bytes_)):
+        return v.decode("utf-8")
+    return str(v)
+
+
+def _tuple(v, n, what):
+    """Keras conv/pool arguments: int or list of n ints."""
+    if v is None:
+        return None
+    if isinstance(v, (int, float)):
+        return (int(v),) * n
+    v = tuple(int(x) for x in v)
+    if len(v) == 1 and n > 1:
+        v = v * n
+    if len(v) != n:
+        raise KerasRefError("%s: expected %d values, got %r" % (what, n, v))
+    return v
+
+
+def _check_channels_last(cfg, name):
+    df = cfg.get("data_format", "channels_last")
+    if df not in (None, "channels_last"):
+        raise UnsupportedLayer("layer '%s': data_format=%r is not supported (channels_last only)" % (name, df))
+
+
+# ----------------------------------------------------------------------------
+# activations
+# ----------------------------------------------------------------------------
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def sigmoid(x):
+    x = np.asarray(x, dtype=np.float64)
+    out = np.empty_like(x)
+    pos = x >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-x[pos]))
+    e = np.exp(x[~pos])
+    out[~pos] = e / (1.0 + e)
+    return out
+
+
+def softmax(x, axis=-1):
+    if isinstance(axis, (list, tuple)):
+        axis = tuple(axis)
+    m = np.max(x, axis=axis, keepdims=True)
+    e = np.exp(x - m)
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def elu(x, alpha=1.0):
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0)))
+
+
+def hard_sigmoid(x, keras3):
+    if keras3:
+        # Keras 3: relu6(x + 3) / 6
+        return np.clip(x / 6.0 + 0.5, 0.0, 1.0)
+    # Keras 2 (TF backend): clip(0.2 * x + 0.5, 0, 1)
+    return np.clip(0.2 * x + 0.5, 0.0, 1.0)
+
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def gelu(x, approximate=False):
+    if approximate:
+        return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
+    return 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))
+
+
+def activation_fn(spec, keras3):
+    """Return a numpy function for a Keras activation config value."""
+    if spec is None:
+        name = "linear"
+    elif isinstance(spec, str):
+        name = spec
+    elif isinstance(spec, dict):
+        # Keras 3 / new-style serialization of a built-in activation function
+        c = spec.get("config")
+        if isinstance(c, str):
+            name = c
+        elif isinstance(c, dict) and isinstance(c.get("name"), str) and spec.get("class_name") == "function":
+            name = c["name"]
+        else:
+            name = spec.get("class_name")
+            if not isinstance(name, str) or name == "function":
+                raise UnsupportedLayer("activation %r is not supported" % (spec,))
+    else:
+        raise UnsupportedLayer("activation %r is not supported" % (spec,))
+    name = name.lower()
+    table = {
+        "linear": lambda x: x,
+        "relu": lambda x: np.maximum(x, 0.0),
+        "relu6": lambda x: np.clip(x, 0.0, 6.0),
+        "sigmoid": sigmoid,
+        "tanh": np.tanh,
+        "softmax": lambda x: softmax(x, -1),
+        "softmax_v2": lambda x: softmax(x, -1),
+        "log_softmax": lambda x: x - np.max(x, -1, keepdims=True)
+        - np.log(np.sum(np.exp(x - np.max(x, -1, keepdims=True)), -1, keepdims=True)),
+        "elu": elu,
+        "selu": lambda x: SELU_SCALE * elu(x, SELU_ALPHA),
+        "softplus": lambda x: np.logaddexp(0.0, x),
+        "softsign": lambda x: x / (1.0 + np.abs(x)),
+        "swish": lambda x: x * sigmoid(x),
+        "silu": lambda x: x * sigmoid(x),
+        "hard_sigmoid": lambda x: hard_sigmoid(x, keras3),
+        "hard_silu": lambda x: x * hard_sigmoid(x, True),
+        "hard_swish": lambda x: x * hard_sigmoid(x, True),
+        "exponential": np.exp,
+        "gelu": gelu,  # string "gelu" -> approximate=False in Keras 2.x and 3.x
+        "mish": lambda x: x * np.tanh(np.logaddexp(0.0, x)),
+        "leaky_relu": lambda x: np.where(x >= 0, x, 0.2 * x),  # Keras 3 default slope
+    }
+    if name not in table:
+        raise UnsupportedLayer("activation %r is not supported" % (name,))
+    return table[name]
+
+
+def relu_layer(x, max_value=None, negative_slope=0.0, threshold=0.0):
+    """Keras ReLU layer (identical formulation in Keras 2 backend.relu and Keras 3)."""
+    negative_slope = float(negative_slope or 0.0)
+    threshold = float(threshold or 0.0)
+    if negative_slope != 0.0:
+        if max_value is None and threshold == 0.0:
+            return np.where(x >= 0, x, negative_slope * x)
+        negative_part = np.maximum(-x + threshold, 0.0)
+    if threshold != 0.0:
+        y = x * (x > threshold)
+    else:
+        y = np.maximum(x, 0.0)
+    if max_value is not None:
+        y = np.clip(y, 0.0, float(max_value))
+    if negative_slope != 0.0:
+        y = y - negative_slope * negative_part
+    return y
+
+
+# ----------------------------------------------------------------------------
+# convolution / pooling primitives (spatial rank 1 or 2, channels_last)
+# ----------------------------------------------------------------------------
+
+def pad_amounts(in_sizes, kernel, strides, dilation, padding):
+    """Return (out_sizes, [(before, after), ...]) following TensorFlow's rules."""
+    outs, pads = [], []
+    for n, k, s, d in zip(in_sizes, kernel, strides, dilation):
+        ek = (k - 1) * d + 1
+        if padding == "valid":
+            o = (n - ek) // s + 1
+            p = (0, 0)
+        elif padding == "same":
+            o = -(-n // s)  # ceil
+            total = max((o - 1) * s + ek - n, 0)
+            p = (total // 2, total - total // 2)
+        elif padding == "causal":
+            p = (ek - 1, 0)
+            o = (n + ek - 1 - ek) // s + 1
+        else:
+            raise UnsupportedLayer("padding %r is not supported" % (padding,))
+        if o <= 0:
+            raise KerasRefError("non-positive output size (input %d, kernel %d, stride %d)" % (n, k, s))
+        outs.append(o)
+        pads.append(p)
+    return outs, pads
+
+
+def _tap_slice(xp, offsets, strides, outs):
+    """xp[:, off0 : off0 + (o0-1)*s0 + 1 : s0, ..., :]"""
+    sl = [slice(None)]
+    for off, s, o in zip(offsets, strides, outs):
+        sl.append(slice(off, off + (o - 1) * s + 1, s))
+    sl.append(slice(None))
+    return xp[tuple(sl)]
+
+
+def _taps(kernel):
+    return list(np.ndindex(*kernel))
+
+
+def conv_nd(x, w, strides, dilation, padding, groups=1):
+    """Plain convolution.  x: [N, *spatial, Cin]; w: [*K, Cin/groups, Cout]."""
+    rank = x.ndim - 2
+    kernel = w.shape[:rank]
+    cin = x.shape[-1]
+    cin_g, cout = w.shape[rank], w.shape[rank + 1]
+    if cin_g * groups != cin or cout % groups != 0:
+        raise KerasRefError("conv: kernel %r does not match %d input channels with groups=%d"
+                            % (w.shape, cin, groups))
+    outs, pads = pad_amounts(x.shape[1:-1], kernel, strides, dilation, padding)
+    xp = np.pad(x, [(0, 0)] + pads + [(0, 0)])
+    y = np.zeros((x.shape[0],) + tuple(outs) + (cout,), dtype=np.float64)
+    cout_g = cout // groups
+    for tap in _taps(kernel):
+        offs = [t * d for t, d in zip(tap, dilation)]
+        xs = _tap_slice(xp, offs, strides, outs)  # [N, *outs, Cin]
+        wt = w[tap]  # [Cin/groups, Cout]
+        for g in range(groups):
+            y[..., g * cout_g:(g + 1) * cout_g] += np.einsum(
+                "...c,co->...o", xs[..., g * cin_g:(g + 1) * cin_g], wt[:, g * cout_g:(g + 1) * cout_g])
+    return y
+
+
+def depthwise_conv_nd(x, w, strides, dilation, padding):
+    """x: [N, *spatial, C]; w: [*K, C, M]; output channel c*M + j."""
+    rank = x.ndim - 2
+    kernel = w.shape[:rank]
+    c, m = w.shape[rank], w.shape[rank + 1]
+    if c != x.shape[-1]:
+        raise KerasRefError("depthwise conv: kernel %r does not match %d channels" % (w.shape, x.shape[-1]))
+    outs, pads = pad_amounts(x.shape[1:-1], kernel, strides, dilation, padding)
+    xp = np.pad(x, [(0, 0)] + pads + [(0, 0)])
+    y = np.zeros((x.shape[0],) + tuple(outs) + (c, m), dtype=np.float64)
+    for tap in _taps(kernel):
+        offs = [t * d for t, d in zip(tap, dilation)]
+        xs = _tap_slice(xp, offs, strides, outs)  # [N, *outs, C]
+        y += xs[..., :, None] * w[tap]  # [C, M]
+    return y.reshape(y.shape[:-2] + (c * m,))
+
+
+def pool_nd(x, pool, strides, padding, mode):
+    """Max / average pooling with TensorFlow semantics (padding never counted)."""
+    rank = x.ndim - 2
+    outs, pads = pad_amounts(x.shape[1:-1], pool, strides, (1,) * rank, padding)
+    if mode == "max":
+        xp = np.pad(x, [(0, 0)] + pads + [(0, 0)], constant_values=-np.inf)
+        y = np.full((x.shape[0],) + tuple(outs) + (x.shape[-1],), -np.inf)
+        for tap in _taps(pool):
+            y = np.maximum(y, _tap_slice(xp, tap, strides, outs))
+        return y
+    xp = np.pad(x, [(0, 0)] + pads + [(0, 0)])
+    ones = np.pad(np.ones((1,) + x.shape[1:-1] + (1,)), [(0, 0)] + pads + [(0, 0)])
+    s = np.zeros((x.shape[0],) + tuple(outs) + (x.shape[-1],))
+    cnt = np.zeros((1,) + tuple(outs) + (1,))
+    for tap in _taps(pool):
+        s += _tap_slice(xp, tap, strides, outs)
+        cnt += _tap_slice(ones, tap, strides, outs)
+    return s / cnt
+
+
+# ----------------------------------------------------------------------------
+# layers
+# ----------------------------------------------------------------------------
+
+IDENTITY_LAYERS = {"Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+                   "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization"}
+
+SUPPORTED = {"InputLayer", "Dense", "Flatten", "Reshape", "Conv1D", "Conv2D", "DepthwiseConv2D",
+             "SeparableConv2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
+             "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
+             "BatchNormalization", "Activation", "ReLU", "LeakyReLU", "Softmax", "Add", "Subtract",
+             "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "ZeroPadding1D",
+             "ZeroPadding2D", "Rescaling"} | IDENTITY_LAYERS
+
+# aliases used by some Keras versions
+CLASS_ALIASES = {"Convolution1D": "Conv1D", "Convolution2D": "Conv2D",
+                 "MaxPool1D": "MaxPooling1D", "MaxPool2D": "MaxPooling2D",
+                 "AvgPool1D": "AveragePooling1D", "AvgPool2D": "AveragePooling2D",
+                 "GlobalAvgPool1D": "GlobalAveragePooling1D", "GlobalAvgPool2D": "GlobalAveragePooling2D",
+                 "GlobalMaxPool1D": "GlobalMaxPooling1D", "GlobalMaxPool2D": "GlobalMaxPooling2D",
+                 "SeparableConvolution2D": "SeparableConv2D"}
+
+
+class Layer(object):
+    def __init__(self, class_name, cfg, weights, keras3):
+        self.cls = CLASS_ALIASES.get(class_name, class_name)
+        self.cfg = cfg
+        self.name = cfg.get("name", "?")
+        self.w = weights  # list of float64 arrays in Keras' weight order
+        self.keras3 = keras3
+        if self.cls not in SUPPORTED:
+            raise UnsupportedLayer("unsupported layer class '%s' (layer '%s')" % (class_name, self.name))
+        self.act = activation_fn(cfg.get("activation"), keras3) if "activation" in cfg and self.cls != "Activation" else None
+        self._check_weights()
+
+    # Keras weight creation order; count checked against weight_names
+    def _expected_weights(self):
+        c, cfg = self.cls, self.cfg
+        bias = 1 if cfg.get("use_bias", True) else 0
+        if c == "Dense" or c in ("Conv1D", "Conv2D"):
+            return 1 + bias
+        if c == "DepthwiseConv2D":
+            return 1 + bias
+        if c == "SeparableConv2D":
+            return 2 + bias
+        if c == "BatchNormalization":
+            return int(bool(cfg.get("scale", True))) + int(bool(cfg.get("center", True))) + 2
+        return 0
+
+    def _check_weights(self):
+        n = self._expected_weights()
+        if len(self.w) != n:
+            raise KerasRefError("layer '%s' (%s): expected %d weight arrays, weight_names gives %d"
+                                % (self.name, self.cls, n, len(self.w)))
+
+    def __call__(self, inputs):
+        c, cfg = self.cls, self.cfg
+        if c in ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"):
+            return self._merge(inputs)
+        if len(inputs) != 1:
+            raise KerasRefError("layer '%s' (%s) expects one input, got %d" % (self.name, c, len(inputs)))
+        x = inputs[0]
+        y = self._single(x)
+        if self.act is not None:
+            y = self.act(y)
+        return y
+
+    def _merge(self, xs):
+        c = self.cls
+        if c == "Concatenate":
+            axis = int(self.cfg.get("axis", -1))
+            return np.concatenate(xs, axis=axis)
+        if len(xs) < 2 and c != "Subtract":
+            raise KerasRefError("layer '%s' (%s) needs at least 2 inputs" % (self.name, c))
+        if c == "Subtract":
+            if len(xs) != 2:
+                raise KerasRefError("Subtract layer '%s' needs exactly 2 inputs" % self.name)
+            return xs[0] - xs[1]
+        y = xs[0]
+        for z in xs[1:]:
+            if c in ("Add", "Average"):
+                y = y + z
+            elif c == "Multiply":
+                y = y * z
+            elif c == "Maximum":
+                y = np.maximum(y, z)
+            elif c == "Minimum":
+                y = np.minimum(y, z)
+        if c == "Average":
+            y = y / len(xs)
+        return y
+
+    def _single(self, x):
+        c, cfg, w = self.cls, self.cfg, self.w
+        if c in IDENTITY_LAYERS or c == "InputLayer":
+            return x
+        if c == "Dense":
+            y = np.matmul(x, w[0])
+            if len(w) > 1:
+                y = y + w[1]
+            return y
+        if c == "Flatten":
+            df = cfg.get("data_format", "channels_last")
+            if df == "channels_first" and x.ndim > 2:
+                x = np.moveaxis(x, 1, -1)
+            return x.reshape(x.shape[0], -1)
+        if c == "Reshape":
+            return x.reshape((x.shape[0],) + tuple(int(v) for v in cfg["target_shape"]))
+        if c in ("Conv1D", "Conv2D"):
+            _check_channels_last(cfg, self.name)
+            rank = 1 if c == "Conv1D" else 2
+            padding = cfg.get("padding", "valid").lower()
+            if padding == "causal" and rank != 1:
+                raise UnsupportedLayer("causal padding only exists for Conv1D")
+            y = conv_nd(x, w[0], _tuple(cfg.get("strides", 1), rank, "strides"),
+                        _tuple(cfg.get("dilation_rate", 1), rank, "dilation_rate"),
+                        padding, int(cfg.get("groups", 1) or 1))
+            if len(w) > 1:
+                y = y + w[1]
+            return y
+        if c == "DepthwiseConv2D":
+            _check_channels_last(cfg, self.name)
+            y = depthwise_conv_nd(x, w[0], _tuple(cfg.get("strides", 1), 2, "strides"),
+                                  _tuple(cfg.get("dilation_rate", 1), 2, "dilation_rate"),
+                                  cfg.get("padding", "valid").lower())
+            if len(w) > 1:
+                y = y + w[1]
+            return y
+        if c == "SeparableConv2D":
+            _check_channels_last(cfg, self.name)
+            y = depthwise_conv_nd(x, w[0], _tuple(cfg.get("strides", 1), 2, "strides"),
+                                  _tuple(cfg.get("dilation_rate", 1), 2, "dilation_rate"),
+                                  cfg.get("padding", "valid").lower())
+            pw = w[1]  # [1, 1, Cin*M, Cout]
+            y = np.matmul(y, pw.reshape(pw.shape[-2], pw.shape[-1]))
+            if len(w) > 2:
+                y = y + w[2]
+            return y
+        if c in ("MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D"):
+            _check_channels_last(cfg, self.name)
+            rank = 1 if c.endswith("1D") else 2
+            pool = _tuple(cfg.get("pool_size", 2), rank, "pool_size")
+            strides = _tuple(cfg.get("strides"), rank, "strides") or pool
+            return pool_nd(x, pool, strides, cfg.get("padding", "valid").lower(),
+                           "max" if c.startswith("Max") else "avg")
+        if c.startswith("Global"):
+            _check_channels_last(cfg, self.name)
+            axes = tuple(range(1, x.ndim - 1))
+            keep = bool(cfg.get("keepdims", False))
+            if "Average" in c:
+                return np.mean(x, axis=axes, keepdims=keep)
+            return np.max(x, axis=axes, keepdims=keep)
+        if c == "BatchNormalization":
+            axis = cfg.get("axis", -1)
+            if isinstance(axis, list):
+                if len(axis) != 1:
+                    raise UnsupportedLayer("BatchNormalization '%s': multiple axes %r" % (self.name, axis))
+                axis = axis[0]
+            if int(axis) not in (-1, x.ndim - 1):
+                raise UnsupportedLayer("BatchNormalization '%s': axis %r is not the last axis" % (self.name, axis))
+            i = 0
+            gamma = beta = None
+            if cfg.get("scale", True):
+                gamma = w[i]
+                i += 1
+            if cfg.get("center", True):
+                beta = w[i]
+                i += 1
+            mean, var = w[i], w[i + 1]
+            y = (x - mean) / np.sqrt(var + float(cfg.get("epsilon", 1e-3)))
+            if gamma is not None:
+                y = y * gamma
+            if beta is not None:
+                y = y + beta
+            return y
+        if c == "Activation":
+            return activation_fn(cfg.get("activation"), self.keras3)(x)
+        if c == "ReLU":
+            return relu_layer(x, cfg.get("max_value"), cfg.get("negative_slope", 0.0), cfg.get("threshold", 0.0))
+        if c == "LeakyReLU":
+            a = cfg.get("negative_slope", cfg.get("alpha", 0.3))
+            return np.where(x >= 0, x, float(a) * x)
+        if c == "Softmax":
+            return softmax(x, cfg.get("axis", -1))
+        if c == "ZeroPadding1D":
+            p = cfg.get("padding", 1)
+            p = (int(p), int(p)) if isinstance(p, (int, float)) else tuple(int(v) for v in p)
+            return np.pad(x, [(0, 0), p, (0, 0)])
+        if c == "ZeroPadding2D":
+            _check_channels_last(cfg, self.name)
+            p = cfg.get("padding", 1)
+            if isinstance(p, (int, float)):
+                pads = [(int(p), int(p))] * 2
+            elif all(isinstance(v, (int, float)) for v in p):
+                pads = [(int(p[0]), int(p[0])), (int(p[1]), int(p[1]))]
+            else:
+                pads = [tuple(int(v) for v in p[0]), tuple(int(v) for v in p[1])]
+            return np.pad(x, [(0, 0)] + pads + [(0, 0)])
+        if c == "Rescaling":
+            return x * np.asarray(cfg.get("scale", 1.0), dtype=np.float64) \
+                + np.asarray(cfg.get("offset", 0.0), dtype=np.float64)
+        raise UnsupportedLayer("unsupported layer class '%s' (layer '%s')" % (c, self.name))
+
+
+# ----------------------------------------------------------------------------
+# model loading
+# ----------------------------------------------------------------------------
+
+def _read_str_list_attr(group, name):
+    """Keras splits big attributes into name0, name1, ... ; empty lists are stored as float64 []."""
+    if name in group.attrs:
+        vals = list(group.attrs[name])
+    else:
+        vals, i = [], 0
+        while "%s%d" % (name, i) in group.attrs:
+            vals.extend(group.attrs["%s%d" % (name, i)])
+            i += 1
+    return [_s(v) for v in vals if not isinstance(v, (float, np.floating))]
+
+
+def _load_weights(f, layer_name):
+    mw = f["model_weights"] if "model_weights" in f else f
+    if layer_name not in mw:
+        return []
+    g = mw[layer_name]
+    out = []
+    for wn in _read_str_list_attr(g, "weight_names"):
+        out.append(np.asarray(g[wn][()], dtype=np.float64))
+    return out
+
+
+def _input_shape_from(cfg):
+    for key in ("batch_input_shape", "batch_shape"):
+        if cfg.get(key) is not None:
+            return list(cfg[key])[1:]
+    return None
+
+
+class Model(object):
+    """Graph of nodes.  A node is (layer_name, node_index); tensors are (layer, node, tensor_index)."""
+
+    def __init__(self, path, inputs_only=False):
+        self.inputs_only = inputs_only  # parse the graph and input shapes only (no layer support check)
+        if h5py is None:
+            raise KerasRefError("h5py is required (Debian: python3-h5py)")
+        self.path = path
+        with h5py.File(path, "r") as f:
+            if "model_config" not in f.attrs:
+                raise KerasRefError("%s has no model_config attribute (weights-only file?)" % path)
+            self.config = json.loads(_s(f.attrs["model_config"]))
+            kv = f.attrs.get("keras_version")
+            if kv is None and "model_weights" in f:
+                kv = f["model_weights"].attrs.get("keras_version")
+            self.keras_version = _s(kv) if kv is not None else "unknown"
+            self.keras3 = self.keras_version.split(".")[0].isdigit() and int(self.keras_version.split(".")[0]) >= 3
+            cls = self.config.get("class_name")
+            cfg = self.config.get("config")
+            self.class_name = cls
+            if cls == "Sequential":
+                self._build_sequential(f, cfg)
+            elif cls in ("Model", "Functional"):
+                self._build_functional(f, cfg)
+            else:
+                raise UnsupportedLayer("unsupported top-level model class '%s'" % cls)
+
+    def _make_layer(self, f, entry):
+        cls = entry["class_name"]
+        cfg = entry.get("config") or {}
+        name = entry.get("name", cfg.get("name"))
+        cfg = dict(cfg)
+        cfg.setdefault("name", name)
+        if self.inputs_only:
+            return name, None
+        if cls in ("Sequential", "Model", "Functional"):
+            raise UnsupportedLayer("unsupported layer class '%s' (nested model '%s')" % (cls, name))
+        if cls not in SUPPORTED and CLASS_ALIASES.get(cls) not in SUPPORTED:
+            raise UnsupportedLayer("unsupported layer class '%s' (layer '%s')" % (cls, name))
+        return name, Layer(cls, cfg, _load_weights(f, name), self.keras3)
+
+    def _build_sequential(self, f, cfg):
+        entries = cfg["layers"] if isinstance(cfg, dict) else cfg  # old Keras: plain list
+        shape = None
+        self.layers = []
+        for i, e in enumerate(entries):
+            c = e.get("config") or {}
+            if shape is None:
+                shape = _input_shape_from(c)
+            if e["class_name"] == "InputLayer":
+                continue
+            self.layers.append(self._make_layer(f, e))
+        if shape is None and isinstance(cfg, dict) and cfg.get("build_input_shape"):
+            shape = list(cfg["build_input_shape"])[1:]
+        if shape is None:
+            raise KerasRefError("cannot determine the Sequential model's input shape")
+        self.input_names = ["input"]
+        for e in entries:
+            if e["class_name"] == "InputLayer":
+                self.input_names = [e.get("config", {}).get("name", "input")]
+        self.input_shapes = [shape]
+        self.output_names = [self.layers[-1][0] if self.layers else self.input_names[0]]
+
+    @staticmethod
+    def _tensor_refs(node):
+        """Inbound tensors of one node as [(layer, node_index, tensor_index)]."""
+        refs = []
+        if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
+            def walk(v):
+                if isinstance(v, dict):
+                    if v.get("class_name") == "__keras_tensor__":
+                        h = v["config"]["keras_history"]
+                        refs.append((h[0], int(h[1]), int(h[2])))
+                    else:
+                        for vv in v.values():
+                            walk(vv)
+                elif isinstance(v, (list, tuple)):
+                    for vv in v:
+                        walk(vv)
+            walk(node.get("args", []))
+        else:  # Keras 2: [[layer, node_index, tensor_index, kwargs], ...]
+            for t in node:
+                refs.append((t[0], int(t[1]), int(t[2])))
+        return refs
+
+    @staticmethod
+    def _io_list(v):
+        """input_layers / output_layers: [[name, n, t], ...], a single [name, n, t], or a dict."""
+        if isinstance(v, dict):
+            v = list(v.values())
+        if len(v) == 3 and isinstance(v[0], str) and not isinstance(v[1], (list, dict)):
+            v = [v]
+        return [(t[0], int(t[1]), int(t[2])) for t in v]
+
+    def _build_functional(self, f, cfg):
+        self.layer_by_name = {}
+        self.inbound = {}  # layer name -> list of nodes (each a list of tensor refs)
+        input_cfg = {}
+        for e in cfg["layers"]:
+            name = e.get("name", (e.get("config") or {}).get("name"))
+            if e["class_name"] == "InputLayer":
+                input_cfg[name] = e.get("config") or {}
+                self.layer_by_name[name] = None
+                self.inbound[name] = []
+                continue
+            _, layer = self._make_layer(f, e)
+            self.layer_by_name[name] = layer if layer is not None else False
+            self.inbound[name] = [self._tensor_refs(n) for n in (e.get("inbound_nodes") or [])]
+        self.inputs = self._io_list(cfg["input_layers"])
+        self.outputs = self._io_list(cfg["output_layers"])
+        self.input_names = [t[0] for t in self.inputs]
+        self.output_names = [t[0] for t in self.outputs]
+        self.input_shapes = []
+        for t in self.inputs:
+            if t[0] not in input_cfg:
+                raise KerasRefError("model input '%s' is not an InputLayer" % t[0])
+            s = _input_shape_from(input_cfg[t[0]])
+            if s is None:
+                raise KerasRefError("input '%s' has no batch_input_shape/batch_shape" % t[0])
+            self.input_shapes.append(s)
+
+    def predict(self, xs):
+        """xs: list of float64 arrays [N, *shape] in model input order. Returns list of outputs."""
+        if self.class_name == "Sequential":
+            y = xs[0]
+            for _, layer in self.layers:
+                y = layer([y])
+            return [y]
+        values = {}  # (layer, node_index) -> list of output tensors
+        for (name, n, t), x in zip(self.inputs, xs):
+            values[(name, n)] = [x]
+        state = {}
+
+        def evaluate(name, node):  # dependency-order (memoised DFS), independent of list order
+            key = (name, node)
+            if key in values:
+                return values[key]
+            if state.get(key) == "busy":
+                raise KerasRefError("cycle in the model graph at %r" % (key,))
+            if name not in self.layer_by_name:
+                raise KerasRefError("unknown layer '%s' referenced" % name)
+            layer = self.layer_by_name[name]
+            if layer is False:
+                raise KerasRefError("model was loaded with inputs_only=True")
+            if layer is None:
+                raise KerasRefError("InputLayer '%s' is not a model input" % name)
+            if node >= len(self.inbound[name]):
+                raise KerasRefError("layer '%s' has no inbound node %d" % (name, node))
+            state[key] = "busy"
+            args = []
+            for (ln, ni, ti) in self.inbound[name][node]:
+                outs = evaluate(ln, ni)
+                args.append(outs[ti])
+            values[key] = [layer(args)]
+            state[key] = "done"
+            return values[key]
+
+        return [evaluate(name, n)[t] for (name, n, t) in self.outputs]
+
+
+# ----------------------------------------------------------------------------
+# CLI
+# ----------------------------------------------------------------------------
+
+def read_inputs(csv_path, model):
+    rows = []
+    with open(csv_path) as fh:
+        for line in fh:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            rows.append([float(v) for v in line.replace(";", ",").split(",") if v.strip() != ""])
+    sizes = []
+    for s in model.input_shapes:
+        if any(d is None for d in s):
+            raise KerasRefError("input shape %r has unknown dimensions; cannot read it from CSV" % (s,))
+        sizes.append(int(np.prod(s)) if s else 1)
+    total = sum(sizes)
+    data = np.asarray(rows, dtype=np.float64).reshape(len(rows), -1) if rows else np.zeros((0, total))
+    if data.shape[1] != total:
+        raise KerasRefError("CSV rows have %d values, the model inputs need %d (%s)"
+                            % (data.shape[1], total, ", ".join(str(s) for s in model.input_shapes)))
+    data = data.astype(np.float32).astype(np.float64)  # Keras feeds float32 inputs
+    xs, off = [], 0
+    for s, n in zip(model.input_shapes, sizes):
+        xs.append(data[:, off:off + n].reshape((data.shape[0],) + tuple(int(d) for d in s)))
+        off += n
+    return xs
+
+
+def run(model_path, csv_path, out=sys.stdout):
+    model = Model(model_path)
+    xs = read_inputs(csv_path, model)
+    ys = model.predict(xs) if xs[0].shape[0] > 0 else []
+    out.write("# keras_reference model=%s keras_version=%s class=%s inputs=%s outputs=%s samples=%d\n" % (
+        os.path.basename(model_path), model.keras_version, model.class_name,
+        ",".join("%s%s" % (n, tuple(s)) for n, s in zip(model.input_names, model.input_shapes)),
+        ",".join("%s%s" % (n, tuple(y.shape[1:])) for n, y in zip(model.output_names, ys)),
+        xs[0].shape[0]))
+    for n in range(xs[0].shape[0]):
+        for k, y in enumerate(ys):
+            out.write("%d output%d %s\n" % (n, k, " ".join(repr(float(v)) for v in np.ravel(y[n]))))
+
+
+# ----------------------------------------------------------------------------
+# self-test
+# ----------------------------------------------------------------------------
+
+def _brute_conv2d(x, w, stride, dil, padding, groups=1):
+    """Direct definition: y[n,i,j,o] = sum x[n, i*s - pad + kh*d, ...] * w[kh,kw,c,o], out of range = 0."""
+    N, H, W, C = x.shape
+    KH, KW, Cg, O = w.shape
+    def geom(n, k, s, d):
+        ek = (k - 1) * d + 1
+        if padding == "valid":
+            return (n - ek) // s + 1, 0
+        o = math.ceil(n / s)
+        return o, max((o - 1) * s + ek - n, 0) // 2
+    OH, ph = geom(H, KH, stride[0], dil[0])
+    OW, pw = geom(W, KW, stride[1], dil[1])
+    y = np.zeros((N, OH, OW, O))
+    og = O // groups
+    for n in range(N):
+        for i in range(OH):
+            for j in range(OW):
+                for o in range(O):
+                    g = o // og
+                    acc = 0.0
+                    for kh in range(KH):
+                        for kw in range(KW):
+                            r = i * stride[0] - ph + kh * dil[0]
+                            q = j * stride[1] - pw + kw * dil[1]
+                            if 0 <= r < H and 0 <= q < W:
+                                for c in range(Cg):
+                                    acc += x[n, r, q, g * Cg + c] * w[kh, kw, c, o]
+                    y[n, i, j, o] = acc
+    return y
+
+
+def _brute_pool2d(x, k, s, padding, mode):
+    N, H, W, C = x.shape
+    def geom(n, kk, ss):
+        if padding == "valid":
+            return (n - kk) // ss + 1, 0
+        o = math.ceil(n / ss)
+        return o, max((o - 1) * ss + kk - n, 0) // 2
+    OH, ph = geom(H, k[0], s[0])
+    OW, pw = geom(W, k[1], s[1])
+    y = np.zeros((N, OH, OW, C))
+    for n in range(N):
+        for i in range(OH):
+            for j in range(OW):
+                for c in range(C):
+                    vals = [x[n, r, q, c]
+                            for r in range(i * s[0] - ph, i * s[0] - ph + k[0])
+                            for q in range(j * s[1] - pw, j * s[1] - pw + k[1])
+                            if 0 <= r < H and 0 <= q < W]
+                    y[n, i, j, c] = max(vals) if mode == "max" else sum(vals) / len(vals)
+    return y
+
+
+def _write_h5(path, config, weights, keras_version):
+    """weights: {layer_name: [(weight_name, array), ...]}"""
+    with h5py.File(path, "w") as f:
+        f.attrs["model_config"] = json.dumps(config)
+        f.attrs["keras_version"] = keras_version
+        f.attrs["backend"] = "tensorflow"
+        mw = f.create_group("model_weights")
+        mw.attrs["layer_names"] = np.array([n.encode() for n in weights], dtype="S")
+        for ln, ws in weights.items():
+            g = mw.create_group(ln)
+            g.attrs["weight_names"] = np.array([wn.encode() for wn, _ in ws], dtype="S") if ws else np.zeros(0)
+            for wn, a in ws:
+                g.create_dataset(wn, data=np.asarray(a, dtype=np.float32))
+
+
+def self_test():
+    import tempfile
+    rng = np.random.default_rng(123)
+    fails = []
+
+    def check(what, a, b, tol=1e-12):
+        a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+        ok = a.shape == b.shape and np.allclose(a, b, rtol=tol, atol=tol)
+        err = float(np.max(np.abs(a - b))) if a.shape == b.shape and a.size else float("nan")
+        print("%-4s %s (max abs diff %.3g)" % ("ok" if ok else "FAIL", what, err))
+        if not ok:
+            fails.append(what)
+
+    # 1. conv2d vs brute force (same/valid, strides, dilation, groups)
+    for (H, W, C, O, K, s, d, pad, g) in [
+            (7, 6, 3, 4, (3, 2), (2, 2), (1, 1), "same", 1),
+            (8, 5, 2, 3, (3, 3), (1, 1), (2, 2), "same", 1),
+            (6, 7, 4, 6, (2, 3), (1, 2), (1, 1), "valid", 2),
+            (5, 5, 2, 2, (4, 4), (3, 3), (1, 1), "same", 1)]:
+        x = rng.standard_normal((2, H, W, C))
+        w = rng.standard_normal(K + (C // g, O))
+        check("conv2d %s k=%s s=%s d=%s g=%d vs brute force" % (pad, K, s, d, g),
+              conv_nd(x, w, s, d, pad, g), _brute_conv2d(x, w, s, d, pad, g))
+
+    # 2. depthwise (multiplier 2) == grouped conv with groups=C and kernel rearranged
+    x = rng.standard_normal((2, 6, 5, 3))
+    dw = rng.standard_normal((3, 3, 3, 2))
+    wg = dw.reshape(3, 3, 1, 6)  # out channel c*2+j uses input channel c
+    check("depthwise conv same s=2 vs brute force", depthwise_conv_nd(x, dw, (2, 2), (1, 1), "same"),
+          _brute_conv2d(x, wg, (2, 2), (1, 1), "same", groups=3))
+    check("depthwise conv same d=2 vs brute force", depthwise_conv_nd(x, dw, (1, 1), (2, 2), "same"),
+          _brute_conv2d(x, wg, (1, 1), (2, 2), "same", groups=3))
+
+    # 3. pooling vs brute force
+    x = rng.standard_normal((2, 7, 6, 3))
+    for k, st in (((3, 3), (2, 2)), ((2, 2), (2, 2)), ((3, 2), (1, 3))):
+        for pad in ("same", "valid"):
+            for mode in ("max", "avg"):
+                check("%s pool %s s%s %s vs brute force" % (mode, k, st, pad), pool_nd(x, k, st, pad, mode),
+                      _brute_pool2d(x, k, st, pad, mode))
+
+    # 4. Conv1D + Dense by hand
+    #    x = [1, 2, 3, 4] (1 channel), kernel k=2, 2 filters: f0 = [1, -1], f1 = [0.5, 2], bias [0.5, -1]
+    x = np.array([[[1.0], [2.0], [3.0], [4.0]]])
+    k = np.array([[[1.0, 0.5]], [[-1.0, 2.0]]])  # [K=2, Cin=1, Cout=2]
+    b = np.array([0.5, -1.0])
+    y = conv_nd(x, k, (1,), (1,), "valid") + b
+    # f0: 1-2+.5=-.5, 2-3+.5=-.5, 3-4+.5=-.5 ; f1: .5+4-1=3.5, 1+6-1=6, 1.5+8-1=8.5
+    check("conv1d valid by hand", y, [[[-0.5, 3.5], [-0.5, 6.0], [-0.5, 8.5]]])
+    yc = conv_nd(x, k, (1,), (1,), "causal") + b
+    # causal: left-pad one zero: t0 = 0*w0 + 1*w1
+    check("conv1d causal by hand", yc, [[[-0.5, 1.0], [-0.5, 3.5], [-0.5, 6.0], [-0.5, 8.5]]])
+    ycd = conv_nd(x, k, (1,), (2,), "causal")
+    # dilation 2: t uses x[t-2], x[t]
+    check("conv1d causal dilation 2 by hand", ycd[0, :, 0], [-1.0, -2.0, -2.0, -2.0])
+    flat = np.maximum(y, 0).reshape(1, -1)  # relu, Flatten -> [0, 3.5, 0, 6, 0, 8.5]
+    dk = np.array([[1.0], [2.0], [3.0], [-1.0], [5.0], [0.5]])
+    check("flatten+dense by hand", flat @ dk + 0.25, [[3.5 * 2 - 6 + 8.5 * 0.5 + 0.25]])
+
+    # 5. activations and a few layer formulas
+    t = np.array([-3.0, -1.0, 0.0, 0.5, 2.0, 4.0])
+    check("hard_sigmoid keras2", hard_sigmoid(t, False), [0.0, 0.3, 0.5, 0.6, 0.9, 1.0])
+    check("hard_sigmoid keras3", hard_sigmoid(t, True), [0.0, 1 / 3, 0.5, 0.5 + 0.5 / 6, 0.5 + 2 / 6, 1.0])
+    check("ReLU(max 6, slope .1, threshold 1)", relu_layer(t * 2, 6.0, 0.1, 1.0),
+          [-0.7, -0.3, -0.1, 0.0, 4.0, 6.0])
+    check("ReLU(max 6)", relu_layer(t * 2, 6.0), [0, 0, 0, 1, 4, 6])
+    check("softmax rows sum to 1", softmax(rng.standard_normal((4, 7))).sum(-1), np.ones(4))
+    check("gelu(1)", gelu(np.array([1.0])), [0.8413447460685429])
+    check("selu(-1)", SELU_SCALE * elu(np.array([-1.0]), SELU_ALPHA), [-1.1113307378125628])
+
+    # 6. Tiny synthetic .h5 files: Keras 2 functional (layers out of order), Keras 3 functional,
+    #    BatchNormalization without gamma, SeparableConv2D with bias, max/avg pooling same.
+    tmpdir = tempfile.mkdtemp(prefix="keras_ref_selftest_", dir="/tmp")
+    xa = rng.standard_normal((3, 6, 6, 2)).astype(np.float32).astype(np.float64)
+    xb = rng.standard_normal((3, 4)).astype(np.float32).astype(np.float64)
+    Wc = rng.standard_normal((3, 3, 2, 4)).astype(np.float32)
+    bc = rng.standard_normal(4).astype(np.float32)
+    dwk = rng.standard_normal((3, 3, 4, 2)).astype(np.float32)
+    pwk = rng.standard_normal((1, 1, 8, 5)).astype(np.float32)
+    pwb = rng.standard_normal(5).astype(np.float32)
+    beta = rng.standard_normal(5).astype(np.float32)
+    mm = rng.standard_normal(5).astype(np.float32)
+    mv = rng.uniform(0.5, 2, 5).astype(np.float32)
+    Wd = rng.standard_normal((5 + 4, 3)).astype(np.float32)
+    bd = rng.standard_normal(3).astype(np.float32)
+    f64 = lambda a: np.asarray(a, dtype=np.float64)
+    # expected, straight numpy
+    h = np.maximum(conv_nd(xa, f64(Wc), (1, 1), (1, 1), "same") + f64(bc), 0)
+    h = depthwise_conv_nd(h, f64(dwk), (1, 1), (1, 1), "same") @ f64(pwk)[0, 0] + f64(pwb)
+    h = (h - f64(mm)) / np.sqrt(f64(mv) + 0.01) + f64(beta)
+    h = pool_nd(h, (2, 2), (2, 2), "same", "max")
+    h = np.mean(h, axis=(1, 2))
+    expected = softmax(np.concatenate([h, xb], -1) @ f64(Wd) + f64(bd))
+    layer_cfgs = {
+        "in_a": ("InputLayer", {"batch_input_shape": [None, 6, 6, 2], "name": "in_a"}, []),
+        "in_b": ("InputLayer", {"batch_input_shape": [None, 4], "name": "in_b"}, []),
+        "conv": ("Conv2D", {"name": "conv", "filters": 4, "kernel_size": [3, 3], "strides": [1, 1],
+                            "padding": "same", "dilation_rate": [1, 1], "activation": "relu",
+                            "use_bias": True}, ["in_a"]),
+        "sep": ("SeparableConv2D", {"name": "sep", "filters": 5, "kernel_size": [3, 3], "padding": "same",
+                                    "depth_multiplier": 2, "activation": "linear", "use_bias": True},
+                ["conv"]),
+        "bn": ("BatchNormalization", {"name": "bn", "axis": [3], "epsilon": 0.01, "center": True,
+                                      "scale": False}, ["sep"]),
+        "pool": ("MaxPooling2D", {"name": "pool", "pool_size": [2, 2], "strides": [2, 2], "padding": "same"},
+                 ["bn"]),
+        "gap": ("GlobalAveragePooling2D", {"name": "gap"}, ["pool"]),
+        "cat": ("Concatenate", {"name": "cat", "axis": -1}, ["gap", "in_b"]),
+        "out": ("Dense", {"name": "out", "units": 3, "activation": "softmax", "use_bias": True}, ["cat"]),
+    }
+    order = ["out", "cat", "in_b", "gap", "pool", "bn", "sep", "conv", "in_a"]  # reversed on purpose
+    for ver in ("2.4.0", "3.8.0"):
+        layers = []
+        for n in order:
+            cls, cfg, ins = layer_cfgs[n]
+            if ver.startswith("2"):
+                nodes = [[[i, 0, 0, {}] for i in ins]] if ins else []
+            else:
+                kt = [{"class_name": "__keras_tensor__", "config": {"shape": None, "dtype": "float32",
+                                                                      "keras_history": [i, 0, 0]}} for i in ins]
+                nodes = [{"args": [kt if len(kt) > 1 else kt[0]], "kwargs": {}}] if ins else []
+                if cls == "InputLayer":
+                    cfg = {"batch_shape": cfg["batch_input_shape"], "name": n}
+            layers.append({"class_name": cls, "name": n, "config": cfg, "inbound_nodes": nodes})
+        config = {"class_name": "Functional" if ver.startswith("2") else "Functional",
+                  "config": {"name": "m", "layers": layers,
+                             "input_layers": [["in_a", 0, 0], ["in_b", 0, 0]],
+                             "output_layers": [["out", 0, 0]] if ver.startswith("2") else ["out", 0, 0]}}
+        pre = "" if ver.startswith("2") else "functional/"
+        suf = ":0" if ver.startswith("2") else ""
+        weights = {"conv": [(pre + "conv/kernel" + suf, Wc), (pre + "conv/bias" + suf, bc)],
+                   "sep": [(pre + "sep/depthwise_kernel" + suf, dwk), (pre + "sep/pointwise_kernel" + suf, pwk),
+                           (pre + "sep/bias" + suf, pwb)],
+                   "bn": [(pre + "bn/beta" + suf, beta), (pre + "bn/moving_mean" + suf, mm),
+                          (pre + "bn/moving_variance" + suf, mv)],
+                   "pool": [], "gap": [], "cat": [],
+                   "out": [(pre + "out/kernel" + suf, Wd), (pre + "out/bias" + suf, bd)]}
+        p = os.path.join(tmpdir, "synthetic_k%s.h5" % ver[0])
+        _write_h5(p, config, weights, ver)
+        m = Model(p)
+        got = m.predict([xa, xb])[0]
+        check("synthetic functional h5, Keras %s format, layers listed in reverse" % ver, got, expected, 1e-12)
+        check("synthetic model softmax rows sum to 1 (Keras %s)" % ver, got.sum(-1), np.ones(3))
+        os.remove(p)
+    os.rmdir(tmpdir)
+
+    # 7. unsupported layer is reported by class name
+    try:
+        Layer("LSTM", {"name": "lstm"}, [], False)
+        fails.append("LSTM not rejected")
+        print("FAIL LSTM not rejected")
+    except UnsupportedLayer as e:
+        print("ok   unsupported layer reported: %s" % e)
+
+    print("self-test: %s" % ("PASSED" if not fails else "FAILED: " + "; ".join(fails)))
+    return 0 if not fails else 1
+
+
+def main(argv):
+    if len(argv) == 2 and argv[1] == "--self-test":
+        return self_test()
+    if len(argv) != 3:
+        sys.stderr.write("usage: %s MODEL.h5 INPUTS.csv | --self-test\n" % argv[0])
+        return 2
+    try:
+        run(argv[1], argv[2])
+    except UnsupportedLayer as e:
+        sys.stderr.write("error: %s\n" % e)
+        return 3
+    except KerasRefError as e:
+        sys.stderr.write("error: %s\n" % e)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

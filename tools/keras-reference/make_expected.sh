@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Writes the inputs and expected outputs of the Keras importer tests (tests/fixtures/keras) with the independent
+# reference. Needs: apt-get install python3-numpy python3-h5py. The models without a licence to copy are read from
+# ../shared/peers/keras; only their inputs and our expected outputs are committed (tests/fixtures/keras/peers).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+fx="$here/../../tests/fixtures/keras"
+peers="${KERAS_PEERS:-$here/../../../shared/peers/keras}"
+py=/usr/bin/python3
+for m in nids_mlp_dropout nids_conv1d fer_mini_xception; do
+    $py "$here/make_inputs.py" "$fx/$m.h5" "$fx/${m}_inputs.csv" 8
+    $py "$here/keras_reference.py" "$fx/$m.h5" "$fx/${m}_inputs.csv" > "$fx/${m}_expected.txt"
+done
+mkdir -p "$fx/peers"
+for m in mnist_cnn housing_wide_deep_functional churn_mlp_k3; do
+    $py "$here/make_inputs.py" "$peers/$m.h5" "$fx/peers/${m}_inputs.csv" 8
+    $py "$here/keras_reference.py" "$peers/$m.h5" "$fx/peers/${m}_inputs.csv" > "$fx/peers/${m}_expected.txt"
+done
+wc -l "$fx"/*_expected.txt "$fx"/peers/*_expected.txt
