@@ -86,6 +86,31 @@ public class KerasImportTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void InputShape_AppliesToTheInputLayer_AndMisfitsAreNamed()
+    {
+        string path = Path.Combine(Dir, "nids_conv1d.h5");
+        var options = new ConvertOptions();
+        options.InputShapes[""] = [3, 5, 1];
+        Graph graph = ModelConverter.Lower(path, options, _ => { });
+        Assert.Equal([3, 5, 1], graph.Inputs[0].Shape!);
+        Assert.Equal([3, 1], graph.Outputs[0].Shape!);
+
+        options.InputShapes[""] = [1, 5];
+        var e = Assert.Throws<ConversionException>(() => ModelConverter.Lower(path, options, _ => { }));
+        Assert.Equal($"{path}: layer 'conv1d_input' (InputLayer) has rank 3; --input-shape gives 2 dimensions", e.Message);
+
+        string housing = Path.Combine(PeerDir, "housing_wide_deep_functional.h5");
+        if (File.Exists(housing))
+        {
+            var two = new ConvertOptions();
+            two.InputShapes["wide_input"] = [2, 5];
+            two.InputShapes["deep"] = [2, 6];
+            e = Assert.Throws<ConversionException>(() => ModelConverter.Lower(housing, two, _ => { }));
+            Assert.Equal($"{housing}: --input-shape names 'deep', which is not an input layer (inputs: 'wide_input', 'deep_input')", e.Message);
+        }
+    }
+
+    [Fact]
     public void DamagedOrForeignFiles_AreRefusedByName()
     {
         string dir = Directory.CreateTempSubdirectory("edgeinfer-keras-").FullName;

@@ -58,6 +58,15 @@ internal sealed partial class KerasLayers(Graph graph, KerasModelFile file, Conv
 
     public void Build()
     {
+        // --input-shape keys must name input layers (any one key fits a single-input model), checked before building.
+        string[] inputs = file.ModelClass == "Sequential" ? [] : [.. file.Inputs.Select(r => r.Layer)];
+        string[] unknown = inputs.Length <= 1 && options.InputShapes.Count == 1 ? []
+            : [.. options.InputShapes.Keys.Where(k => k.Length > 0 && !inputs.Contains(k))];
+        if (unknown.Length > 0)
+        {
+            throw new ConversionException($"{Source}: --input-shape names {string.Join(", ", unknown.Select(u => $"'{u}'"))}, which is not an input layer (inputs: {string.Join(", ", inputs.Select(n => $"'{n}'"))})");
+        }
+
         if (file.ModelClass == "Sequential")
         {
             BuildSequential();
@@ -197,15 +206,20 @@ internal sealed partial class KerasLayers(Graph graph, KerasModelFile file, Conv
             throw Problem(layer, "has no batch_input_shape (the model's input shape is unknown)");
         }
 
-        string key = options.InputShapes.Count == 1 && file.ModelClass == "Sequential" ? options.InputShapes.Keys.First() : layer.Name;
-        if (options.InputShapes.TryGetValue(key, out int[]? given) || options.InputShapes.TryGetValue("", out given))
+        // As for ONNX: with one input, any one --input-shape applies to it; otherwise by layer name, "" being the first.
+        int inputCount = file.ModelClass == "Sequential" ? 1 : file.Inputs.Count;
+        int[]? given = inputCount == 1 && options.InputShapes.Count == 1 ? options.InputShapes.Values.First()
+            : options.InputShapes.TryGetValue(layer.Name, out int[]? named) ? named
+            : graph.Inputs.Count == 0 && options.InputShapes.TryGetValue("", out int[]? first) ? first
+            : null;
+        if (given is not null)
         {
             if (given.Length != shape.Length)
             {
                 throw Problem(layer, $"has rank {shape.Length}; --input-shape gives {given.Length} dimensions");
             }
 
-            shape = given;
+            shape = [.. given];
         }
 
         shape[0] = shape[0] <= 0 ? 1 : shape[0];

@@ -51,7 +51,7 @@ internal sealed partial class KerasLayers
                 return Emit(OpCode.Softmax, new SoftmaxOptions(axis, 1f), [x], NewValue(layer.Name, x.Shape!), layer.Name);
             case "Add" or "Subtract" or "Multiply" or "Average": return Merge(layer, inputs);
             case "Concatenate": return Concatenate(layer, inputs);
-            case "Flatten": return Reshape(layer, x, [1, (int)(x.ElementCount / x.Shape![0])]);
+            case "Flatten": return Reshape(layer, x, [x.Shape![0], (int)(x.ElementCount / x.Shape[0])]);
             case "Reshape": return ReshapeLayer(layer, x);
             case "ZeroPadding1D" or "ZeroPadding2D": return ZeroPadding(layer, x);
             case "Rescaling": return Rescaling(layer, x);
@@ -146,7 +146,7 @@ internal sealed partial class KerasLayers
         Geometry g = Window(layer, s4, dk.Shape[0], dk.Shape[1], false, "kernel_size");
         (Value input, var pad) = Unpadded(x);
         var depthwise = new Conv2DOptions(g.StrideH, g.StrideW, g.DilationH, g.DilationW, g.Top + pad.Top, g.Left + pad.Left, g.Bottom + pad.Bottom, g.Right + pad.Right, s4[3], ClampOptions.None);
-        Value mids = NewValue(layer.Name + "/depthwise", [1, g.OutH, g.OutW, mid]);
+        Value mids = NewValue(layer.Name + "/depthwise", [s4[0], g.OutH, g.OutW, mid]);
         Emit(OpCode.Conv2D, depthwise, [input, dw, null], mids, layer.Name + "/depthwise");
         var w = new float[pk.Values.Length];
         for (int i = 0; i < mid; i++)
@@ -157,7 +157,7 @@ internal sealed partial class KerasLayers
             }
         }
 
-        Value y = NewValue(PreActivationName(layer), [1, g.OutH, g.OutW, cout]);
+        Value y = NewValue(PreActivationName(layer), [s4[0], g.OutH, g.OutW, cout]);
         Emit(OpCode.Conv2D, new Conv2DOptions(1, 1, 1, 1, 0, 0, 0, 0, 1, ClampOptions.None),
             [mids, Constant(layer.Name + "/pointwise_kernel", [cout, 1, 1, mid], w), BiasValue(layer, bias, cout)], y, layer.Name);
         return Activate(layer, y, Str(layer.Config, "activation") ?? "linear", layer.Name);
@@ -200,9 +200,10 @@ internal sealed partial class KerasLayers
         }
 
         var options = new Conv2DOptions(g.StrideH, g.StrideW, g.DilationH, g.DilationW, g.Top + pad.Top, g.Left + pad.Left, g.Bottom + pad.Bottom, g.Right + pad.Right, groups, ClampOptions.None);
-        Value y4 = NewValue(oneD ? layer.Name + "/2d" : PreActivationName(layer), [1, g.OutH, g.OutW, cout]);
+        int n = x.Shape![0];
+        Value y4 = NewValue(oneD ? layer.Name + "/2d" : PreActivationName(layer), [n, g.OutH, g.OutW, cout]);
         Emit(OpCode.Conv2D, options, [input, weights, bias], y4, layer.Name);
-        Value y = oneD ? Reshape(layer, y4, [1, g.OutW, cout], PreActivationName(layer)) : y4;
+        Value y = oneD ? Reshape(layer, y4, [n, g.OutW, cout], PreActivationName(layer)) : y4;
         return Activate(layer, y, Str(layer.Config, "activation") ?? "linear", layer.Name);
     }
 
@@ -214,7 +215,7 @@ internal sealed partial class KerasLayers
             throw Problem(layer, $"takes an {(oneD ? "(N, W, C)" : "(N, H, W, C)")} input, not {x.ShapeText}");
         }
 
-        return oneD ? [1, 1, x.Shape![1], x.Shape[2]] : x.Shape!;
+        return oneD ? [x.Shape![0], 1, x.Shape[1], x.Shape[2]] : x.Shape!;
     }
 
     private Value Pooling(KerasLayer layer, Value x, OpCode op, bool oneD)
@@ -226,9 +227,9 @@ internal sealed partial class KerasLayers
         Value x4 = oneD ? To2D(layer, x) : x;
         // Keras (TensorFlow) averages over the window's in-input positions only.
         var options = new Pool2DOptions(kh, kw, g.StrideH, g.StrideW, 1, 1, g.Top, g.Left, g.Bottom, g.Right, false, ClampOptions.None);
-        Value y4 = NewValue(oneD ? layer.Name + "/2d" : layer.Name, [1, g.OutH, g.OutW, x4.Shape![3]]);
+        Value y4 = NewValue(oneD ? layer.Name + "/2d" : layer.Name, [s4[0], g.OutH, g.OutW, x4.Shape![3]]);
         Emit(op, options, [x4], y4, layer.Name);
-        return oneD ? Reshape(layer, y4, [1, g.OutW, x4.Shape[3]], layer.Name) : y4;
+        return oneD ? Reshape(layer, y4, [s4[0], g.OutW, x4.Shape[3]], layer.Name) : y4;
     }
 
     private Value GlobalPooling(KerasLayer layer, Value x, bool average)
@@ -242,8 +243,9 @@ internal sealed partial class KerasLayers
 
         int c = x4.Shape![3];
         bool keep = Bool(layer.Config, "keepdims") ?? false;
-        int[] kept = oneD ? [1, 1, c] : [1, 1, 1, c];
-        Value pooled = NewValue(keep && !oneD ? layer.Name : layer.Name + "/pooled", [1, 1, 1, c]);
+        int n = x4.Shape[0];
+        int[] kept = oneD ? [n, 1, c] : [n, 1, 1, c];
+        Value pooled = NewValue(keep && !oneD ? layer.Name : layer.Name + "/pooled", [n, 1, 1, c]);
         if (average)
         {
             Emit(OpCode.GlobalAveragePool, null, [x4], pooled, layer.Name);
@@ -254,7 +256,7 @@ internal sealed partial class KerasLayers
             Emit(OpCode.MaxPool2D, new Pool2DOptions(h, w, 1, 1, 1, 1, 0, 0, 0, 0, false, ClampOptions.None), [x4], pooled, layer.Name);
         }
 
-        return keep && !oneD ? pooled : Reshape(layer, pooled, keep ? kept : [1, c], layer.Name);
+        return keep && !oneD ? pooled : Reshape(layer, pooled, keep ? kept : [n, c], layer.Name);
     }
 
     /// <summary>
@@ -422,7 +424,7 @@ internal sealed partial class KerasLayers
             throw Problem(layer, $"cannot reshape {x.ShapeText} to [{string.Join(",", target)}]");
         }
 
-        int[] shape = [1, .. target.Select(d => d == -1 ? (int)(total / known) : d)];
+        int[] shape = [x.Shape[0], .. target.Select(d => d == -1 ? (int)(total / known) : d)];
         if (shape.Aggregate(1L, (a, d) => a * d) != x.ElementCount)
         {
             throw Problem(layer, $"cannot reshape {x.ShapeText} to [{string.Join(",", target)}]");
@@ -436,7 +438,7 @@ internal sealed partial class KerasLayers
     {
         bool oneD = layer.ClassName == "ZeroPadding1D";
         int[] p = PaddingPairs(layer, oneD);
-        int[] shape = oneD ? [1, x.Shape![1] + p[2] + p[3], x.Shape[2]] : [1, x.Shape![1] + p[0] + p[1], x.Shape[2] + p[2] + p[3], x.Shape[3]];
+        int[] shape = oneD ? [x.Shape![0], x.Shape[1] + p[2] + p[3], x.Shape[2]] : [x.Shape![0], x.Shape[1] + p[0] + p[1], x.Shape[2] + p[2] + p[3], x.Shape[3]];
         Value y = NewValue(layer.Name, shape);
         _zeroPads[y] = (x, p[0], p[2], p[1], p[3]);
         return y;
@@ -461,7 +463,7 @@ internal sealed partial class KerasLayers
             throw Problem(layer, $"takes an (N, W, C) input, not {x.ShapeText}");
         }
 
-        return Reshape(layer, x, [1, 1, x.Shape![1], x.Shape[2]], layer.Name + "/as_2d");
+        return Reshape(layer, x, [x.Shape![0], 1, x.Shape[1], x.Shape[2]], layer.Name + "/as_2d");
     }
 
     private Value Reshape(KerasLayer layer, Value x, int[] shape, string? name = null)

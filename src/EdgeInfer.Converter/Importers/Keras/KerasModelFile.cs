@@ -23,6 +23,7 @@ internal sealed class KerasModelFile : IDisposable
 {
     private readonly NativeFile _file;
     private readonly long _fileLength;
+    private readonly Dictionary<string, IReadOnlyList<KerasWeight>> _weights = new(StringComparer.Ordinal);
 
     private KerasModelFile(NativeFile file, long fileLength, string source)
     {
@@ -78,7 +79,12 @@ internal sealed class KerasModelFile : IDisposable
     /// <summary>The layer's weights in the order Keras lists them; empty for layers without weights.</summary>
     public IReadOnlyList<KerasWeight> Weights(string layer)
     {
-        return Guard($"the weights of layer '{layer}'", () =>
+        if (_weights.TryGetValue(layer, out IReadOnlyList<KerasWeight>? cached))
+        {
+            return cached;
+        }
+
+        return _weights[layer] = Guard($"the weights of layer '{layer}'", () =>
         {
             IH5Group weights = _file.Group("model_weights");
             if (!weights.LinkExists(layer))
