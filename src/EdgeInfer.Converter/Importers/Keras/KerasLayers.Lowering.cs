@@ -506,22 +506,16 @@ internal sealed partial class KerasLayers
         return w;
     }
 
-    private static int[] Broadcast(KerasLayer layer, int[] a, int[] b)
+    private int[] Broadcast(KerasLayer layer, int[] a, int[] b)
     {
-        int rank = Math.Max(a.Length, b.Length);
-        var shape = new int[rank];
-        for (int i = 0; i < rank; i++)
+        try
         {
-            int da = i < rank - a.Length ? 1 : a[i - (rank - a.Length)], db = i < rank - b.Length ? 1 : b[i - (rank - b.Length)];
-            if (da != db && da != 1 && db != 1)
-            {
-                throw new ConversionException($"layer '{layer.Name}' ({layer.ClassName}) cannot combine [{string.Join(",", a)}] with [{string.Join(",", b)}]");
-            }
-
-            shape[i] = Math.Max(da, db);
+            return Passes.Shapes.ShapeMath.Broadcast(a, b);
         }
-
-        return shape;
+        catch (ArgumentException)
+        {
+            throw Problem(layer, $"cannot combine [{string.Join(",", a)}] with [{string.Join(",", b)}]");
+        }
     }
 
     private int Axis(KerasLayer layer, int axis, int rank)
@@ -598,9 +592,7 @@ internal sealed partial class KerasLayers
                 long o = (size - effective) / stride + 1;
                 return size >= effective ? ((int)o, 0, 0) : throw Problem(layer, $"has a window of {effective} over {size} values with valid padding");
             case "same":
-                int outSame = (size + stride - 1) / stride;
-                long total = Math.Max((outSame - 1L) * stride + effective - size, 0);
-                return (outSame, (int)(total / 2), (int)(total - total / 2));
+                return Passes.Shapes.SpatialGeometry.Same(size, k, stride, dilation);
             case "causal" when !heightOf1D && layer.ClassName == "Conv1D":
                 return ((size - 1) / stride + 1, (int)(effective - 1), 0);
             case "causal":

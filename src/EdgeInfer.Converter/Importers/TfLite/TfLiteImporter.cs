@@ -31,17 +31,7 @@ public static class TfLiteImporter
     public static Graph Import(string path, ConvertOptions options, Action<string> note)
     {
         ArgumentNullException.ThrowIfNull(options);
-        byte[] bytes;
-        try
-        {
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ConversionException($"{path}: cannot read the file ({e.Message})", e);
-        }
-
-        return Import(bytes, path, note);
+        return Import(SourceFile.ReadAll(path), path, note);
     }
 
     /// <summary>Imports a model held in memory; <paramref name="source"/> names it in messages and metadata.</summary>

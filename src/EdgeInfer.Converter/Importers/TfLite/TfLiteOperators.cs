@@ -290,18 +290,14 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
             throw c.Invalid("needs two inputs");
         }
 
-        int[] a = c.Inputs[0]!.Shape!, b = c.Inputs[1]!.Shape!;
-        int rank = Math.Max(a.Length, b.Length);
-        var broadcast = new int[rank];
-        for (int i = 0; i < rank; i++)
+        int[] broadcast;
+        try
         {
-            int da = i < rank - a.Length ? 1 : a[i - (rank - a.Length)], db = i < rank - b.Length ? 1 : b[i - (rank - b.Length)];
-            if (da != db && da != 1 && db != 1)
-            {
-                throw c.Invalid($"cannot broadcast {c.Inputs[0]!.ShapeText} with {c.Inputs[1]!.ShapeText}");
-            }
-
-            broadcast[i] = Math.Max(da, db);
+            broadcast = Passes.Shapes.ShapeMath.Broadcast(c.Inputs[0]!.Shape!, c.Inputs[1]!.Shape!);
+        }
+        catch (ArgumentException)
+        {
+            throw c.Invalid($"cannot broadcast {c.Inputs[0]!.ShapeText} with {c.Inputs[1]!.ShapeText}");
         }
 
         c.RequireOutputShape(broadcast);
@@ -593,9 +589,10 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
             }
 
             long effective = (long)(kernel - 1) * dilation + 1;
+            (int sameOutput, int before, int after) = Passes.Shapes.SpatialGeometry.Same(input, kernel, stride, dilation);
             long expected = mode switch
             {
-                PaddingSame => (input + (long)stride - 1) / stride,
+                PaddingSame => sameOutput,
                 PaddingValid => (input - effective + stride) / stride,
                 _ => throw Invalid($"has padding mode {mode} (TFLite's are SAME = 0 and VALID = 1)"),
             };
@@ -604,13 +601,7 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
                 throw Invalid($"has {axis} {output} in its output, but {(mode == PaddingSame ? "SAME" : "VALID")} padding gives {expected} from input {input}, kernel {kernel}, stride {stride}, dilation {dilation}");
             }
 
-            if (mode == PaddingValid)
-            {
-                return (0, 0);
-            }
-
-            long total = Math.Max((expected - 1) * stride + effective - input, 0);
-            return ((int)(total / 2), (int)(total - total / 2));
+            return mode == PaddingValid ? (0, 0) : (before, after);
         }
 
         /// <summary>Emits the operator's node, writing its output tensor, named after that tensor as TFLite tools show it.</summary>

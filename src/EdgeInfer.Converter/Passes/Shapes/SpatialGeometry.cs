@@ -17,6 +17,17 @@ internal sealed record SpatialGeometry(int[] Kernel, int[] Strides, int[] Dilati
     ///   SAME_UPPER / SAME_LOWER: ceil(in / s), total pad max(0, (out−1)·s + k' − in), the odd pixel at the end
     ///           (UPPER) or the beginning (LOWER).
     /// </summary>
+    /// <summary>
+    /// SAME padding of one axis, as TensorFlow, TFLite and ONNX's SAME_UPPER define it: output ceil(in / s), total pad
+    /// max(0, (out − 1)·s + k' − in) with k' = (k − 1)·d + 1, the odd pixel after.
+    /// </summary>
+    public static (int Output, int Before, int After) Same(int input, int kernel, int stride, int dilation)
+    {
+        int output = (int)((input + (long)stride - 1) / stride);
+        long total = Math.Max(0, (output - 1L) * stride + (long)(kernel - 1) * dilation + 1 - input);
+        return (output, (int)(total / 2), (int)(total - total / 2));
+    }
+
     public static SpatialGeometry Resolve(Node node, int[] input, int[] kernel, bool allowCeilMode)
     {
         int n = input.Length;
@@ -46,10 +57,8 @@ internal sealed record SpatialGeometry(int[] Kernel, int[] Strides, int[] Dilati
                 case "SAME_UPPER":
                 case "SAME_LOWER":
                 {
-                    output[i] = (input[i] + strides[i] - 1) / strides[i];
-                    int total = Math.Max(0, (output[i] - 1) * strides[i] + span - input[i]);
-                    begin[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
-                    end[i] = total - begin[i];
+                    (output[i], int before, int after) = Same(input[i], kernel[i], strides[i], dilations[i]);
+                    (begin[i], end[i]) = autoPad == "SAME_UPPER" ? (before, after) : (after, before);
                     break;
                 }
 
