@@ -50,7 +50,7 @@ internal static class CommandSupport
         }
     }
 
-    /// <summary>Loads an .eim, or converts an .onnx to float32 in memory (for eval and reference comparisons).</summary>
+    /// <summary>Loads an .eim, or converts a source model (.onnx, .tflite, .h5) in memory as `convert` would without options (for eval and reference comparisons).</summary>
     public static Model LoadModel(string path)
     {
         RequireFile(path);

@@ -23,7 +23,7 @@ internal static class EvalCommand
         var model = new Argument<string>("model") { Description = "The model to evaluate (.eim, or .onnx / .tflite / .h5 converted in memory)" };
         var data = new Option<string>("--data", "-d") { Description = "Test data: CSV or .npy", Required = true };
         var labels = CommandSupport.LabelsOption();
-        var reference = new Option<string?>("--reference") { Description = "The float model to compare with (.onnx or .eim)" };
+        var reference = new Option<string?>("--reference") { Description = "The float model to compare with (.eim, or .onnx / .tflite / .h5 converted in memory)" };
         var perLayer = new Option<bool>("--per-layer") { Description = "Each layer's SQNR in dB against --reference" };
         var json = new Option<bool>("--json") { Description = "Print JSON" };
         var kernels = CommandSupport.KernelsOption();
