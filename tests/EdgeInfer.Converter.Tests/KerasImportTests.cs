@@ -18,27 +18,39 @@ public class KerasImportTests(ITestOutputHelper output)
 
     private static string PeerDir => Path.GetFullPath(Path.Combine(Support.Fixtures.Directory, "..", "..", "..", "shared", "peers", "keras"));
 
-    public static TheoryData<string, bool> Models => new()
+    /// <summary>
+    /// Real models (fixtures, or peers read from ../shared), and synthetic ones written in Keras' own format by
+    /// tools/keras-reference/make_synthetic.py for the layers and options no real model here uses: ZeroPadding2D,
+    /// DepthwiseConv2D with a multiplier, dilated SAME and causal convolutions, ReLU(max_value), LeakyReLU, swish,
+    /// hard_sigmoid (Keras 2 and 3 slopes), an unfoldable BatchNormalization, SAME average and max pooling,
+    /// GlobalMaxPooling1D/2D, Subtract, Multiply, Rescaling, Reshape, a Softmax layer, Keras 3's inbound_nodes form,
+    /// a Sequential model without an InputLayer, and a layer listed before its inputs.
+    /// </summary>
+    public static TheoryData<string, string> Models => new()
     {
-        { "nids_mlp_dropout", false },
-        { "nids_conv1d", false },
-        { "fer_mini_xception", false },
-        { "mnist_cnn", true },
-        { "housing_wide_deep_functional", true },
-        { "churn_mlp_k3", true },
+        { "nids_mlp_dropout", "" },
+        { "nids_conv1d", "" },
+        { "fer_mini_xception", "" },
+        { "mnist_cnn", "peers" },
+        { "housing_wide_deep_functional", "peers" },
+        { "churn_mlp_k3", "peers" },
+        { "synthetic_k2_functional", "synthetic" },
+        { "synthetic_k3_functional", "synthetic" },
+        { "synthetic_k2_sequential", "synthetic" },
     };
 
     [Theory]
     [MemberData(nameof(Models))]
-    public void Model_MatchesTheKerasReference(string name, bool peer)
+    public void Model_MatchesTheKerasReference(string name, string folder)
     {
-        string model = Path.Combine(peer ? PeerDir : Dir, name + ".h5");
+        bool peer = folder == "peers";
+        string model = Path.Combine(peer ? PeerDir : Path.Combine(Dir, folder), name + ".h5");
         if (peer && !File.Exists(model))
         {
             Assert.Skip($"{model} is not here (a model without a licence to copy; ../shared/peers/keras holds it)");
         }
 
-        string expectedDir = peer ? Path.Combine(Dir, "peers") : Dir;
+        string expectedDir = Path.Combine(Dir, folder);
         float[][] rows = Support.Fixtures.ReadCsv(Path.Combine(expectedDir, name + "_inputs.csv"));
         Dictionary<(int Sample, int Output), double[]> expected = ReadExpected(Path.Combine(expectedDir, name + "_expected.txt"));
 

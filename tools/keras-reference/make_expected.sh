@@ -11,9 +11,15 @@ for m in nids_mlp_dropout nids_conv1d fer_mini_xception; do
     $py "$here/make_inputs.py" "$fx/$m.h5" "$fx/${m}_inputs.csv" 8
     $py "$here/keras_reference.py" "$fx/$m.h5" "$fx/${m}_inputs.csv" > "$fx/${m}_expected.txt"
 done
+mkdir -p "$fx/synthetic"
+$py "$here/make_synthetic.py" "$fx/synthetic"
+for m in synthetic_k2_functional synthetic_k3_functional synthetic_k2_sequential; do
+    $py "$here/make_inputs.py" "$fx/synthetic/$m.h5" "$fx/synthetic/${m}_inputs.csv" 6
+    $py "$here/keras_reference.py" "$fx/synthetic/$m.h5" "$fx/synthetic/${m}_inputs.csv" > "$fx/synthetic/${m}_expected.txt"
+done
 mkdir -p "$fx/peers"
 for m in mnist_cnn housing_wide_deep_functional churn_mlp_k3; do
     $py "$here/make_inputs.py" "$peers/$m.h5" "$fx/peers/${m}_inputs.csv" 8
     $py "$here/keras_reference.py" "$peers/$m.h5" "$fx/peers/${m}_inputs.csv" > "$fx/peers/${m}_expected.txt"
 done
-wc -l "$fx"/*_expected.txt "$fx"/peers/*_expected.txt
+wc -l "$fx"/*_expected.txt "$fx"/synthetic/*_expected.txt "$fx"/peers/*_expected.txt

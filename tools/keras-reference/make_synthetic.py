@@ -1,0 +1,517 @@
+#!/usr/bin/python3
+"""Write synthetic Keras .h5 test models that exercise layers real models do not.
+
+Usage: make_synthetic.py OUT_DIR
+
+Writes, with h5py only (no TensorFlow/Keras), three full-model .h5 files laid
+out the way `model.save("x.h5")` of the named Keras version lays them out:
+
+  synthetic_k2_functional.h5   tf.keras 2.13 ("2.13.1") Functional, 1 input, 2 outputs
+  synthetic_k3_functional.h5   Keras 3.8.0 legacy-H5 Functional, 1 input, 1 output
+  synthetic_k2_sequential.h5   Keras 2.3.1 Sequential without an InputLayer
+
+What is mimicked (checked against real files in shared/peers/keras):
+  * root attributes: keras_version and backend as variable-length UTF-8
+    strings (Keras assigns str), model_config as a variable-length ASCII string
+    (Keras assigns json.dumps(...).encode("utf8")); Keras 2.3.1 encodes all
+    three, so all three are ASCII there (as in lstm_single_step.h5).
+  * /model_weights: attributes layer_names (model.layers order), backend and
+    keras_version (bytes); one group per layer with attribute weight_names
+    (dataset paths relative to the group) and the float32 datasets at those
+    paths, i.e. nested groups model_weights/<layer>/<layer>/kernel:0.  Empty
+    weight_names are a float64 array of shape (0,).  name lists are
+    variable-length ASCII strings for Keras 2.13 / 3.8 (h5py 3 turns a list of
+    bytes into that, as in nids_conv1d.h5 / churn_mlp_k3.h5) and fixed-length
+    NULLPAD strings for Keras 2.3.1 (h5py 2, as in lstm_single_step.h5).
+  * Keras >= 2.13 also writes an empty group top_level_model_weights.
+  * weight names: Keras 2 "<layer>/<var>:0"; Keras 3 variable paths "<layer>/<var>"
+    (a Functional model's layers are built outside any model name scope, so,
+    unlike a Sequential model's "sequential/dense/kernel", there is no model prefix).
+  * model_config layer lists are in model.layers order, computed with Keras'
+    own rule (decreasing depth from the outputs, ties by first DFS visit from
+    the outputs; see _keras_layer_order), which interleaves the branches.
+    synthetic_k2_functional.h5 then lists one weightless layer ("add") before
+    the layers it consumes: a valid file (Keras' loader queues nodes whose
+    inputs do not exist yet, and the order of the weighted layers, which is what
+    its weight loader matches, is unchanged) but not an execution order.
+  * Keras 3.8 writes input_layers/output_layers of a single tensor as a
+    one-element list of triples ([["input_layer", 0, 0]]); the bare triple
+    form appeared in Keras 3.11 (keras-team/keras PR #21341).
+  * Keras 3 adds kwargs {"mask": null} to the inbound node of layers whose
+    call() takes a mask (BatchNormalization here).
+
+Weights come from numpy.random.default_rng with a fixed seed per model;
+BatchNormalization moving_variance is drawn from uniform(0.5, 1.5).
+"""
+
+import json
+import os
+import sys
+
+import numpy as np
+
+try:
+    import h5py
+except ImportError:  # pragma: no cover
+    h5py = None
+
+
+# ----------------------------------------------------------------------------
+# serialization pieces shared by the formats
+# ----------------------------------------------------------------------------
+
+def _f32(x):
+    """A Python float holding float32(x), as Keras serializes backend.cast_to_floatx values."""
+    return float(np.float32(x))
+
+
+def _init_k2new(class_name, config):
+    # tf.keras 2.13+ (new serialization_lib): module + registered_name
+    return {"module": "keras.initializers", "class_name": class_name, "config": config,
+            "registered_name": None}
+
+
+def _init_k3(class_name, config):
+    return {"module": "keras.initializers", "class_name": class_name, "config": config,
+            "registered_name": None}
+
+
+K3_DTYPE = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"},
+            "registered_name": None}
+
+GLOROT_K231 = {"class_name": "VarianceScaling",
+               "config": {"scale": 1.0, "mode": "fan_avg", "distribution": "uniform", "seed": None}}
+ZEROS_K231 = {"class_name": "Zeros", "config": {}}
+
+
+class Graph(object):
+    """Single-node layers only: name -> (class_name, config, inbound layer names, weights)."""
+
+    def __init__(self):
+        self.layers = {}
+        self.created = []  # construction order
+
+    def add(self, name, class_name, config, inbound=(), weights=()):
+        assert name not in self.layers, name
+        self.layers[name] = (class_name, config, list(inbound), list(weights))
+        self.created.append(name)
+        return name
+
+
+def _keras_layer_order(graph, outputs):
+    """model.layers order of a Functional model: Keras' _build_map + _map_graph_network.
+
+    A DFS from each output (in order) over the inbound tensors (in call order)
+    gives every layer a first-visit index; the depth of a layer is the longest
+    path to an output; layers are sorted by decreasing depth, ties by index.
+    """
+    index, finished, post = {}, set(), []
+
+    def visit(name):
+        if name in finished:
+            return
+        if name not in index:
+            index[name] = len(index)
+        for parent in graph.layers[name][2]:
+            visit(parent)
+        finished.add(name)
+        post.append(name)
+
+    for out in outputs:
+        visit(out)
+    depth = {}
+    for name in reversed(post):  # outputs first
+        d = depth.setdefault(name, 0)
+        for parent in graph.layers[name][2]:
+            depth[parent] = max(depth.get(parent, 0), d + 1)
+    return sorted(post, key=lambda n: (-depth[n], index[n]))
+
+
+# ----------------------------------------------------------------------------
+# HDF5 writing (mirrors keras saving code; `vlen_names` selects h5py 3 vs h5py 2 behaviour)
+# ----------------------------------------------------------------------------
+
+def _save_attributes(group, name, data, vlen_names):
+    """Keras' save_attributes_to_hdf5_group for short lists: group.attrs[name] = data."""
+    if not data:
+        group.attrs[name] = np.asarray(data)  # float64, shape (0,)
+    elif vlen_names:
+        group.attrs[name] = list(data)  # h5py 3: list of bytes -> variable-length ASCII
+    else:
+        group.attrs[name] = np.asarray(data)  # h5py 2 behaviour: fixed-length |S, NULLPAD
+
+
+def _write_model(path, model_config, keras_version, layer_names, weights, *,
+                 vlen_names, str_root_attrs, top_level_group, sort_groups):
+    """weights: {layer_name: [(weight_name, float32 array), ...]} for every layer in layer_names."""
+    with h5py.File(path, "w") as f:
+        if str_root_attrs:  # tf.keras 2.x / Keras 3: f.attrs[k] = v with str values
+            f.attrs["keras_version"] = keras_version
+            f.attrs["backend"] = "tensorflow"
+        else:  # Keras 2.3.1: h5dict["keras_version"] = str(...).encode("utf8")
+            f.attrs["keras_version"] = keras_version.encode("utf8")
+            f.attrs["backend"] = "tensorflow".encode("utf8")
+        f.attrs["model_config"] = json.dumps(model_config).encode("utf8")
+        mw = f.create_group("model_weights")
+        _save_attributes(mw, "layer_names", [n.encode("utf8") for n in layer_names], vlen_names)
+        mw.attrs["backend"] = "tensorflow".encode("utf8")
+        mw.attrs["keras_version"] = keras_version.encode("utf8")
+        for lname in (sorted(layer_names) if sort_groups else layer_names):
+            g = mw.create_group(lname)
+            ws = weights.get(lname, [])
+            names = [wn.encode("utf8") for wn, _ in ws]
+            _save_attributes(g, "weight_names", names, vlen_names)
+            for wn, val in ws:
+                val = np.asarray(val, dtype=np.float32)
+                d = g.create_dataset(wn, val.shape, dtype=val.dtype)
+                d[...] = val
+        if top_level_group:
+            g = mw.create_group("top_level_model_weights")
+            _save_attributes(g, "weight_names", [], vlen_names)
+
+
+def _glorot(rng, shape, fan_in, fan_out, gain=1.0):
+    lim = gain * np.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-lim, lim, size=shape).astype(np.float32)
+
+
+def _small(rng, n, scale=0.1):
+    return (scale * rng.standard_normal(n)).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------
+# 1. tf.keras 2.13 Functional
+# ----------------------------------------------------------------------------
+
+K2_VERSION_FUNCTIONAL = "2.13.1"
+
+
+def _k2_base(name):
+    return {"name": name, "trainable": True, "dtype": "float32"}
+
+
+def _k2_conv_config(name, filters, kernel, strides, padding, dilation, activation, use_bias):
+    c = _k2_base(name)
+    c.update({"filters": filters, "kernel_size": list(kernel), "strides": list(strides), "padding": padding,
+              "data_format": "channels_last", "dilation_rate": list(dilation), "groups": 1,
+              "activation": activation, "use_bias": use_bias,
+              "kernel_initializer": _init_k2new("GlorotUniform", {"seed": None}),
+              "bias_initializer": _init_k2new("Zeros", {}),
+              "kernel_regularizer": None, "bias_regularizer": None, "activity_regularizer": None,
+              "kernel_constraint": None, "bias_constraint": None})
+    return c
+
+
+def _k2_depthwise_config(name, kernel, strides, padding, dilation, depth_multiplier, activation, use_bias):
+    c = _k2_conv_config(name, None, kernel, strides, padding, dilation, activation, use_bias)
+    for k in ("filters", "kernel_initializer", "kernel_regularizer", "kernel_constraint"):
+        c.pop(k)
+    c["depth_multiplier"] = depth_multiplier
+    c["depthwise_initializer"] = _init_k2new("GlorotUniform", {"seed": None})
+    c["depthwise_regularizer"] = None
+    c["depthwise_constraint"] = None
+    return c
+
+
+def _k2_dense_config(name, units, activation):
+    c = _k2_base(name)
+    c.update({"units": units, "activation": activation, "use_bias": True,
+              "kernel_initializer": _init_k2new("GlorotUniform", {"seed": None}),
+              "bias_initializer": _init_k2new("Zeros", {}),
+              "kernel_regularizer": None, "bias_regularizer": None, "activity_regularizer": None,
+              "kernel_constraint": None, "bias_constraint": None})
+    return c
+
+
+def _k2_bn_config(name, axis, epsilon=0.001, center=True, scale=True):
+    c = _k2_base(name)
+    c.update({"axis": [axis], "momentum": 0.99, "epsilon": epsilon, "center": center, "scale": scale,
+              "beta_initializer": _init_k2new("Zeros", {}), "gamma_initializer": _init_k2new("Ones", {}),
+              "moving_mean_initializer": _init_k2new("Zeros", {}),
+              "moving_variance_initializer": _init_k2new("Ones", {}),
+              "beta_regularizer": None, "gamma_regularizer": None, "beta_constraint": None,
+              "gamma_constraint": None})
+    return c
+
+
+def _k2_pool_config(name, pool, strides, padding):
+    c = _k2_base(name)
+    c.update({"pool_size": list(pool), "padding": padding, "strides": list(strides),
+              "data_format": "channels_last"})
+    return c
+
+
+def _k2_global_pool_config(name):
+    c = _k2_base(name)
+    c.update({"data_format": "channels_last", "keepdims": False})
+    return c
+
+
+def build_k2_functional(path):
+    rng = np.random.default_rng(213)
+    g = Graph()
+    g.add("input_1", "InputLayer", {"batch_input_shape": [None, 12, 12, 3], "dtype": "float32",
+                                    "sparse": False, "ragged": False, "name": "input_1"})
+    zp = _k2_base("zero_padding2d")
+    zp.update({"padding": [[0, 1], [0, 1]], "data_format": "channels_last"})
+    g.add("zero_padding2d", "ZeroPadding2D", zp, ["input_1"])
+    # Keras 2.13 has no "relu6" activation string (keras.activations has no relu6 before Keras 3):
+    # the depthwise convolution is linear and followed by a ReLU(max_value=6) layer.
+    g.add("depthwise_conv2d", "DepthwiseConv2D",
+          _k2_depthwise_config("depthwise_conv2d", (3, 3), (2, 2), "valid", (1, 1), 2, "linear", True),
+          ["zero_padding2d"],
+          [("depthwise_conv2d/depthwise_kernel:0", _glorot(rng, (3, 3, 3, 2), 27, 18, 8.0)),
+           ("depthwise_conv2d/bias:0", (1.0 + rng.standard_normal(6)).astype(np.float32))])
+    relu = _k2_base("re_lu")
+    relu.update({"max_value": _f32(6.0), "negative_slope": _f32(0.0), "threshold": _f32(0.0)})
+    g.add("re_lu", "ReLU", relu, ["depthwise_conv2d"])
+    g.add("conv2d", "Conv2D", _k2_conv_config("conv2d", 8, (1, 1), (1, 1), "valid", (1, 1), "linear", False),
+          ["re_lu"], [("conv2d/kernel:0", _glorot(rng, (1, 1, 6, 8), 6, 8, 0.4))])
+    g.add("batch_normalization", "BatchNormalization", _k2_bn_config("batch_normalization", 3), ["conv2d"],
+          [("batch_normalization/gamma:0", (1.0 + 0.2 * rng.standard_normal(8)).astype(np.float32)),
+           ("batch_normalization/beta:0", _small(rng, 8, 0.2)),
+           ("batch_normalization/moving_mean:0", _small(rng, 8, 0.3)),
+           ("batch_normalization/moving_variance:0", rng.uniform(0.5, 1.5, 8).astype(np.float32))])
+    g.add("conv2d_1", "Conv2D", _k2_conv_config("conv2d_1", 8, (3, 3), (1, 1), "same", (2, 2), "swish", True),
+          ["re_lu"], [("conv2d_1/kernel:0", _glorot(rng, (3, 3, 6, 8), 54, 72, 0.4)),
+                      ("conv2d_1/bias:0", _small(rng, 8))])
+    g.add("add", "Add", _k2_base("add"), ["batch_normalization", "conv2d_1"])
+    lr = _k2_base("leaky_re_lu")
+    lr["alpha"] = _f32(0.2)
+    g.add("leaky_re_lu", "LeakyReLU", lr, ["add"])
+    g.add("average_pooling2d", "AveragePooling2D",
+          _k2_pool_config("average_pooling2d", (2, 2), (1, 1), "same"), ["leaky_re_lu"])
+    g.add("max_pooling2d", "MaxPooling2D", _k2_pool_config("max_pooling2d", (3, 3), (2, 2), "same"),
+          ["leaky_re_lu"])
+    g.add("global_average_pooling2d", "GlobalAveragePooling2D",
+          _k2_global_pool_config("global_average_pooling2d"), ["average_pooling2d"])
+    g.add("global_average_pooling2d_1", "GlobalAveragePooling2D",
+          _k2_global_pool_config("global_average_pooling2d_1"), ["max_pooling2d"])
+    cat = _k2_base("concatenate")
+    cat["axis"] = -1
+    g.add("concatenate", "Concatenate", cat, ["global_average_pooling2d", "global_average_pooling2d_1"])
+    g.add("dense", "Dense", _k2_dense_config("dense", 5, "softmax"), ["concatenate"],
+          [("dense/kernel:0", _glorot(rng, (16, 5), 16, 5, 2.0)), ("dense/bias:0", _small(rng, 5))])
+    g.add("global_max_pooling2d", "GlobalMaxPooling2D", _k2_global_pool_config("global_max_pooling2d"),
+          ["leaky_re_lu"])
+    g.add("dense_1", "Dense", _k2_dense_config("dense_1", 2, "linear"), ["global_max_pooling2d"],
+          [("dense_1/kernel:0", _glorot(rng, (8, 2), 8, 2)), ("dense_1/bias:0", _small(rng, 2))])
+    outputs = ["dense", "dense_1"]
+
+    order = _keras_layer_order(g, outputs)
+    # The deliberate departure from Keras' own order: "add" (no weights) before its inputs.
+    order.remove("add")
+    order.insert(order.index("depthwise_conv2d"), "add")
+
+    layers = []
+    for n in order:
+        cls, cfg, inbound, _ = g.layers[n]
+        nodes = [[[p, 0, 0, {}] for p in inbound]] if inbound else []
+        layers.append({"class_name": cls, "config": cfg, "name": n, "inbound_nodes": nodes})
+    config = {"class_name": "Functional",
+              "config": {"name": "model", "trainable": True, "layers": layers,
+                         "input_layers": [["input_1", 0, 0]],
+                         "output_layers": [[o, 0, 0] for o in outputs]}}
+    _write_model(path, config, K2_VERSION_FUNCTIONAL, order, {n: g.layers[n][3] for n in order},
+                 vlen_names=True, str_root_attrs=True, top_level_group=True, sort_groups=True)
+    return order
+
+
+# ----------------------------------------------------------------------------
+# 2. Keras 3.8 Functional (legacy H5)
+# ----------------------------------------------------------------------------
+
+K3_VERSION = "3.8.0"
+
+
+def _k3_base(name):
+    return {"name": name, "trainable": True, "dtype": dict(K3_DTYPE)}
+
+
+def _k3_conv1d_config(name, filters, kernel, strides, padding, dilation, activation):
+    c = _k3_base(name)
+    c.update({"filters": filters, "kernel_size": [kernel], "strides": [strides], "padding": padding,
+              "data_format": "channels_last", "dilation_rate": [dilation], "groups": 1,
+              "activation": activation, "use_bias": True,
+              "kernel_initializer": _init_k3("GlorotUniform", {"seed": None}),
+              "bias_initializer": _init_k3("Zeros", {}),
+              "kernel_regularizer": None, "bias_regularizer": None, "activity_regularizer": None,
+              "kernel_constraint": None, "bias_constraint": None})
+    return c
+
+
+def _k3_dense_config(name, units, activation):
+    c = _k3_base(name)
+    c.update({"units": units, "activation": activation, "use_bias": True,
+              "kernel_initializer": _init_k3("GlorotUniform", {"seed": None}),
+              "bias_initializer": _init_k3("Zeros", {}),
+              "kernel_regularizer": None, "bias_regularizer": None,
+              "kernel_constraint": None, "bias_constraint": None})
+    return c
+
+
+def build_k3_functional(path):
+    rng = np.random.default_rng(38)
+    g = Graph()
+    shapes = {}
+
+    def add(name, cls, cfg, inbound=(), weights=(), shape=None, kwargs=None):
+        g.add(name, cls, cfg, inbound, weights)
+        shapes[name] = shape
+        g.layers[name] = g.layers[name] + (kwargs or {},)
+
+    add("input_layer", "InputLayer", {"batch_shape": [None, 20, 4], "dtype": "float32", "sparse": False,
+                                      "name": "input_layer"}, shape=[None, 20, 4])
+    add("conv1d", "Conv1D", _k3_conv1d_config("conv1d", 6, 3, 1, "causal", 2, "relu"), ["input_layer"],
+        [("conv1d/kernel", _glorot(rng, (3, 4, 6), 12, 18, 1.5)), ("conv1d/bias", _small(rng, 6))],
+        shape=[None, 20, 6])
+    add("conv1d_1", "Conv1D", _k3_conv1d_config("conv1d_1", 6, 3, 2, "same", 1, "linear"), ["conv1d"],
+        [("conv1d_1/kernel", _glorot(rng, (3, 6, 6), 18, 18, 1.5)), ("conv1d_1/bias", _small(rng, 6))],
+        shape=[None, 10, 6])
+    act = _k3_base("activation")
+    act["activation"] = "tanh"
+    add("activation", "Activation", act, ["conv1d_1"], shape=[None, 10, 6])
+    bn = _k3_base("batch_normalization")
+    bn.update({"axis": -1, "momentum": 0.99, "epsilon": 0.001, "center": False, "scale": True,
+               "beta_initializer": _init_k3("Zeros", {}), "gamma_initializer": _init_k3("Ones", {}),
+               "moving_mean_initializer": _init_k3("Zeros", {}),
+               "moving_variance_initializer": _init_k3("Ones", {}),
+               "beta_regularizer": None, "gamma_regularizer": None, "beta_constraint": None,
+               "gamma_constraint": None, "synchronized": False})
+    add("batch_normalization", "BatchNormalization", bn, ["activation"],
+        [("batch_normalization/gamma", (1.0 + 0.2 * rng.standard_normal(6)).astype(np.float32)),
+         ("batch_normalization/moving_mean", _small(rng, 6, 0.2)),
+         ("batch_normalization/moving_variance", rng.uniform(0.5, 1.5, 6).astype(np.float32))],
+        shape=[None, 10, 6], kwargs={"mask": None})
+    mp = _k3_base("max_pooling1d")
+    mp.update({"pool_size": [2], "padding": "valid", "strides": [2], "data_format": "channels_last"})
+    add("max_pooling1d", "MaxPooling1D", mp, ["batch_normalization"], shape=[None, 5, 6])
+    fl = _k3_base("flatten")
+    fl["data_format"] = "channels_last"
+    add("flatten", "Flatten", fl, ["max_pooling1d"], shape=[None, 30])
+    add("dense", "Dense", _k3_dense_config("dense", 8, "hard_sigmoid"), ["flatten"],
+        [("dense/kernel", _glorot(rng, (30, 8), 30, 8, 2.0)), ("dense/bias", _small(rng, 8))],
+        shape=[None, 8])
+    add("dense_1", "Dense", _k3_dense_config("dense_1", 8, "linear"), ["flatten"],
+        [("dense_1/kernel", _glorot(rng, (30, 8), 30, 8)), ("dense_1/bias", _small(rng, 8))],
+        shape=[None, 8])
+    add("subtract", "Subtract", _k3_base("subtract"), ["dense", "dense_1"], shape=[None, 8])
+    rs = _k3_base("rescaling")
+    rs.update({"scale": 0.5, "offset": 0.1})
+    add("rescaling", "Rescaling", rs, ["subtract"], shape=[None, 8])
+    add("multiply", "Multiply", _k3_base("multiply"), ["subtract", "rescaling"], shape=[None, 8])
+    add("dense_2", "Dense", _k3_dense_config("dense_2", 3, "linear"), ["multiply"],
+        [("dense_2/kernel", _glorot(rng, (8, 3), 8, 3)), ("dense_2/bias", _small(rng, 3))],
+        shape=[None, 3])
+    outputs = ["dense_2"]
+
+    def ktensor(name):
+        return {"class_name": "__keras_tensor__",
+                "config": {"shape": shapes[name], "dtype": "float32", "keras_history": [name, 0, 0]}}
+
+    order = _keras_layer_order(g, outputs)
+    layers = []
+    for n in order:
+        cls, cfg, inbound, _, kwargs = g.layers[n]
+        if not inbound:
+            nodes = []
+        elif cls in ("Add", "Subtract", "Multiply", "Concatenate", "Average", "Maximum", "Minimum"):
+            nodes = [{"args": [[ktensor(p) for p in inbound]], "kwargs": kwargs}]
+        else:
+            nodes = [{"args": [ktensor(inbound[0])], "kwargs": kwargs}]
+        layers.append({"class_name": cls, "config": cfg, "name": n, "inbound_nodes": nodes})
+    config = {"class_name": "Functional",
+              "config": {"name": "functional", "trainable": True, "layers": layers,
+                         # Keras 3.8 wraps a single input/output tensor in a list
+                         "input_layers": [["input_layer", 0, 0]],
+                         "output_layers": [[o, 0, 0] for o in outputs]}}
+    _write_model(path, config, K3_VERSION, order, {n: g.layers[n][3] for n in order},
+                 vlen_names=True, str_root_attrs=True, top_level_group=True, sort_groups=True)
+    return order
+
+
+# ----------------------------------------------------------------------------
+# 3. Keras 2.3.1 Sequential (first layer carries batch_input_shape, no InputLayer)
+# ----------------------------------------------------------------------------
+
+# tf.keras >= 2.2 ("2.4.0" in TF 2.3/2.4) always serializes the auto-created InputLayer of a
+# Sequential model built with input_shape (see mnist_cnn.h5); the layout without an InputLayer is
+# what standalone Keras <= 2.3.1 writes (see lstm_single_step.h5), so that version is used here.
+K2_VERSION_SEQUENTIAL = "2.3.1"
+
+
+def _k231_base(name, batch_input_shape=None):
+    c = {"name": name, "trainable": True}
+    if batch_input_shape is not None:
+        c["batch_input_shape"] = batch_input_shape
+    c["dtype"] = "float32"
+    return c
+
+
+def build_k2_sequential(path):
+    rng = np.random.default_rng(231)
+    entries, weights = [], {}
+    conv = _k231_base("conv2d_1", [None, 6, 6, 2])
+    conv.update({"filters": 4, "kernel_size": [3, 3], "strides": [1, 1], "padding": "same",
+                 "data_format": "channels_last", "dilation_rate": [1, 1], "activation": "relu",
+                 "use_bias": True, "kernel_initializer": GLOROT_K231, "bias_initializer": ZEROS_K231,
+                 "kernel_regularizer": None, "bias_regularizer": None, "activity_regularizer": None,
+                 "kernel_constraint": None, "bias_constraint": None})
+    entries.append(("Conv2D", conv))
+    weights["conv2d_1"] = [("conv2d_1/kernel:0", _glorot(rng, (3, 3, 2, 4), 18, 36, 9.0)),
+                           ("conv2d_1/bias:0", (2.5 + 0.5 * rng.standard_normal(4)).astype(np.float32))]
+    ap = _k231_base("average_pooling2d_1")
+    ap.update({"pool_size": [2, 2], "padding": "valid", "strides": [2, 2], "data_format": "channels_last"})
+    entries.append(("AveragePooling2D", ap))
+    relu = _k231_base("re_lu_1")
+    relu.update({"max_value": _f32(6.0), "negative_slope": _f32(0.0), "threshold": _f32(0.0)})
+    entries.append(("ReLU", relu))
+    rsh = _k231_base("reshape_1")
+    rsh["target_shape"] = [3, 12]
+    entries.append(("Reshape", rsh))
+    gmp = _k231_base("global_max_pooling1d_1")
+    gmp["data_format"] = "channels_last"
+    entries.append(("GlobalMaxPooling1D", gmp))
+    dense = _k231_base("dense_1")
+    dense.update({"units": 4, "activation": "hard_sigmoid", "use_bias": True,
+                  "kernel_initializer": GLOROT_K231, "bias_initializer": ZEROS_K231,
+                  "kernel_regularizer": None, "bias_regularizer": None, "activity_regularizer": None,
+                  "kernel_constraint": None, "bias_constraint": None})
+    entries.append(("Dense", dense))
+    weights["dense_1"] = [("dense_1/kernel:0", _glorot(rng, (12, 4), 12, 4, 0.8)),
+                          ("dense_1/bias:0", _small(rng, 4, 0.3))]
+    sm = _k231_base("softmax_1")
+    sm["axis"] = -1
+    entries.append(("Softmax", sm))
+    config = {"class_name": "Sequential",
+              "config": {"name": "sequential_1",
+                         "layers": [{"class_name": c, "config": cfg} for c, cfg in entries]}}
+    order = [cfg["name"] for _, cfg in entries]
+    _write_model(path, config, K2_VERSION_SEQUENTIAL, order, weights,
+                 vlen_names=False, str_root_attrs=False, top_level_group=False, sort_groups=False)
+    return order
+
+
+MODELS = [("synthetic_k2_functional.h5", build_k2_functional),
+          ("synthetic_k3_functional.h5", build_k3_functional),
+          ("synthetic_k2_sequential.h5", build_k2_sequential)]
+
+
+def main(argv):
+    if len(argv) != 2 or argv[1].startswith("-"):
+        sys.stderr.write("usage: %s OUT_DIR\n" % argv[0])
+        return 2
+    if h5py is None:
+        sys.stderr.write("error: h5py is required (Debian: python3-h5py)\n")
+        return 1
+    out = argv[1]
+    os.makedirs(out, exist_ok=True)
+    for fname, build in MODELS:
+        path = os.path.join(out, fname)
+        order = build(path)
+        print("%s: %s" % (path, ", ".join(order)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
