@@ -40,12 +40,17 @@ public enum OpCode : ushort
     Dequantize = 23,
     /// <summary>y = x · sigmoid(x) (SiLU, Swish with β = 1): EfficientNet's and YOLO's activation.</summary>
     Swish = 24,
+    /// <summary>
+    /// A strided box of the input: output element [i₀, …] is input element [Begin₀ + i₀·Step₀, …]; the output record
+    /// holds the box's size. Steps ≥ 1. Split, Crop and the gate slices of recurrent cells are Slices.
+    /// </summary>
+    Slice = 25,
 }
 
 public static class OpCodes
 {
     /// <summary>The highest opcode this build knows. Readers reject anything above it or unnamed below it.</summary>
-    public const OpCode Max = OpCode.Swish;
+    public const OpCode Max = OpCode.Slice;
 
     public static bool IsKnown(OpCode op) => op >= OpCode.FullyConnected && op <= Max;
 
@@ -62,6 +67,7 @@ public static class OpCodes
         OpCode.Softmax => SoftmaxOptions.Size,
         OpCode.Concat => ConcatOptions.Size,
         OpCode.Transpose => TransposeOptions.Size,
+        OpCode.Slice => SliceOptions.Size,
         OpCode.MatMul => ClampOptions.Size,
         _ => 0,
     };

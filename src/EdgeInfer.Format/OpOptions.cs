@@ -194,3 +194,58 @@ public readonly struct TransposeOptions : IOpOptions
         }
     }
 }
+
+/// <summary>Where a Slice starts on each axis and its step; the output tensor's shape gives how many it takes.</summary>
+public readonly struct SliceOptions : IOpOptions
+{
+    public const int Size = 4 + 8 * FormatConstants.MaxRank;
+    private readonly int[] _begin;
+    private readonly int[] _step;
+
+    public SliceOptions(ReadOnlySpan<int> begin, ReadOnlySpan<int> step)
+    {
+        if (begin.Length > FormatConstants.MaxRank || step.Length != begin.Length)
+        {
+            throw new ArgumentException($"slice of rank {begin.Length} with {step.Length} steps: at most {FormatConstants.MaxRank}, one step per axis");
+        }
+
+        _begin = begin.ToArray();
+        _step = step.ToArray();
+    }
+
+    public ReadOnlySpan<int> Begin => _begin;
+    public ReadOnlySpan<int> Step => _step;
+    public int ByteSize => Size;
+
+    /// <summary>Reads the record; the kernel checks the box against the input.</summary>
+    public static SliceOptions Read(ReadOnlySpan<byte> s)
+    {
+        OptionFields.CheckLength(s, Size);
+        int rank = OptionFields.I32(s, 0);
+        if ((uint)rank > FormatConstants.MaxRank)
+        {
+            throw new ArgumentException($"slice rank {rank} is outside 0..{FormatConstants.MaxRank}");
+        }
+
+        Span<int> begin = stackalloc int[FormatConstants.MaxRank];
+        Span<int> step = stackalloc int[FormatConstants.MaxRank];
+        for (int i = 0; i < rank; i++)
+        {
+            begin[i] = OptionFields.I32(s, 1 + i);
+            step[i] = OptionFields.I32(s, 1 + FormatConstants.MaxRank + i);
+        }
+
+        return new SliceOptions(begin[..rank], step[..rank]);
+    }
+
+    public void Write(Span<byte> d)
+    {
+        d[..Size].Clear();
+        OptionFields.I32(d, 0, _begin.Length);
+        for (int i = 0; i < _begin.Length; i++)
+        {
+            OptionFields.I32(d, 1 + i, _begin[i]);
+            OptionFields.I32(d, 1 + FormatConstants.MaxRank + i, _step[i]);
+        }
+    }
+}

@@ -200,6 +200,40 @@ public static class ShapeInference
                 break;
             }
 
+            case "Slice":
+            {
+                long[]? steps = n.OptionalInput(4) is { } st ? ConstantInts(graph, n, st, "steps") : null;
+                if (steps?.Any(v => v < 0) == true)
+                {
+                    throw OnnxOperators.UnsupportedForm(graph, n, "a negative step on an activation (reversal)");
+                }
+
+                (_, _, int[] shape) = ShapeMath.SliceBox(xs, ConstantInts(graph, n, n.Input(1), "starts"), ConstantInts(graph, n, n.Input(2), "ends"),
+                    n.OptionalInput(3) is { } ax ? ConstantInts(graph, n, ax, "axes") : null, steps);
+                if (shape.Any(d => d < 1))
+                {
+                    throw OnnxOperators.UnsupportedForm(graph, n, $"an empty slice ({ShapeMath.Text(shape)}) of an activation");
+                }
+
+                Set(n.Output(0), shape, x.Type);
+                break;
+            }
+
+            case "Split":
+            {
+                int axis = ShapeMath.Axis(n.GetInt("axis", 0), xs.Length);
+                long[]? given = n.OptionalInput(1) is { } sv ? ConstantInts(graph, n, sv, "split") : null;
+                long[] sizes = ShapeMath.SplitSizes(xs[axis], n.Outputs.Count, given, given is null && n.HasAttribute("num_outputs"));
+                for (int o = 0; o < sizes.Length; o++)
+                {
+                    int[] part = [.. xs];
+                    part[axis] = (int)sizes[o];
+                    Set(n.Output(o), part, x.Type);
+                }
+
+                break;
+            }
+
             case "Pad":
             {
                 long[] pads = ConstantInts(graph, n, n.Input(1), "pads");

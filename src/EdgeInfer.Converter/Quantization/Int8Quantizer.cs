@@ -11,7 +11,7 @@ namespace EdgeInfer.Converter.Quantization;
 /// input_scale × weight_scale[c], written without quantization parameters (the scale follows from the operands').
 /// Other constant operands: asymmetric int8 per tensor.</item>
 /// <item>Activations: asymmetric int8 per tensor from the calibrated range. Operators whose int8 kernels need fixed
-/// output parameters get them: Softmax and Sigmoid (1/256, −128), Tanh (1/128, 0); pooling, Reshape and
+/// output parameters get them: Softmax and Sigmoid (1/256, −128), Tanh (1/128, 0); pooling, Reshape, Slice and
 /// Transpose keep their input's parameters (they move values, they do not compute new ones).</item>
 /// <item>Where a float value meets an int8 operator a Quantize node is inserted, and a Dequantize node where an
 /// int8 value meets a float operator or a float graph output. Each conversion is made once per value.</item>
@@ -24,11 +24,11 @@ public static class Int8Quantizer
     [
         OpCode.FullyConnected, OpCode.Conv2D, OpCode.MaxPool2D, OpCode.AveragePool2D, OpCode.GlobalAveragePool,
         OpCode.Add, OpCode.Sub, OpCode.Mul, OpCode.Relu, OpCode.Clip, OpCode.LeakyRelu, OpCode.Sigmoid, OpCode.Tanh,
-        OpCode.HardSigmoid, OpCode.HardSwish, OpCode.Swish, OpCode.Softmax, OpCode.Concat, OpCode.Reshape, OpCode.Transpose, OpCode.MatMul,
+        OpCode.HardSigmoid, OpCode.HardSwish, OpCode.Swish, OpCode.Softmax, OpCode.Concat, OpCode.Reshape, OpCode.Transpose, OpCode.MatMul, OpCode.Slice,
     ];
 
     /// <summary>Operators whose int8 output reuses the input's quantization.</summary>
-    private static readonly HashSet<OpCode> PassThrough = [OpCode.MaxPool2D, OpCode.AveragePool2D, OpCode.Reshape, OpCode.Transpose];
+    private static readonly HashSet<OpCode> PassThrough = [OpCode.MaxPool2D, OpCode.AveragePool2D, OpCode.Reshape, OpCode.Transpose, OpCode.Slice];
 
     public static bool HasInt8Kernel(OpCode op) => Int8Ops.Contains(op);
 

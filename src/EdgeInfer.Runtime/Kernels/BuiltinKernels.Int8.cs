@@ -24,6 +24,7 @@ internal static partial class BuiltinKernels
         .Add<ConcatInt8Kernel>()
         .Add<ReshapeInt8Kernel>()
         .Add<TransposeInt8Kernel>()
+        .Add<SliceInt8Kernel>()
         .Add<MatMulInt8Kernel>()
         .Add<QuantizeKernel>()
         .Add<QuantizeInt8Kernel>()

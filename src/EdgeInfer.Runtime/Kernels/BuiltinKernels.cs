@@ -26,5 +26,6 @@ internal static partial class BuiltinKernels
         .Add<ConcatKernel>()
         .Add<ReshapeKernel>()
         .Add<TransposeKernel>()
+        .Add<SliceKernel>()
                 .Add<MatMulKernel>());
 }

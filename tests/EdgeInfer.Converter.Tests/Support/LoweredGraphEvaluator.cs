@@ -50,6 +50,7 @@ internal static class LoweredGraphEvaluator
                 OpCode.Reshape => (float[])x[0]!.Clone(),
                 OpCode.Transpose => Transpose(x[0]!, s[0], ((TransposeOptions)n.Options!).Perm.ToArray()),
                 OpCode.MatMul => MatMul(x[0]!, s[0], x[1]!, s[1], ys, (ClampOptions)n.Options!),
+                OpCode.Slice => Slice(x[0]!, s[0], ys, (SliceOptions)n.Options!),
                 _ => throw new NotSupportedException(n.Code.ToString()),
             };
             Assert.Equal(Count(ys), values[n.Output(0)].Length);
@@ -280,6 +281,29 @@ internal static class LoweredGraphEvaluator
         }
 
         return [.. y];
+    }
+
+    /// <summary>Output [i₀, …] = input [Begin₀ + i₀·Step₀, …].</summary>
+    private static float[] Slice(float[] x, int[] s, int[] ys, SliceOptions o)
+    {
+        var y = new float[Count(ys)];
+        var index = new int[ys.Length];
+        for (int f = 0; f < y.Length; f++)
+        {
+            long off = 0;
+            for (int d = 0; d < ys.Length; d++)
+            {
+                off = off * s[d] + o.Begin[d] + (long)index[d] * o.Step[d];
+            }
+
+            y[f] = x[off];
+            for (int d = ys.Length - 1; d >= 0 && ++index[d] == ys[d]; d--)
+            {
+                index[d] = 0;
+            }
+        }
+
+        return y;
     }
 
     private static float[] Transpose(float[] x, int[] s, int[] perm)

@@ -66,6 +66,63 @@ public class DataMovementKernelTests
         KernelAssert.Refused(OpCode.Transpose, new TransposeOptions([2, 1, 0]), [x], TestTensor.Output([2, 3, 4]));
     }
 
+    public static TheoryData<int[], int[], int[], int[]> Slices => new()
+    {
+        { [2, 6, 5, 8], [0, 0, 0, 4], [1, 1, 1, 1], [2, 6, 5, 4] },   // the second half of the channels (ShuffleNet's split)
+        { [1, 7, 9, 3], [0, 1, 2, 0], [1, 2, 3, 1], [1, 3, 3, 3] },   // strided rows and columns
+        { [4, 10], [1, 1], [2, 3], [2, 3] },                          // a strided last axis
+        { [3, 5, 2], [2, 0, 1], [1, 1, 1], [1, 5, 1] },
+        { [12], [3], [4], [3] },
+        { [1, 2, 3, 2, 3, 2, 1, 2], [0, 1, 1, 0, 2, 1, 0, 1], [1, 1, 2, 1, 1, 1, 1, 1], [1, 1, 1, 2, 1, 1, 1, 1] },
+    };
+
+    [Theory]
+    [MemberData(nameof(Slices))]
+    public void Slice_CopiesTheStridedBox_Float32AndInt8(int[] shape, int[] begin, int[] step, int[] outShape)
+    {
+        int count = KernelAssert.Count(shape), rank = shape.Length;
+        float[] x = [.. Enumerable.Range(0, count).Select(i => (float)i)];
+        float[] y = KernelAssert.RunEveryPath(OpCode.Slice, new SliceOptions(begin, step), [TestTensor.Input(shape, x)], outShape);
+
+        var expected = new float[KernelAssert.Count(outShape)];
+        var index = new int[rank];
+        for (int i = 0; i < expected.Length; i++)
+        {
+            int rest = i, source = 0;
+            for (int d = rank - 1; d >= 0; d--)
+            {
+                index[d] = rest % outShape[d];
+                rest /= outShape[d];
+            }
+
+            for (int d = 0; d < rank; d++)
+            {
+                source = source * shape[d] + begin[d] + index[d] * step[d];
+            }
+
+            expected[i] = source;
+        }
+
+        Assert.Equal(expected, y);
+
+        sbyte[] q = [.. x.Select(v => (sbyte)((int)v % 251 - 125))];
+        sbyte[] yq = KernelRunner.RunInt8(OpCode.Slice, new SliceOptions(begin, step), [TestTensor.Int8(shape, q, 0.5f, 3)], TestTensor.Int8Output(outShape, 0.5f, 3));
+        Assert.Equal(expected.Select(v => q[(int)v]), yq);
+    }
+
+    [Fact]
+    public void Slice_ABoxOutsideTheInput_OrADifferentQuantization_IsRefused()
+    {
+        TestTensor x = TestTensor.Input([2, 6], new float[12]);
+        KernelAssert.Refused(OpCode.Slice, new SliceOptions([0, 4], [1, 1]), [x], TestTensor.Output([2, 3]));   // 4..6 leaves the row
+        KernelAssert.Refused(OpCode.Slice, new SliceOptions([0, 0], [1, 0]), [x], TestTensor.Output([2, 3]));   // step 0
+        KernelAssert.Refused(OpCode.Slice, new SliceOptions([0, -1], [1, 1]), [x], TestTensor.Output([2, 3]));  // negative begin
+        KernelAssert.Refused(OpCode.Slice, new SliceOptions([0], [1]), [x], TestTensor.Output([2, 3]));         // rank
+        KernelAssert.Refused(OpCode.Slice, new SliceOptions([0, 1], [1, 3]), [x], TestTensor.Output([2, 3]));   // 1 + 2·3 = 7 > 5
+        TestTensor q = TestTensor.Int8([2, 6], new sbyte[12], 0.5f, 3);
+        KernelAssert.Refused(OpCode.Slice, new SliceOptions([0, 0], [1, 2]), [q], TestTensor.Int8Output([2, 3], 0.25f, 3));
+    }
+
     public static TheoryData<int[][], int> Concats => new()
     {
         { [[2, 3], [4, 3]], 0 },

@@ -29,7 +29,7 @@ public class ZeroAllocationTests
     /// <summary>
     /// x[1,10,10,3] → Conv 3×3 (relu) → depthwise 3×3 → MaxPool → AveragePool → Add(per channel) → Sub → Mul → Div
     /// → Clip → LeakyRelu → Sigmoid → Tanh → HardSigmoid → HardSwish → Relu → Concat(with itself) → Transpose
-    /// → Transpose back → GlobalAveragePool → Reshape → FullyConnected → MatMul(constant) → Softmax.
+    /// → Transpose back → Slice (rows) → Slice (every other column) → GlobalAveragePool → Reshape → FullyConnected → MatMul(constant) → Softmax.
     /// </summary>
     private static byte[] EveryKernelNetwork()
     {
@@ -80,8 +80,12 @@ public class ZeroAllocationTests
         w.AddNode(OpCode.Transpose, "to-nchw", [concat], [nchw], new TransposeOptions([0, 3, 1, 2]));
         int nhwc = Act("nhwc", [1, 5, 5, 16]);
         w.AddNode(OpCode.Transpose, "to-nhwc", [nchw], [nhwc], new TransposeOptions([0, 2, 3, 1]));
+        int sliced = Act("sliced", [1, 3, 5, 16]);
+        w.AddNode(OpCode.Slice, "slice", [nhwc], [sliced], new SliceOptions([0, 1, 0, 0], [1, 1, 1, 1]));
+        int strided = Act("strided", [1, 3, 3, 16]);
+        w.AddNode(OpCode.Slice, "strided-slice", [sliced], [strided], new SliceOptions([0, 0, 0, 0], [1, 1, 2, 1]));
         int gap = Act("gap", [1, 1, 1, 16]);
-        w.AddNode(OpCode.GlobalAveragePool, "gap", [nhwc], [gap]);
+        w.AddNode(OpCode.GlobalAveragePool, "gap", [strided], [gap]);
         int flat = Act("flat", [1, 16]);
         w.AddNode(OpCode.Reshape, "flatten", [gap], [flat]);
         int fc = Act("fc", [1, 12]);

@@ -15,7 +15,7 @@ public static class OnnxOperators
         "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant", "Conv", "Div", "Dropout",
         "Flatten", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "HardSwish", "Identity", "LeakyRelu",
         "MatMul", "MaxPool", "Mul", "Neg", "PRelu", "Pad", "ReduceMean", "Relu", "Reshape", "Shape", "Sigmoid", "Size",
-        "Softmax", "Squeeze", "Sub", "Sum", "Tanh", "Tile", "Transpose", "Unsqueeze",
+        "Slice", "Softmax", "Split", "Squeeze", "Sub", "Sum", "Tanh", "Tile", "Transpose", "Unsqueeze",
     ];
 
     /// <summary>Operators folded when all their inputs are constants (shape arithmetic); unsupported on activations.</summary>
@@ -23,7 +23,7 @@ public static class OnnxOperators
     [
         "Abs", "And", "Ceil", "ConstantOfShape", "Equal", "Exp", "Expand", "Floor", "Gather", "Greater", "GreaterOrEqual",
         "Less", "LessOrEqual", "Log", "Max", "Mean", "Min", "Mod", "Not", "Or", "Pow", "Range", "Reciprocal", "ReduceMax",
-        "ReduceMin", "ReduceProd", "ReduceSum", "Sign", "Slice", "Split", "Sqrt", "Where",
+        "ReduceMin", "ReduceProd", "ReduceSum", "Sign", "Sqrt", "Where",
     ];
 
     private static readonly HashSet<string> LoweredSet = new(Lowered, StringComparer.Ordinal);

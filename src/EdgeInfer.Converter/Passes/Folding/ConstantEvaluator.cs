@@ -197,24 +197,7 @@ internal static class ConstantEvaluator
     private static HostTensor Slice(HostTensor data, HostTensor startsT, HostTensor endsT, HostTensor? axesT, HostTensor? stepsT)
     {
         int rank = data.Shape.Length;
-        long[] starts = startsT.AsLongs();
-        long[] ends = endsT.AsLongs();
-        long[] axes = axesT?.AsLongs() ?? [.. Enumerable.Range(0, starts.Length).Select(i => (long)i)];
-        long[] steps = stepsT?.AsLongs() ?? [.. Enumerable.Repeat(1L, starts.Length)];
-        if (ends.Length != starts.Length || axes.Length != starts.Length || steps.Length != starts.Length)
-        {
-            throw new ArgumentException("starts, ends, axes and steps must have the same length");
-        }
-
-        var start = new long[rank];
-        var step = Enumerable.Repeat(1L, rank).ToArray();
-        int[] shape = [.. data.Shape];
-        for (int i = 0; i < starts.Length; i++)
-        {
-            int a = ShapeMath.Axis(axes[i], rank);
-            (start[a], step[a], shape[a]) = ShapeMath.SliceAxis(data.Shape[a], starts[i], ends[i], steps[i]);
-        }
-
+        (long[] start, long[] step, int[] shape) = ShapeMath.SliceBox(data.Shape, startsT.AsLongs(), endsT.AsLongs(), axesT?.AsLongs(), stepsT?.AsLongs());
         long[] strides = ShapeMath.Strides(data.Shape);
         var map = new int[ShapeMath.Count(shape)];
         var index = new int[rank];
@@ -280,19 +263,7 @@ internal static class ConstantEvaluator
         int axis = ShapeMath.Axis(n.GetInt("axis", 0), t.Shape.Length);
         int dim = t.Shape[axis];
         int parts = n.Outputs.Count;
-        long[] sizes = splitT?.AsLongs() ?? [.. Enumerable.Range(0, parts).Select(i => (long)(dim / parts + (i < dim % parts ? 1 : 0)))];
-        if (splitT is null && n.HasAttribute("num_outputs"))
-        {
-            // opset 18: chunks of ceil(dim / n), the last one smaller
-            long chunk = (dim + parts - 1) / parts;
-            sizes = [.. Enumerable.Range(0, parts).Select(i => Math.Max(0, Math.Min(chunk, dim - i * chunk)))];
-        }
-
-        if (sizes.Length != parts || sizes.Sum() != dim)
-        {
-            throw new ArgumentException($"split sizes [{string.Join(",", sizes)}] do not divide dimension {dim} into {parts} outputs");
-        }
-
+        long[] sizes = ShapeMath.SplitSizes(dim, parts, splitT?.AsLongs(), splitT is null && n.HasAttribute("num_outputs"));
         var result = new HostTensor[parts];
         long begin = 0;
         for (int i = 0; i < parts; i++)

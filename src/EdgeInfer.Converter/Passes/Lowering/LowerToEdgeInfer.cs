@@ -106,6 +106,12 @@ public static class LowerToEdgeInfer
                 case "Concat":
                     ShapeOpLowering.Concat(ctx, n);
                     break;
+                case "Slice":
+                    ShapeOpLowering.Slice(ctx, n);
+                    break;
+                case "Split":
+                    ShapeOpLowering.Split(ctx, n);
+                    break;
                 case "Reshape":
                 case "Flatten":
                 case "Squeeze":

@@ -50,6 +50,50 @@ internal static class ShapeOpLowering
         ctx.Emit(OpCode.Concat, new ConcatOptions(physicalAxis), operands, ElementwiseLowering.Output(ctx, y, cl));
     }
 
+    /// <summary>Slice with constant starts, ends, axes and (positive) steps: one Slice operator.</summary>
+    public static void Slice(LoweringContext ctx, Node n)
+    {
+        Value x = n.Input(0);
+        long[] Ints(int i, string role) => ctx.RequireConstant(n.Input(i), role).ToInt64Array();
+        long[]? Optional(int i, string role) => n.OptionalInput(i) is { } v ? ctx.RequireConstant(v, role).ToInt64Array() : null;
+        (long[] start, long[] step, _) = ShapeMath.SliceBox(x.Shape!, Ints(1, "starts"), Ints(2, "ends"), Optional(3, "axes"), Optional(4, "steps"));
+        EmitSlice(ctx, x, n.Output(0), start, step, null);
+    }
+
+    /// <summary>Split: one Slice per output, each taking its run of the axis.</summary>
+    public static void Split(LoweringContext ctx, Node n)
+    {
+        Value x = n.Input(0);
+        int axis = ShapeMath.Axis(n.GetInt("axis", 0), x.Shape!.Length);
+        long begin = 0;
+        foreach (Value part in n.Outputs)
+        {
+            var start = new long[x.Shape.Length];
+            start[axis] = begin;
+            EmitSlice(ctx, x, part, start, [.. Enumerable.Repeat(1L, x.Shape.Length)], part.Name);
+            begin += part.Shape![axis];
+        }
+    }
+
+    /// <summary>A Slice in the input's layout: channels-last when the input is, with its axes moved accordingly.</summary>
+    private static void EmitSlice(LoweringContext ctx, Value x, Value y, long[] start, long[] step, string? name)
+    {
+        int rank = x.Shape!.Length;
+        bool cl = ElementwiseLowering.ChooseChannelsLast(ctx, [x], y);
+        Value input = cl ? ctx.ChannelsLast(x) : ctx.Onnx(x);
+        int physical = input.Shape!.Length;
+        var begin = new int[physical];
+        int[] steps = [.. Enumerable.Repeat(1, physical)];
+        for (int a = 0; a < rank; a++)
+        {
+            int p = cl ? LoweringContext.ChannelsLastAxis(a, rank) : a;
+            begin[p] = (int)start[a];
+            steps[p] = (int)step[a];
+        }
+
+        ctx.Emit(OpCode.Slice, new SliceOptions(begin, steps), [input], ElementwiseLowering.Output(ctx, y, cl), name);
+    }
+
     public static void Pad(LoweringContext ctx, Node n)
     {
         string mode = n.GetString("mode") ?? "constant";

@@ -321,6 +321,50 @@ internal static class ShapeMath
     }
 
     /// <summary>ONNX Slice on one axis: clamped start, step and element count.</summary>
+    /// <summary>
+    /// ONNX Slice with constant starts, ends, axes and steps over <paramref name="shape"/>: each axis' first index,
+    /// step and count (axes not named keep 0, 1 and their size).
+    /// </summary>
+    public static (long[] Start, long[] Step, int[] Shape) SliceBox(int[] shape, long[] starts, long[] ends, long[]? axes, long[]? steps)
+    {
+        int rank = shape.Length;
+        axes ??= [.. Enumerable.Range(0, starts.Length).Select(i => (long)i)];
+        steps ??= [.. Enumerable.Repeat(1L, starts.Length)];
+        if (ends.Length != starts.Length || axes.Length != starts.Length || steps.Length != starts.Length)
+        {
+            throw new ArgumentException("starts, ends, axes and steps must have the same length");
+        }
+
+        var start = new long[rank];
+        var step = Enumerable.Repeat(1L, rank).ToArray();
+        int[] result = [.. shape];
+        for (int i = 0; i < starts.Length; i++)
+        {
+            int a = Axis(axes[i], rank);
+            (start[a], step[a], result[a]) = SliceAxis(shape[a], starts[i], ends[i], steps[i]);
+        }
+
+        return (start, step, result);
+    }
+
+    /// <summary>
+    /// ONNX Split's output sizes along an axis of size <paramref name="dim"/>: the given sizes, or <paramref name="parts"/>
+    /// near-equal ones (the first dim % parts one larger), or with opset 18's num_outputs, chunks of ceil(dim / parts)
+    /// with a smaller last one.
+    /// </summary>
+    public static long[] SplitSizes(int dim, int parts, long[]? split, bool numOutputs)
+    {
+        long[] sizes = split ?? (numOutputs
+            ? [.. Enumerable.Range(0, parts).Select(i => Math.Max(0L, Math.Min((dim + parts - 1) / parts, dim - (long)i * ((dim + parts - 1) / parts))))]
+            : [.. Enumerable.Range(0, parts).Select(i => (long)(dim / parts + (i < dim % parts ? 1 : 0)))]);
+        if (sizes.Length != parts || sizes.Any(v => v < 0) || sizes.Sum() != dim)
+        {
+            throw new ArgumentException($"split sizes [{string.Join(",", sizes)}] do not divide dimension {dim} into {parts} outputs");
+        }
+
+        return sizes;
+    }
+
     public static (long Start, long Step, int Count) SliceAxis(int dim, long start, long end, long step)
     {
         if (step == 0)
