@@ -300,6 +300,66 @@ public class TfLiteOperatorTests
     }
 
     [Fact]
+    public void Slice_TakesSizeFromBegin_MinusOneToTheEnd()
+    {
+        float[] x = Values(4 * 5 * 3, 18);
+        var m = new TfLiteModelBuilder();
+        int xi = m.Float("x", [1, 4, 5, 3]), begin = m.Int32("begin", [0, 1, 2, 1]), size = m.Int32("size", [1, 2, -1, 2]), yi = m.Float("y", [1, 2, 3, 2]);
+        m.Op(65, [xi, begin, size], [yi], Tfl.BuiltinOptions.SliceOptions, b => { Tfl.SliceOptions.StartSliceOptions(b); return Tfl.SliceOptions.EndSliceOptions(b).Value; });
+        float[] expected = [.. from h in Enumerable.Range(1, 2) from w in Enumerable.Range(2, 3) from c in Enumerable.Range(1, 2) select x[(h * 5 + w) * 3 + c]];
+        AssertClose(expected, Run(m.Build([xi], [yi]), x));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void StridedSlice_MasksNegativeIndicesStridesAndShrink(bool shrink)
+    {
+        // x [2, 6, 4]: axis 0 whole (begin and end masks) or, shrunk, element 1 only; axis 1 from 1 to −1 in steps of 2
+        // (1 and 3); axis 2 from −3 to the end (1, 2, 3).
+        float[] x = Values(2 * 6 * 4, 19);
+        var m = new TfLiteModelBuilder();
+        int xi = m.Float("x", [2, 6, 4]), begin = m.Int32("begin", [1, 1, -3]), end = m.Int32("end", [0, -1, 4]), strides = m.Int32("strides", [1, 2, 1]);
+        int yi = m.Float("y", shrink ? [2, 3] : [2, 2, 3]);
+        int beginMask = shrink ? 0 : 1, endMask = shrink ? 0 : 1, shrinkMask = shrink ? 1 : 0;
+        m.Op(45, [xi, begin, end, strides], [yi], Tfl.BuiltinOptions.StridedSliceOptions,
+            b => Tfl.StridedSliceOptions.CreateStridedSliceOptions(b, beginMask, endMask, 0, 0, shrinkMask).Value);
+        int[] rows = shrink ? [1] : [0, 1];
+        float[] expected = [.. from n in rows from h in new[] { 1, 3 } from c in new[] { 1, 2, 3 } select x[(n * 6 + h) * 4 + c]];
+        AssertClose(expected, Run(m.Build([xi], [yi]), x));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Split_AndSplitV_WriteEveryPart(bool sizes)
+    {
+        float[] x = Values(6 * 3, 20);
+        var m = new TfLiteModelBuilder();
+        int xi = m.Float("x", [1, 6, 3]);
+        int[] parts = sizes ? [1, 3, 2] : [2, 2, 2];
+        int[] outs = [.. parts.Select((p, i) => m.Float($"part{i}", [1, p, 3]))];
+        if (sizes)
+        {
+            int splits = m.Int32("sizes", [1, -1, 2]), axis = m.Int32("axis", [1]);
+            m.Op(102, [xi, splits, axis], outs, Tfl.BuiltinOptions.SplitVOptions, b => Tfl.SplitVOptions.CreateSplitVOptions(b, 3).Value);
+        }
+        else
+        {
+            int axis = m.Int32("axis", [-2]);
+            m.Op(49, [axis, xi], outs, Tfl.BuiltinOptions.SplitOptions, b => Tfl.SplitOptions.CreateSplitOptions(b, 3).Value);
+        }
+
+        float[][] y = RunAll(m.Build([xi], outs), x);
+        int row = 0;
+        for (int p = 0; p < parts.Length; p++)
+        {
+            AssertClose(x[(row * 3)..((row + parts[p]) * 3)], y[p]);
+            row += parts[p];
+        }
+    }
+
+    [Fact]
     public void APadThatNoConvolutionAbsorbs_IsRefused()
     {
         var m = new TfLiteModelBuilder();
@@ -320,7 +380,9 @@ public class TfLiteOperatorTests
         Assert.StartsWith("exp.tflite: operator 0 (builtin operator 47) is not supported by EdgeInfer's TFLite importer (supported: CONV_2D,", e.Message, StringComparison.Ordinal);
     }
 
-    private static float[] Run(byte[] tflite, params float[][] inputs)
+    private static float[] Run(byte[] tflite, params float[][] inputs) => RunAll(tflite, inputs)[0];
+
+    private static float[][] RunAll(byte[] tflite, params float[][] inputs)
     {
         var graph = Passes.TfLitePipeline.Run(TfLiteImporter.Import(tflite, "test.tflite", _ => { }), _ => { });
         using Model model = Model.FromBytes(Emit.ModelEmitter.Emit(graph).File, "test.eim");
@@ -331,7 +393,7 @@ public class TfLiteOperatorTests
         }
 
         interpreter.Invoke();
-        return interpreter.Output(0).ToFloatArray();
+        return [.. Enumerable.Range(0, interpreter.OutputCount).Select(o => interpreter.Output(o).ToFloatArray())];
     }
 
     private static void AssertClose(float[] expected, float[] actual)

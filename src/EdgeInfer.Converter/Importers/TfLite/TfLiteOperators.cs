@@ -11,6 +11,8 @@ using MulOptions = EdgeInfer.Converter.Importers.TfLite.Schema.MulOptions;
 using Operator = EdgeInfer.Converter.Importers.TfLite.Schema.Operator;
 using Pool2DOptions_ = EdgeInfer.Converter.Importers.TfLite.Schema.Pool2DOptions;
 using SoftmaxOptions_ = EdgeInfer.Converter.Importers.TfLite.Schema.SoftmaxOptions;
+using SplitOptions_ = EdgeInfer.Converter.Importers.TfLite.Schema.SplitOptions;
+using StridedSliceOptions_ = EdgeInfer.Converter.Importers.TfLite.Schema.StridedSliceOptions;
 using SubOptions = EdgeInfer.Converter.Importers.TfLite.Schema.SubOptions;
 
 namespace EdgeInfer.Converter.Importers.TfLite;
@@ -28,7 +30,7 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
     private const int Add = 0, AveragePool2D = 1, Concatenation = 2, Conv2D = 3, DepthwiseConv2D = 4, Dequantize = 6,
         FullyConnected = 9, Logistic = 14, MaxPool2D = 17, Mul = 18, Relu = 19, ReluN1To1 = 20, Relu6 = 21, Reshape = 22,
         Softmax = 25, Tanh = 28, Transpose = 39, Mean = 40, Sub = 41, Squeeze = 43, ExpandDims = 70, LeakyRelu = 98,
-        Quantize = 114, HardSwish = 117, Pad = 34, PadV2 = 60;
+        Quantize = 114, HardSwish = 117, Pad = 34, PadV2 = 60, Slice = 65, StridedSlice = 45, Split = 49, SplitV = 102;
 
     private const int PaddingSame = 0, PaddingValid = 1;
 
@@ -54,6 +56,8 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
     private readonly UniqueNames _nodeNames = new();
     private Graph Graph => builder.Graph;
 
+    private TfLiteGraphBuilder Builder => builder;
+
     /// <summary>Whether an imported operator writes tensor <paramref name="index"/>.</summary>
     public bool Writes(int index) => _written.Contains(index) && !_pads.Keys.Any(v => ReferenceEquals(v, builder.Tensor(index, "a graph output")));
 
@@ -67,9 +71,10 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
             inputs[i] = t == -1 ? null : builder.Tensor(t, $"operator {index} ({Name(code, custom)}) input {i}");
         }
 
-        if (op.OutputsLength != 1)
+        bool split = code is Split or SplitV;
+        if (op.OutputsLength != 1 && !(split && op.OutputsLength >= 1))
         {
-            throw Problem(index, code, custom, $"has {op.OutputsLength} outputs; the supported operators have one");
+            throw Problem(index, code, custom, $"has {op.OutputsLength} outputs; the supported operators other than SPLIT have one");
         }
 
         Value output = builder.OutputTensor(op.Outputs(0), _written);
@@ -95,6 +100,17 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
             case Softmax: SoftmaxOp(context); break;
             case Concatenation: Concat(context); break;
             case Transpose: TransposeOp(context); break;
+            case Slice: SliceOp(context); break;
+            case StridedSlice: StridedSliceOp(context); break;
+            case Split or SplitV:
+                var parts = new List<Value> { output };
+                for (int o = 1; o < op.OutputsLength; o++)
+                {
+                    parts.Add(builder.OutputTensor(op.Outputs(o), _written));
+                }
+
+                SplitOp(context, parts);
+                break;
             case Quantize: Unary(context, OpCode.Quantize, null); break;
             case Dequantize: Unary(context, OpCode.Dequantize, null); break;
             case Logistic: Unary(context, OpCode.Sigmoid, null); break;
@@ -109,7 +125,8 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
             default:
                 throw Problem(index, code, custom, "is not supported by EdgeInfer's TFLite importer (supported: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, "
                     + "AVERAGE_POOL_2D, MAX_POOL_2D, MEAN over height and width, ADD, SUB, MUL, RESHAPE, SQUEEZE, EXPAND_DIMS, SOFTMAX, CONCATENATION, TRANSPOSE, "
-                    + "QUANTIZE, DEQUANTIZE, LOGISTIC, TANH, RELU, RELU6, RELU_N1_TO_1, LEAKY_RELU, HARD_SWISH, and PAD / PADV2 before a convolution)");
+                    + "QUANTIZE, DEQUANTIZE, LOGISTIC, TANH, RELU, RELU6, RELU_N1_TO_1, LEAKY_RELU, HARD_SWISH, SLICE, STRIDED_SLICE, SPLIT, SPLIT_V, "
+                    + "and PAD / PADV2 before a convolution)");
         }
     }
 
@@ -366,6 +383,159 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
         c.Emit(OpCode.Concat, new ConcatOptions(axis), parts);
     }
 
+    /// <summary>SLICE: begin and size per axis (size −1: to the end).</summary>
+    private static void SliceOp(OpContext c)
+    {
+        Value x = c.Input(0);
+        long[] begin = c.Constant(1, "begin").Constant!.ToInt64Array(), size = c.Constant(2, "size").Constant!.ToInt64Array();
+        int rank = x.Rank;
+        if (begin.Length != rank || size.Length != rank)
+        {
+            throw c.Invalid($"has {begin.Length} begins and {size.Length} sizes for a rank-{rank} input");
+        }
+
+        var b = new int[rank];
+        var shape = new int[rank];
+        for (int d = 0; d < rank; d++)
+        {
+            long n = size[d] == -1 ? x.Shape![d] - begin[d] : size[d];
+            if (begin[d] < 0 || n < 1 || begin[d] + n > x.Shape![d])
+            {
+                throw c.Invalid($"takes {size[d]} from {begin[d]} on axis {d} of {x.ShapeText}");
+            }
+
+            (b[d], shape[d]) = ((int)begin[d], (int)n);
+        }
+
+        EmitSlice(c, x, b, [.. Enumerable.Repeat(1, rank)], shape, c.Output, c.Output.Name);
+    }
+
+    /// <summary>
+    /// STRIDED_SLICE with positive strides: begin/end masks take the whole axis, shrink_axis_mask keeps one element
+    /// and drops the axis (a Reshape after the Slice), offset makes end relative to begin. Ellipsis and new axes are
+    /// refused.
+    /// </summary>
+    private static void StridedSliceOp(OpContext c)
+    {
+        StridedSliceOptions_ o = c.Options<StridedSliceOptions_>(BuiltinOptions.StridedSliceOptions) ?? new StridedSliceOptions_();
+        if (o.EllipsisMask != 0 || o.NewAxisMask != 0)
+        {
+            throw c.Invalid("uses an ellipsis or new-axis mask; EdgeInfer supports begin, end and shrink masks");
+        }
+
+        Value x = c.Input(0);
+        long[] begin = c.Constant(1, "begin").Constant!.ToInt64Array(), end = c.Constant(2, "end").Constant!.ToInt64Array();
+        long[] strides = c.Constant(3, "strides").Constant!.ToInt64Array();
+        int rank = x.Rank;
+        if (begin.Length > rank || end.Length != begin.Length || strides.Length != begin.Length)
+        {
+            throw c.Invalid($"has {begin.Length} begins, {end.Length} ends and {strides.Length} strides for a rank-{rank} input");
+        }
+
+        var b = new int[rank];
+        var step = new int[rank];
+        var shape = new int[rank];
+        var kept = new List<int>();
+        for (int d = 0; d < rank; d++)
+        {
+            long dim = x.Shape![d], s = d < strides.Length ? strides[d] : 1;
+            if (s < 1 || s > int.MaxValue)
+            {
+                throw c.Invalid($"has stride {s} on axis {d}; EdgeInfer supports positive strides");
+            }
+
+            bool shrink = (o.ShrinkAxisMask >> d & 1) != 0;
+            long first = d >= begin.Length || (o.BeginMask >> d & 1) != 0 ? 0 : begin[d] < 0 ? begin[d] + dim : begin[d];
+            first = Math.Clamp(first, 0, dim);
+            long last = d >= end.Length || (o.EndMask >> d & 1) != 0 ? dim : o.Offset ? first + end[d] : end[d] < 0 ? end[d] + dim : end[d];
+            last = shrink ? first + 1 : Math.Clamp(last, 0, dim);
+            long count = last > first ? (last - first + s - 1) / s : 0;
+            if (count < 1 || first >= dim)
+            {
+                throw c.Invalid($"selects nothing on axis {d} of {x.ShapeText}");
+            }
+
+            (b[d], step[d], shape[d]) = ((int)first, (int)s, (int)count);
+            if (!shrink)
+            {
+                kept.Add(shape[d]);
+            }
+        }
+
+        if (kept.Count == rank)
+        {
+            EmitSlice(c, x, b, step, shape, c.Output, c.Output.Name);
+            return;
+        }
+
+        c.RequireOutputShape([.. kept]);
+        var box = new Value(c.Owner.Builder.NewValueName(c.Output.Name + "_box"), x.Type, shape) { Quantization = c.Output.Quantization };
+        EmitSlice(c, x, b, step, shape, box, c.Output.Name + "_slice");
+        c.Emit(OpCode.Reshape, null, [box]);
+    }
+
+    /// <summary>SPLIT (axis, then input; num_splits equal parts) and SPLIT_V (input, sizes with at most one −1, axis): one Slice per output.</summary>
+    private static void SplitOp(OpContext c, List<Value> parts)
+    {
+        bool v = c.Code == SplitV;
+        Value x = c.Input(v ? 0 : 1);
+        long axisValue = c.Constant(v ? 2 : 0, "axis").Constant!.ToInt64Array() is [long a] ? a : throw c.Invalid("has an axis that is not one value");
+        int rank = x.Rank;
+        int axis = (int)(axisValue < 0 ? axisValue + rank : axisValue);
+        if (axis < 0 || axis >= rank)
+        {
+            throw c.Invalid($"splits axis {axisValue} of a rank-{rank} input");
+        }
+
+        int dim = x.Shape![axis];
+        long[] sizes;
+        if (v)
+        {
+            sizes = c.Constant(1, "size_splits").Constant!.ToInt64Array();
+            int unknown = Array.IndexOf(sizes, -1L);
+            if (unknown >= 0 && sizes.Count(s => s == -1) == 1)
+            {
+                sizes[unknown] = dim - (sizes.Sum() + 1);
+            }
+        }
+        else
+        {
+            int n = c.Options<SplitOptions_>(BuiltinOptions.SplitOptions)?.NumSplits ?? parts.Count;
+            sizes = n == parts.Count && n > 0 && dim % n == 0 ? [.. Enumerable.Repeat((long)(dim / n), n)] : [];
+        }
+
+        if (sizes.Length != parts.Count || sizes.Any(s => s < 1) || sizes.Sum() != dim)
+        {
+            throw c.Invalid($"cannot split {dim} along axis {axis} into {parts.Count} parts of [{string.Join(",", sizes)}]");
+        }
+
+        int begin = 0;
+        for (int p = 0; p < parts.Count; p++)
+        {
+            var b = new int[rank];
+            b[axis] = begin;
+            int[] shape = [.. x.Shape];
+            shape[axis] = (int)sizes[p];
+            EmitSlice(c, x, b, [.. Enumerable.Repeat(1, rank)], shape, parts[p], parts[p].Name);
+            begin += (int)sizes[p];
+        }
+    }
+
+    /// <summary>A Slice node writing <paramref name="output"/>, after checking its shape, type and quantization.</summary>
+    private static void EmitSlice(OpContext c, Value x, int[] begin, int[] step, int[] shape, Value output, string name)
+    {
+        if (!output.Shape!.SequenceEqual(shape) || output.Type != x.Type || (x.Type != DataType.Float32 && x.Type != DataType.Int8)
+            || !SameQuantization(x.Quantization, output.Quantization))
+        {
+            throw c.Invalid($"writes {output.ShapeText} {DataTypes.Name(output.Type)}, but slicing {x.ShapeText} {DataTypes.Name(x.Type)} gives [{string.Join(",", shape)}] with the input's type and quantization");
+        }
+
+        c.EmitNode(OpCode.Slice, new SliceOptions(begin, step), [x], output, name);
+    }
+
+    private static bool SameQuantization(QuantizationInfo? a, QuantizationInfo? b)
+        => a is null ? b is null : b is not null && a.Scales.Length == 1 && b.Scales.Length == 1 && a.Scales[0] == b.Scales[0] && a.ZeroPoints[0] == b.ZeroPoints[0];
+
     private static void TransposeOp(OpContext c)
     {
         Value x = c.Input(0);
@@ -418,6 +588,8 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
     /// <summary>One operator being imported: its inputs, its output and the checks every operator shares.</summary>
     private sealed class OpContext(TfLiteOperators owner, int index, int code, string? custom, Operator op, Value?[] inputs, Value output)
     {
+        public int Code => code;
+        public TfLiteOperators Owner => owner;
         public Value?[] Inputs => inputs;
         public Value Output => output;
 

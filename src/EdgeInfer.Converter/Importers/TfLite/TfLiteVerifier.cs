@@ -88,6 +88,8 @@ internal static class TfLiteVerifier
         BuiltinOptions.ConcatenationOptions => Fields(v, t, 4, 1),
         BuiltinOptions.AddOptions or BuiltinOptions.MulOptions or BuiltinOptions.SubOptions or BuiltinOptions.ReducerOptions => Fields(v, t, 1),
         BuiltinOptions.ReshapeOptions or BuiltinOptions.SqueezeOptions => v.TableStart(t) && v.Vector(t, 4, 4),
+        BuiltinOptions.StridedSliceOptions => Fields(v, t, 4, 4, 4, 4, 4, 1),
+        BuiltinOptions.SplitOptions or BuiltinOptions.SplitVOptions => Fields(v, t, 4),
         _ => Empty(v, t),
     };
 

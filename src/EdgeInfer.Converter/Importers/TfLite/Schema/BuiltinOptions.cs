@@ -21,7 +21,11 @@ internal enum BuiltinOptions : byte
   ReducerOptions = 27,
   SubOptions = 28,
   SqueezeOptions = 30,
+  StridedSliceOptions = 32,
+  SplitOptions = 35,
+  SliceOptions = 48,
   LeakyReluOptions = 75,
+  SplitVOptions = 79,
 };
 
 

@@ -51,7 +51,11 @@ internal struct Operator : IFlatbufferObject
   public EdgeInfer.Converter.Importers.TfLite.Schema.ReducerOptions BuiltinOptionsAsReducerOptions() { return BuiltinOptions<EdgeInfer.Converter.Importers.TfLite.Schema.ReducerOptions>().Value; }
   public EdgeInfer.Converter.Importers.TfLite.Schema.SubOptions BuiltinOptionsAsSubOptions() { return BuiltinOptions<EdgeInfer.Converter.Importers.TfLite.Schema.SubOptions>().Value; }
   public EdgeInfer.Converter.Importers.TfLite.Schema.SqueezeOptions BuiltinOptionsAsSqueezeOptions() { return BuiltinOptions<EdgeInfer.Converter.Importers.TfLite.Schema.SqueezeOptions>().Value; }
+  public EdgeInfer.Converter.Importers.TfLite.Schema.StridedSliceOptions BuiltinOptionsAsStridedSliceOptions() { return BuiltinOptions<EdgeInfer.Converter.Importers.TfLite.Schema.StridedSliceOptions>().Value; }
+  public EdgeInfer.Converter.Importers.TfLite.Schema.SplitOptions BuiltinOptionsAsSplitOptions() { return BuiltinOptions<EdgeInfer.Converter.Importers.TfLite.Schema.SplitOptions>().Value; }
+  public EdgeInfer.Converter.Importers.TfLite.Schema.SliceOptions BuiltinOptionsAsSliceOptions() { return BuiltinOptions<EdgeInfer.Converter.Importers.TfLite.Schema.SliceOptions>().Value; }
   public EdgeInfer.Converter.Importers.TfLite.Schema.LeakyReluOptions BuiltinOptionsAsLeakyReluOptions() { return BuiltinOptions<EdgeInfer.Converter.Importers.TfLite.Schema.LeakyReluOptions>().Value; }
+  public EdgeInfer.Converter.Importers.TfLite.Schema.SplitVOptions BuiltinOptionsAsSplitVOptions() { return BuiltinOptions<EdgeInfer.Converter.Importers.TfLite.Schema.SplitVOptions>().Value; }
   public byte CustomOptions(int j) { int o = __p.__offset(14); return o != 0 ? __p.bb.Get(__p.__vector(o) + j * 1) : (byte)0; }
   public int CustomOptionsLength { get { int o = __p.__offset(14); return o != 0 ? __p.__vector_len(o) : 0; } }
 #if ENABLE_SPAN_T
