@@ -22,6 +22,11 @@ public class LoweringMatchesOrtTests
         return b.Node("Conv", bias ? ["x", "w", "b"] : ["x", "w"], ["y"], attrs).Output("y");
     }
 
+    /// <summary>A convolution writing <paramref name="output"/>, so that what follows reads a channels-last activation.</summary>
+    private static OnnxBuilder ConvInto(string output, long[] x, long[] w)
+        => new OnnxBuilder(13).Input("x", x).Initializer("w", w, W((int)w.Aggregate(1L, (a, d) => a * d), 7)).Initializer("b", [w[0]], W((int)w[0], 8))
+            .Node("Conv", ["x", "w", "b"], [output]);
+
     private static OnnxBuilder Pool(string op, int opset, long[] x, params (string, object)[] attrs)
         => new OnnxBuilder(opset).Input("x", x).Node(op, ["x"], ["y"], attrs).Output("y");
 
@@ -32,6 +37,17 @@ public class LoweringMatchesOrtTests
     private static readonly Dictionary<string, Func<OnnxBuilder>> Models = new()
     {
         ["conv2d"] = () => Conv2D(13, [1, 3, 7, 6], [4, 3, 3, 3], true),
+        ["slice_strided_after_conv"] = () => ConvInto("c", [1, 3, 7, 6], [8, 3, 3, 3])
+            .Initializer("starts", [3], [1L, 0L, 1L]).Initializer("ends", [3], [7L, 5L, 100L]).Initializer("axes", [3], [1L, 2L, 3L]).Initializer("steps", [3], [2L, 1L, 2L])
+            .Node("Slice", ["c", "starts", "ends", "axes", "steps"], ["y"]).Output("y"),
+        ["split_after_conv"] = () => ConvInto("c", [1, 3, 6, 5], [6, 3, 3, 3]).Initializer("split", [2], [2L, 4L])
+            .Node("Split", ["c", "split"], ["p", "q"], ("axis", 1L)).Node("Relu", ["p"], ["rp"]).Output("rp").Output("q"),
+        ["channel_shuffle_then_split"] = () => ConvInto("c", [1, 3, 7, 6], [6, 3, 3, 3])
+            .Initializer("groups", [5], [1L, 2L, 3L, 5L, 4L]).Initializer("merged", [4], [1L, 6L, 5L, 4L])
+            .Node("Reshape", ["c", "groups"], ["g"]).Node("Transpose", ["g"], ["t"], ("perm", new long[] { 0, 2, 1, 3, 4 }))
+            .Node("Reshape", ["t", "merged"], ["s"]).Node("Split", ["s"], ["p", "q"], ("axis", 1L))
+            .Initializer("w2", [4, 3, 1, 1], W(12, 9)).Node("Conv", ["p", "w2"], ["cp"]).Node("Conv", ["q", "w2"], ["cq"])
+            .Node("Concat", ["cp", "cq"], ["y"], ("axis", 1L)).Output("y"),
         ["conv2d_batch2_strided_padded"] = () => Conv2D(13, [2, 3, 9, 8], [5, 3, 3, 2], true, ("strides", new long[] { 2, 1 }), ("pads", new long[] { 1, 0, 2, 1 })),
         ["conv2d_dilated_no_bias"] = () => Conv2D(13, [1, 2, 9, 9], [3, 2, 3, 3], false, ("dilations", new long[] { 2, 3 })),
         ["conv2d_groups"] = () => Conv2D(13, [1, 4, 6, 5], [6, 2, 3, 2], true, ("group", 2L)),

@@ -351,4 +351,16 @@ public class PassTests
 
         public int GetHashCode(float obj) => 0;
     }
+
+    [Fact]
+    public void TransposeCleanup_ChannelShuffleOfAChannelsLastTensor_SwapsInnerAxesOnly()
+    {
+        // Conv → Reshape [1,2,3,5,4] → Transpose(0,2,1,3,4) → Reshape [1,6,5,4] → Split → Conv, Conv → Concat: read in
+        // the ONNX layout this takes six Transposes; in channels-last the shuffle is one swap of two inner axes.
+        Graph g = TestModels.AssertMatchesOrt(LoweringMatchesOrtTests.Build("channel_shuffle_then_split"));
+        Node[] transposes = [.. g.Nodes.Where(n => n.Code == OpCode.Transpose)];
+        Assert.Contains(transposes, t => ((TransposeOptions)t.Options!).Perm.SequenceEqual([0, 1, 2, 4, 3]));
+        Assert.Equal(3, transposes.Length); // the graph input to NHWC, the shuffle, the graph output to NCHW
+        Assert.Equal(2, TestModels.CountOps(g, OpCode.Slice));
+    }
 }

@@ -9,6 +9,13 @@ namespace EdgeInfer.Converter.Passes;
 //   Transpose moving only 1-sized axes (the other axes keep their order) → Reshape, the cheaper copy
 //   Reshape(Reshape(x))             → Reshape(x)                 (a reshape depends only on the element count)
 //   Reshape to the same shape       → removed
+//   A channel shuffle in NCHW of a channels-last x: Reshape([N,C,H,W] ← Transpose([0,2,1,3,4],
+//     Reshape([N,g,C/g,H,W], Transpose(x, [0,3,1,2])))) → Transpose(Reshape(Transpose([0,1,2,4,3],
+//     Reshape([N,H,W,g,C/g], x))), [0,3,1,2]): the shuffle moves each pixel's channels only, so in channels-last
+//     it swaps two small inner axes, and the layout Transposes move out to where they cancel (ShuffleNet)
+//   Slice(Transpose(x, p))          → Transpose(Slice'(x), p)   when only Slices read the Transpose: each Slice then
+//                                     moves less data, and a Transpose after it can cancel with the next one (the
+//                                     channel split of a channels-last tensor read in the ONNX layout)
 // Every runtime Transpose and Reshape is a full copy of its tensor, so each rule saves one pass over memory. Nodes
 // whose outputs nobody reads any more are dropped at the end.
 
@@ -35,7 +42,11 @@ public static class TransposeCleanup
                 }
                 else if (n.Code == OpCode.Reshape)
                 {
-                    changed |= SimplifyReshape(graph, n, producers);
+                    changed |= SimplifyReshape(graph, n, producers) || ChannelShuffle(graph, n, producers);
+                }
+                else if (n.Code == OpCode.Slice)
+                {
+                    changed |= SliceBeforeTranspose(graph, n, producers);
                 }
 
                 if (changed)
@@ -102,6 +113,82 @@ public static class TransposeCleanup
         }
 
         return false;
+    }
+
+    /// <summary>The channel shuffle rule above, at its last Reshape.</summary>
+    private static bool ChannelShuffle(Graph graph, Node merge, Dictionary<Value, Node> producers)
+    {
+        if (!Producer(graph, merge.Input(0), producers, OpCode.Transpose, [0, 2, 1, 3, 4], out Node? swap)
+            || !Producer(graph, swap.Input(0), producers, OpCode.Reshape, null, out Node? split)
+            || !Producer(graph, split.Input(0), producers, OpCode.Transpose, [0, 3, 1, 2], out Node? toNchw))
+        {
+            return false;
+        }
+
+        Value x = toNchw.Input(0);
+        int[] xs = x.Shape!, groups = split.Output(0).Shape!, merged = merge.Output(0).Shape!;
+        if (xs.Length != 4 || groups.Length != 5 || !merged.SequenceEqual(toNchw.Output(0).Shape!)
+            || groups[0] != xs[0] || groups[1] * groups[2] != xs[3] || groups[3] != xs[1] || groups[4] != xs[2])
+        {
+            return false;
+        }
+
+        Value Add(Node before, OpCode code, IOpOptions? options, Value input, int[] shape, string stem)
+        {
+            var v = new Value(graph.UniqueName(stem), x.Type, shape) { Quantization = x.Quantization };
+            graph.Nodes.Insert(graph.Nodes.IndexOf(before), new Node(graph.UniqueName(stem), code.ToString(), [input], [v]).Lower(code, options));
+            return v;
+        }
+
+        string name = merge.Output(0).Name;
+        Value grouped = Add(merge, OpCode.Reshape, null, x, [xs[0], xs[1], xs[2], groups[1], groups[2]], name + "_nhwc_groups");
+        Value swapped = Add(merge, OpCode.Transpose, new TransposeOptions([0, 1, 2, 4, 3]), grouped, [xs[0], xs[1], xs[2], groups[2], groups[1]], name + "_nhwc_shuffled");
+        Value shuffled = Add(merge, OpCode.Reshape, null, swapped, xs, name + "_nhwc");
+        merge.Inputs[0] = shuffled;
+        merge.Lower(OpCode.Transpose, new TransposeOptions([0, 3, 1, 2]));
+        return true;
+    }
+
+    /// <summary>The producer of <paramref name="v"/> when it has this operator (and permutation) and <paramref name="v"/> has no other reader.</summary>
+    private static bool Producer(Graph graph, Value v, Dictionary<Value, Node> producers, OpCode code, int[]? perm, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Node? producer)
+    {
+        producer = producers.GetValueOrDefault(v);
+        return producer is not null && producer.Code == code && !graph.IsGraphOutput(v)
+            && (perm is null || ((TransposeOptions)producer.Options!).Perm.SequenceEqual(perm))
+            && graph.Nodes.Count(n => n.Inputs.Contains(v)) == 1;
+    }
+
+    /// <summary>Slice(Transpose(x, p)) → Transpose(Slice'(x), p), when every reader of the Transpose is a Slice.</summary>
+    private static bool SliceBeforeTranspose(Graph graph, Node slice, Dictionary<Value, Node> producers)
+    {
+        Value t = slice.Input(0);
+        if (!producers.TryGetValue(t, out Node? transpose) || transpose.Code != OpCode.Transpose || graph.IsGraphOutput(t)
+            || graph.Nodes.Any(n => n.Inputs.Contains(t) && n.Code != OpCode.Slice))
+        {
+            return false;
+        }
+
+        int[] perm = ((TransposeOptions)transpose.Options!).Perm.ToArray();
+        var o = (SliceOptions)slice.Options!;
+        Value x = transpose.Input(0), y = slice.Output(0);
+        int rank = perm.Length;
+        var begin = new int[rank];
+        var step = new int[rank];
+        var shape = new int[rank];
+        for (int i = 0; i < rank; i++)
+        {
+            // Output axis i of the transpose is input axis perm[i].
+            begin[perm[i]] = o.Begin[i];
+            step[perm[i]] = o.Step[i];
+            shape[perm[i]] = y.Shape![i];
+        }
+
+        var box = new Value(graph.UniqueName(y.Name + "_box"), y.Type, shape) { Quantization = y.Quantization };
+        var sliced = new Node(graph.UniqueName(slice.Name + "_first"), nameof(OpCode.Slice), [x], [box]).Lower(OpCode.Slice, new SliceOptions(begin, step));
+        graph.Nodes.Insert(graph.Nodes.IndexOf(slice), sliced);
+        slice.Inputs[0] = box;
+        slice.Lower(OpCode.Transpose, new TransposeOptions(perm));
+        return true;
     }
 
     private static int Count(Graph graph) => graph.Nodes.Count(n => n.Code is OpCode.Transpose or OpCode.Reshape);
