@@ -10,7 +10,8 @@ namespace EdgeInfer.Converter.Importers.Keras;
 /// EdgeInfer operators directly (<see cref="KerasLayers"/>): kernels are re-laid-out once ([KH, KW, Cin, Cout] →
 /// OHWI, Dense [in, out] → [out, in]), BatchNormalization folds into the convolution or Dense before it when nothing
 /// else reads that layer, and activations become separate operators that <see cref="Passes.FuseActivations"/> then
-/// folds into the producer's clamp. Sequential and Functional models; the batch dimension becomes 1.
+/// folds into the producer's clamp. Sequential and Functional models; the batch dimension becomes 1 unless --input-shape
+/// gives another.
 /// </summary>
 public static class KerasImporter
 {

@@ -39,6 +39,8 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
     /// <summary>PAD outputs waiting for the convolution that absorbs them: the PAD's input and its four spatial pads.</summary>
     private readonly Dictionary<Value, (Value Input, int Top, int Left, int Bottom, int Right)> _pads = new(ReferenceEqualityComparer.Instance);
 
+    private readonly UniqueNames _nodeNames = new();
+
     /// <summary>How many operator inputs and graph outputs read each tensor.</summary>
     private int[] _readers = [];
 
@@ -53,7 +55,7 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
             }
         }
     }
-    private readonly UniqueNames _nodeNames = new();
+
     private Graph Graph => builder.Graph;
 
     private TfLiteGraphBuilder Builder => builder;
@@ -120,7 +122,7 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
             case ReluN1To1: Unary(context, OpCode.Clip, new ClampOptions(-1, 1)); break;
             case HardSwish: Unary(context, OpCode.HardSwish, null); break;
             case LeakyRelu:
-                Unary(context, OpCode.LeakyRelu, new LeakyReluOptions(context.Options<LeakyReluOptions_>(BuiltinOptions.LeakyReluOptions)?.Alpha ?? 0.2f));
+                Unary(context, OpCode.LeakyRelu, new LeakyReluOptions(context.Options<LeakyReluOptions_>(BuiltinOptions.LeakyReluOptions)?.Alpha ?? 0f));
                 break;
             default:
                 throw Problem(index, code, custom, "is not supported by EdgeInfer's TFLite importer (supported: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, "
