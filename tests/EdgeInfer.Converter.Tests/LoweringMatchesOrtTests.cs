@@ -22,6 +22,33 @@ public class LoweringMatchesOrtTests
         return b.Node("Conv", bias ? ["x", "w", "b"] : ["x", "w"], ["y"], attrs).Output("y");
     }
 
+    /// <summary>
+    /// One forward LSTM or GRU over x [T, N, I] (layout 1: [N, T, I]) with hidden size <paramref name="hidden"/>; outputs
+    /// named in <paramref name="outputs"/> ("" skips one). Weights are large enough that every gate matters.
+    /// </summary>
+    private static OnnxBuilder Recurrent(string op, int opset, long[] x, int hidden, bool bias, string[] outputs, params (string, object)[] attrs)
+    {
+        int gates = op == "LSTM" ? 4 : 3;
+        long inputs = x[^1];
+        var b = new OnnxBuilder(opset).Input("x", x)
+            .Initializer("w", [1, gates * hidden, inputs], TestModels.Random((int)(gates * hidden * inputs), 21, 1.2f))
+            .Initializer("r", [1, gates * hidden, hidden], TestModels.Random(gates * hidden * hidden, 22, 1.2f));
+        string[] inputsList = ["x", "w", "r"];
+        if (bias)
+        {
+            b.Initializer("bias", [1, 2 * gates * hidden], TestModels.Random(2 * gates * hidden, 23, 0.8f));
+            inputsList = [.. inputsList, "bias"];
+        }
+
+        b.Node(op, inputsList, outputs, [("hidden_size", (long)hidden), .. attrs]);
+        foreach (string o in outputs.Where(o => o.Length > 0))
+        {
+            b.Output(o);
+        }
+
+        return b;
+    }
+
     /// <summary>A convolution writing <paramref name="output"/>, so that what follows reads a channels-last activation.</summary>
     private static OnnxBuilder ConvInto(string output, long[] x, long[] w)
         => new OnnxBuilder(13).Input("x", x).Initializer("w", w, W((int)w.Aggregate(1L, (a, d) => a * d), 7)).Initializer("b", [w[0]], W((int)w[0], 8))
@@ -37,6 +64,12 @@ public class LoweringMatchesOrtTests
     private static readonly Dictionary<string, Func<OnnxBuilder>> Models = new()
     {
         ["conv2d"] = () => Conv2D(13, [1, 3, 7, 6], [4, 3, 3, 3], true),
+        ["lstm_y_yh_yc"] = () => Recurrent("LSTM", 13, [5, 1, 3], 4, true, ["Y", "Y_h", "Y_c"]),
+        ["lstm_batch3_hard_sigmoid_gates"] = () => Recurrent("LSTM", 13, [4, 3, 2], 5, true, ["Y"],
+            ("activations", new[] { "HardSigmoid", "Tanh", "Tanh" }), ("activation_alpha", new[] { 0.3f }), ("activation_beta", new[] { 0.4f })),
+        ["lstm_last_state_only"] = () => Recurrent("LSTM", 13, [6, 1, 3], 4, false, ["", "Y_h"]),
+        ["gru_linear_before_reset"] = () => Recurrent("GRU", 13, [6, 2, 3], 4, true, ["Y", "Y_h"], ("linear_before_reset", 1L)),
+        ["gru_reset_before"] = () => Recurrent("GRU", 13, [5, 1, 4], 3, true, ["Y", "Y_h"]),
         ["slice_strided_after_conv"] = () => ConvInto("c", [1, 3, 7, 6], [8, 3, 3, 3])
             .Initializer("starts", [3], [1L, 0L, 1L]).Initializer("ends", [3], [7L, 5L, 100L]).Initializer("axes", [3], [1L, 2L, 3L]).Initializer("steps", [3], [2L, 1L, 2L])
             .Node("Slice", ["c", "starts", "ends", "axes", "steps"], ["y"]).Output("y"),

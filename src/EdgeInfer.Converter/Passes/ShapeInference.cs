@@ -219,6 +219,27 @@ public static class ShapeInference
                 break;
             }
 
+            case "LSTM" or "GRU":
+            {
+                // Y [T, D, N, H] (layout 0) or [N, T, D, H]; Y_h and Y_c [D, N, H] or [N, D, H].
+                int h = (int)n.GetInt("hidden_size", 0);
+                int d = n.GetString("direction") == "bidirectional" ? 2 : 1;
+                bool batchFirst = n.GetInt("layout", 0) != 0;
+                if (xs.Length != 3 || h < 1)
+                {
+                    throw new ArgumentException($"input {ShapeMath.Text(xs)} with hidden_size {h} is not a recurrence");
+                }
+
+                int[] y = batchFirst ? [xs[0], xs[1], d, h] : [xs[0], d, xs[1], h];
+                int[] state = batchFirst ? [xs[0], d, h] : [d, xs[1], h];
+                for (int o = 0; o < n.Outputs.Count; o++)
+                {
+                    Set(n.Output(o), o == 0 ? y : state, x.Type);
+                }
+
+                break;
+            }
+
             case "Split":
             {
                 int axis = ShapeMath.Axis(n.GetInt("axis", 0), xs.Length);

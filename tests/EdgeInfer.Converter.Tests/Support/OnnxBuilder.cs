@@ -119,6 +119,10 @@ internal sealed class OnnxBuilder
                 a.Type = AttributeProto.Types.AttributeType.Int;
                 a.I = l;
                 break;
+            case string[] ss:
+                a.Type = AttributeProto.Types.AttributeType.Strings;
+                a.Strings.AddRange(ss.Select(Google.Protobuf.ByteString.CopyFromUtf8));
+                break;
             case long[] ls:
                 a.Type = AttributeProto.Types.AttributeType.Ints;
                 a.Ints.AddRange(ls);

@@ -13,7 +13,7 @@ public static class OnnxOperators
     public static IReadOnlyList<string> Lowered { get; } =
     [
         "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant", "Conv", "Div", "Dropout",
-        "Flatten", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "HardSwish", "Identity", "LeakyRelu",
+        "Flatten", "GRU", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "HardSwish", "Identity", "LSTM", "LeakyRelu",
         "MatMul", "MaxPool", "Mul", "Neg", "PRelu", "Pad", "ReduceMean", "Relu", "Reshape", "Shape", "Sigmoid", "Size",
         "Slice", "Softmax", "Split", "Squeeze", "Sub", "Sum", "Tanh", "Tile", "Transpose", "Unsqueeze",
     ];

@@ -112,6 +112,12 @@ public static class LowerToEdgeInfer
                 case "Split":
                     ShapeOpLowering.Split(ctx, n);
                     break;
+                case "LSTM":
+                    RecurrentLowering.Lstm(ctx, n);
+                    break;
+                case "GRU":
+                    RecurrentLowering.Gru(ctx, n);
+                    break;
                 case "Reshape":
                 case "Flatten":
                 case "Squeeze":

@@ -1,0 +1,218 @@
+using EdgeInfer.Converter.Ir;
+
+namespace EdgeInfer.Converter.Passes.Lowering;
+
+/// <summary>Where the unroller puts what it makes: the importer's own naming and node list.</summary>
+internal interface ILoweredEmitter
+{
+    Value NewValue(string stem, int[] shape);
+
+    Value Constant(string stem, int[] shape, float[] values);
+
+    void Emit(OpCode code, IOpOptions? options, Value?[] inputs, Value output, string name);
+}
+
+/// <summary>A gate activation: sigmoid, tanh, or a hard sigmoid max(0, min(1, αx + β)).</summary>
+internal readonly record struct GateActivation(OpCode Op, float Alpha = 0, float Beta = 0)
+{
+    public static GateActivation Sigmoid => new(OpCode.Sigmoid);
+    public static GateActivation Tanh => new(OpCode.Tanh);
+    public static GateActivation Relu => new(OpCode.Relu);
+
+    public static GateActivation HardSigmoid(float alpha, float beta) => new(OpCode.HardSigmoid, alpha, beta);
+
+    public IOpOptions? Options => Op == OpCode.HardSigmoid ? new HardSigmoidOptions(Alpha, Beta) : null;
+}
+
+/// <summary>
+/// LSTM weights in one gate order (input i, forget f, cell g, output o), each gate's rows together: W [4H, I],
+/// R [4H, H], and the sum of the input and recurrent biases [4H].
+/// </summary>
+internal sealed record LstmCell(int Hidden, float[] W, float[] R, float[] Bias, GateActivation Gate, GateActivation Cell, GateActivation Output);
+
+/// <summary>
+/// GRU weights in one gate order (update z, reset r, candidate h): W [3H, I], R [3H, H], input bias [3H] and recurrent
+/// bias [3H]. <see cref="ResetAfter"/>: the reset gate scales R_h·h + b_rh (Keras' reset_after, ONNX's
+/// linear_before_reset); otherwise it scales h before R_h.
+/// </summary>
+internal sealed record GruCell(int Hidden, float[] W, float[] R, float[] InputBias, float[] RecurrentBias, bool ResetAfter, GateActivation Gate, GateActivation Candidate);
+
+/// <summary>
+/// Recurrent layers as a static chain of the runtime's operators, one time step after another. The input projection of
+/// every step is one FullyConnected over the whole sequence; each step then does the recurrent FullyConnected, Slices
+/// out the gates, and combines them with activations, Mul, Add and Sub. The sequence length is fixed at conversion,
+/// so nothing is allocated or looped over at run time, and int8 calibration sees every step.
+/// Tensors keep the input's layout with a time axis (<paramref name="timeAxis"/>: 0 for ONNX's [T, N, I], 1 for
+/// Keras' [N, T, I]); a step is that tensor with the time axis of size 1.
+/// </summary>
+internal sealed class RecurrentUnroller(ILoweredEmitter emit, string stem, Value x, int timeAxis)
+{
+    private readonly int[] _shape = x.Shape!;
+    private int Steps => _shape[timeAxis];
+
+    /// <summary>The hidden state after every step (concatenated along the time axis) and after the last, and the last cell state.</summary>
+    public (Value Sequence, Value LastHidden, Value LastCell) Lstm(LstmCell cell)
+    {
+        int h = cell.Hidden, inputs = _shape[^1];
+        Value projected = Project(cell.W, cell.Bias, 4 * h, inputs, "input_projection");
+        Value r = emit.Constant(stem + "/recurrent_weights", [4 * h, h], cell.R);
+        Value? hidden = null, state = null;
+        var outputs = new List<Value>();
+        for (int t = 0; t < Steps; t++)
+        {
+            string s = $"{stem}/t{t}";
+            Value z = Step(projected, t, 4 * h, s);
+            if (hidden is not null)
+            {
+                z = Op(OpCode.Add, ClampOptions.None, [z, Op(OpCode.FullyConnected, ClampOptions.None, [hidden, r, null], StepShape(4 * h), s + "/recurrent")], StepShape(4 * h), s + "/gates");
+            }
+
+            Value i = Activate(cell.Gate, Gate(z, 0, h, s + "/i"), s + "/input_gate");
+            Value g = Activate(cell.Cell, Gate(z, 2, h, s + "/g"), s + "/candidate");
+            Value o = Activate(cell.Gate, Gate(z, 3, h, s + "/o"), s + "/output_gate");
+            Value ig = Op(OpCode.Mul, ClampOptions.None, [i, g], StepShape(h), s + "/i_g");
+            if (state is null)
+            {
+                state = ig;
+            }
+            else
+            {
+                Value f = Activate(cell.Gate, Gate(z, 1, h, s + "/f"), s + "/forget_gate");
+                state = Op(OpCode.Add, ClampOptions.None, [Op(OpCode.Mul, ClampOptions.None, [f, state], StepShape(h), s + "/f_c"), ig], StepShape(h), s + "/cell");
+            }
+
+            hidden = Op(OpCode.Mul, ClampOptions.None, [o, Activate(cell.Output, state, s + "/cell_activation")], StepShape(h), s + "/hidden");
+            outputs.Add(hidden);
+        }
+
+        return (Sequence(outputs, h), hidden!, state!);
+    }
+
+    /// <summary>The hidden state after every step (concatenated along the time axis) and after the last.</summary>
+    public (Value Sequence, Value LastHidden) Gru(GruCell cell)
+    {
+        int h = cell.Hidden, inputs = _shape[^1];
+        // With reset_after the recurrent bias is added with R·h inside the candidate's reset product; without it, the
+        // candidate's recurrent bias does not depend on r, so it joins the input bias there.
+        float[] inputBias = [.. cell.InputBias];
+        if (!cell.ResetAfter)
+        {
+            for (int k = 2 * h; k < 3 * h; k++)
+            {
+                inputBias[k] += cell.RecurrentBias[k];
+            }
+        }
+
+        Value projected = Project(cell.W, inputBias, 3 * h, inputs, "input_projection");
+        // reset_after: one recurrent product for all three gates; otherwise z and r's, then the candidate's on r·h.
+        Value? rAll = null, bAll = null, rGates = null, bGates = null, rCandidate = null;
+        if (cell.ResetAfter)
+        {
+            rAll = emit.Constant(stem + "/recurrent_weights", [3 * h, h], cell.R);
+            bAll = emit.Constant(stem + "/recurrent_bias", [3 * h], cell.RecurrentBias);
+        }
+        else
+        {
+            rGates = emit.Constant(stem + "/recurrent_weights_zr", [2 * h, h], cell.R[..(2 * h * h)]);
+            bGates = emit.Constant(stem + "/recurrent_bias_zr", [2 * h], cell.RecurrentBias[..(2 * h)]);
+            rCandidate = emit.Constant(stem + "/recurrent_weights_h", [h, h], cell.R[(2 * h * h)..]);
+        }
+
+        Value? hidden = null;
+        var outputs = new List<Value>();
+        for (int t = 0; t < Steps; t++)
+        {
+            string s = $"{stem}/t{t}";
+            Value zx = Step(projected, t, 3 * h, s);
+            Value zr, candidate;
+            if (hidden is null)
+            {
+                // h = 0: the recurrent products are just the recurrent biases.
+                Value gates = Op(OpCode.Add, ClampOptions.None, [Gate(zx, 0, 2 * h, s + "/x_zr"), emit.Constant(s + "/b_zr", [2 * h], cell.RecurrentBias[..(2 * h)])], StepShape(2 * h), s + "/zr_in");
+                zr = Activate(cell.Gate, gates, s + "/zr");
+                Value xh = Gate(zx, 2, h, s + "/x_h");
+                candidate = cell.ResetAfter
+                    ? Op(OpCode.Add, ClampOptions.None, [xh, Op(OpCode.Mul, ClampOptions.None, [Gate(zr, 1, h, s + "/r"), emit.Constant(s + "/b_h", [h], cell.RecurrentBias[(2 * h)..])], StepShape(h), s + "/r_bh")], StepShape(h), s + "/h_in")
+                    : xh;
+            }
+            else if (cell.ResetAfter)
+            {
+                Value hp = Op(OpCode.FullyConnected, ClampOptions.None, [hidden, rAll, bAll], StepShape(3 * h), s + "/recurrent");
+                Value gates = Op(OpCode.Add, ClampOptions.None, [Gate(zx, 0, 2 * h, s + "/x_zr"), Gate(hp, 0, 2 * h, s + "/h_zr")], StepShape(2 * h), s + "/zr_in");
+                zr = Activate(cell.Gate, gates, s + "/zr");
+                Value reset = Op(OpCode.Mul, ClampOptions.None, [Gate(zr, 1, h, s + "/r"), Gate(hp, 2, h, s + "/h_h")], StepShape(h), s + "/r_hh");
+                candidate = Op(OpCode.Add, ClampOptions.None, [Gate(zx, 2, h, s + "/x_h"), reset], StepShape(h), s + "/h_in");
+            }
+            else
+            {
+                Value hp = Op(OpCode.FullyConnected, ClampOptions.None, [hidden, rGates, bGates], StepShape(2 * h), s + "/recurrent");
+                Value gates = Op(OpCode.Add, ClampOptions.None, [Gate(zx, 0, 2 * h, s + "/x_zr"), hp], StepShape(2 * h), s + "/zr_in");
+                zr = Activate(cell.Gate, gates, s + "/zr");
+                Value rh = Op(OpCode.Mul, ClampOptions.None, [Gate(zr, 1, h, s + "/r"), hidden], StepShape(h), s + "/r_h");
+                Value hh = Op(OpCode.FullyConnected, ClampOptions.None, [rh, rCandidate, null], StepShape(h), s + "/recurrent_h");
+                candidate = Op(OpCode.Add, ClampOptions.None, [Gate(zx, 2, h, s + "/x_h"), hh], StepShape(h), s + "/h_in");
+            }
+
+            Value n = Activate(cell.Candidate, candidate, s + "/candidate");
+            Value z = Gate(zr, 0, h, s + "/z");
+            // h' = z·h + (1 − z)·n = n + z·(h − n); with h = 0, n − z·n.
+            hidden = hidden is null
+                ? Op(OpCode.Sub, ClampOptions.None, [n, Op(OpCode.Mul, ClampOptions.None, [z, n], StepShape(h), s + "/z_n")], StepShape(h), s + "/hidden")
+                : Op(OpCode.Add, ClampOptions.None, [n, Op(OpCode.Mul, ClampOptions.None, [z, Op(OpCode.Sub, ClampOptions.None, [hidden, n], StepShape(h), s + "/h_minus_n")], StepShape(h), s + "/z_delta")], StepShape(h), s + "/hidden");
+            outputs.Add(hidden);
+        }
+
+        return (Sequence(outputs, h), hidden!);
+    }
+
+    /// <summary>One FullyConnected over every step: [.., T, .., I] → [.., T, .., gates].</summary>
+    private Value Project(float[] w, float[] bias, int gates, int inputs, string name)
+    {
+        Value weights = emit.Constant($"{stem}/input_weights", [gates, inputs], w);
+        Value b = emit.Constant($"{stem}/bias", [gates], bias);
+        return Op(OpCode.FullyConnected, ClampOptions.None, [x, weights, b], [.. _shape[..^1], gates], $"{stem}/{name}");
+    }
+
+    /// <summary>Step <paramref name="t"/> of a [.., T, .., width] tensor.</summary>
+    private Value Step(Value sequence, int t, int width, string name)
+    {
+        var begin = new int[_shape.Length];
+        begin[timeAxis] = t;
+        return Op(OpCode.Slice, new SliceOptions(begin, [.. Enumerable.Repeat(1, _shape.Length)]), [sequence], StepShape(width), name + "/x");
+    }
+
+    /// <summary>Gate <paramref name="index"/> (each <paramref name="width"/> wide) of a step's last axis.</summary>
+    private Value Gate(Value step, int index, int width, string name)
+    {
+        var begin = new int[_shape.Length];
+        begin[^1] = index * width;
+        return Op(OpCode.Slice, new SliceOptions(begin, [.. Enumerable.Repeat(1, _shape.Length)]), [step], StepShape(width), name);
+    }
+
+    private Value Activate(GateActivation a, Value v, string name) => Op(a.Op, a.Options, [v], v.Shape!, name);
+
+    private Value Sequence(List<Value> steps, int h)
+    {
+        if (steps.Count == 1)
+        {
+            return steps[0];
+        }
+
+        int[] shape = [.. _shape[..^1], h];
+        return Op(OpCode.Concat, new ConcatOptions(timeAxis), [.. steps], shape, stem + "/sequence");
+    }
+
+    private int[] StepShape(int width)
+    {
+        int[] shape = [.. _shape[..^1], width];
+        shape[timeAxis] = 1;
+        return shape;
+    }
+
+    private Value Op(OpCode code, IOpOptions? options, Value?[] inputs, int[] shape, string name)
+    {
+        Value output = emit.NewValue(name, shape);
+        emit.Emit(code, options, inputs, output, name);
+        return output;
+    }
+}
