@@ -24,7 +24,8 @@ public class KerasImportTests(ITestOutputHelper output)
     /// DepthwiseConv2D with a multiplier, dilated SAME and causal convolutions, ReLU(max_value), LeakyReLU, swish,
     /// hard_sigmoid (Keras 2 and 3 slopes), an unfoldable BatchNormalization, SAME average and max pooling,
     /// GlobalMaxPooling1D/2D, Subtract, Multiply, Rescaling, Reshape, a Softmax layer, Keras 3's inbound_nodes form,
-    /// a Sequential model without an InputLayer, and a layer listed before its inputs.
+    /// a Sequential model without an InputLayer, a layer listed before its inputs; GRU with and without reset_after and a
+    /// hard_sigmoid gate, stacked LSTMs after a Conv1D.
     /// </summary>
     public static TheoryData<string, string> Models => new()
     {
@@ -37,6 +38,12 @@ public class KerasImportTests(ITestOutputHelper output)
         { "synthetic_k2_functional", "synthetic" },
         { "synthetic_k3_functional", "synthetic" },
         { "synthetic_k2_sequential", "synthetic" },
+        { "synthetic_k2_gru", "synthetic" },
+        { "synthetic_k3_lstm", "synthetic" },
+        { "har_conv1d_lstm_k3", "peers" },
+        { "stock_lstm_stacked_k3", "peers" },
+        { "lstm_single_step", "peers" },
+        { "battery_gru_k3", "peers" },
     };
 
     [Theory]

@@ -13,6 +13,10 @@ order. Values are rounded to float32 first (Keras feeds float32 inputs).
 Output: a first line starting with "# ", then for each sample n (0-based) and
 each model output k (0-based) one line "n output<k> v v v ..." with the output
 values flattened row-major, each printed as repr(float(v)).
+
+LSTM and GRU (Keras 2 and 3 configs) run from zero initial states over the
+whole [batch, time, features] input (no masking); return_state, go_backwards,
+stateful and time_major=true are refused as unsupported.
 """
 
 import json
@@ -295,7 +299,9 @@ SUPPORTED = {"InputLayer", "Dense", "Flatten", "Reshape", "Conv1D", "Conv2D", "D
              "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
              "BatchNormalization", "Activation", "ReLU", "LeakyReLU", "Softmax", "Add", "Subtract",
              "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "ZeroPadding1D",
-             "ZeroPadding2D", "Rescaling"} | IDENTITY_LAYERS
+             "ZeroPadding2D", "Rescaling"} | IDENTITY_LAYERS | {"LSTM", "GRU"}
+
+RECURRENT_LAYERS = {"LSTM", "GRU"}
 
 # aliases used by some Keras versions
 CLASS_ALIASES = {"Convolution1D": "Conv1D", "Convolution2D": "Conv2D",
@@ -315,8 +321,13 @@ class Layer(object):
         self.keras3 = keras3
         if self.cls not in SUPPORTED:
             raise UnsupportedLayer("unsupported layer class '%s' (layer '%s')" % (class_name, self.name))
-        self.act = activation_fn(cfg.get("activation"), keras3) if "activation" in cfg and self.cls != "Activation" else None
         self._check_weights()
+        if self.cls in RECURRENT_LAYERS:
+            self.act = None  # "activation" is the cell activation, not applied to the output
+            self._init_recurrent()
+        else:
+            self.act = activation_fn(cfg.get("activation"), keras3) \
+                if "activation" in cfg and self.cls != "Activation" else None
 
     # Keras weight creation order; count checked against weight_names
     def _expected_weights(self):
@@ -330,6 +341,8 @@ class Layer(object):
             return 2 + bias
         if c == "BatchNormalization":
             return int(bool(cfg.get("scale", True))) + int(bool(cfg.get("center", True))) + 2
+        if c in RECURRENT_LAYERS:
+            return 2 + bias  # kernel, recurrent_kernel[, bias]
         return 0
 
     def _check_weights(self):
@@ -337,6 +350,108 @@ class Layer(object):
         if len(self.w) != n:
             raise KerasRefError("layer '%s' (%s): expected %d weight arrays, weight_names gives %d"
                                 % (self.name, self.cls, n, len(self.w)))
+
+    # ------------------------------------------------------------------
+    # LSTM / GRU
+    # ------------------------------------------------------------------
+
+    def _init_recurrent(self):
+        """Read and check the LSTM/GRU config (Keras 2.x and 3.x keys)."""
+        cfg, name, c = self.cfg, self.name, self.cls
+        for key in ("return_state", "go_backwards", "stateful", "time_major"):
+            if cfg.get(key, False):
+                raise UnsupportedLayer("%s layer '%s': %s=true is not supported" % (c, name, key))
+        if cfg.get("num_constants"):
+            raise UnsupportedLayer("%s layer '%s': constants are not supported" % (c, name))
+        if "units" not in cfg:
+            raise KerasRefError("%s layer '%s': config has no 'units'" % (c, name))
+        self.units = int(cfg["units"])
+        # Keras 2 and 3 both default to tanh / sigmoid (standalone Keras <= 2.2.5 defaulted
+        # recurrent_activation to hard_sigmoid, but every saved config states it explicitly).
+        self.cell_act = activation_fn(cfg.get("activation", "tanh"), self.keras3)
+        self.rec_act = activation_fn(cfg.get("recurrent_activation", "sigmoid"), self.keras3)
+        self.return_sequences = bool(cfg.get("return_sequences", False))
+        self.use_bias = bool(cfg.get("use_bias", True))
+        # ignored: unroll, implementation (0/1/2 are the same arithmetic, fused or per gate),
+        # dropout / recurrent_dropout (training only), unit_forget_bias (initialization only),
+        # zero_output_for_mask (no masks here), seed, initializers/regularizers/constraints.
+        H = self.units
+        gates = 4 if c == "LSTM" else 3
+        if len(self.w) >= 2:
+            k, rk = self.w[0], self.w[1]
+            if k.ndim != 2 or k.shape[1] != gates * H:
+                raise KerasRefError("%s layer '%s': kernel shape %r, expected [input_dim, %d]"
+                                    % (c, name, k.shape, gates * H))
+            if rk.shape != (H, gates * H):
+                raise KerasRefError("%s layer '%s': recurrent_kernel shape %r, expected %r"
+                                    % (c, name, rk.shape, (H, gates * H)))
+        self.reset_after = None
+        if c == "GRU":
+            bias = self.w[2] if self.use_bias and len(self.w) > 2 else None
+            ra = cfg.get("reset_after")
+            if ra is None:
+                # Every Keras version that has reset_after serializes it; older files: infer from the bias.
+                ra = bias is not None and bias.ndim == 2
+            self.reset_after = bool(ra)
+            if bias is not None:
+                want = (2, 3 * H) if self.reset_after else (3 * H,)
+                if bias.shape != want:
+                    raise KerasRefError("GRU layer '%s': bias shape %r, expected %r for reset_after=%s"
+                                        % (name, bias.shape, want, self.reset_after))
+        elif self.use_bias and len(self.w) > 2 and self.w[2].shape != (4 * H,):
+            raise KerasRefError("LSTM layer '%s': bias shape %r, expected %r" % (name, self.w[2].shape, (4 * H,)))
+
+    def _recurrent(self, x):
+        """Run the layer over x [N, T, I] from zero initial states; returns [N, H] or [N, T, H]."""
+        if x.ndim != 3:
+            raise KerasRefError("%s layer '%s' expects a 3D input [batch, time, features], got %r"
+                                % (self.cls, self.name, x.shape))
+        H = self.units
+        W, U = self.w[0], self.w[1]
+        if W.shape[0] != x.shape[2]:
+            raise KerasRefError("%s layer '%s': kernel has %d input rows, input has %d features"
+                                % (self.cls, self.name, W.shape[0], x.shape[2]))
+        b = self.w[2] if self.use_bias else None
+        n, steps = x.shape[0], x.shape[1]
+        xw = np.matmul(x, W)  # input projections of every step, [N, T, gates*H]
+        h = np.zeros((n, H))
+        c = np.zeros((n, H))
+        ra, act = self.rec_act, self.cell_act
+        outs = []
+        for t in range(steps):
+            if self.cls == "LSTM":
+                z = xw[:, t, :] + np.matmul(h, U)
+                if b is not None:
+                    z = z + b
+                i = ra(z[:, :H])
+                f = ra(z[:, H:2 * H])
+                g = act(z[:, 2 * H:3 * H])
+                o = ra(z[:, 3 * H:])
+                c = f * c + i * g
+                h = o * act(c)
+            else:  # GRU, gate order z (update), r (reset), h (candidate)
+                mx = xw[:, t, :]
+                if self.reset_after:
+                    mh = np.matmul(h, U)
+                    if b is not None:
+                        mx = mx + b[0]
+                        mh = mh + b[1]
+                    zg = ra(mx[:, :H] + mh[:, :H])
+                    r = ra(mx[:, H:2 * H] + mh[:, H:2 * H])
+                    hh = act(mx[:, 2 * H:] + r * mh[:, 2 * H:])
+                else:
+                    if b is not None:
+                        mx = mx + b
+                    mh = np.matmul(h, U[:, :2 * H])
+                    zg = ra(mx[:, :H] + mh[:, :H])
+                    r = ra(mx[:, H:2 * H] + mh[:, H:2 * H])
+                    hh = act(mx[:, 2 * H:] + np.matmul(r * h, U[:, 2 * H:]))
+                h = zg * h + (1.0 - zg) * hh
+            if self.return_sequences:
+                outs.append(h)
+        if self.return_sequences:
+            return np.stack(outs, axis=1) if outs else np.zeros((n, 0, H))
+        return h
 
     def __call__(self, inputs):
         c, cfg = self.cls, self.cfg
@@ -379,6 +494,8 @@ class Layer(object):
         c, cfg, w = self.cls, self.cfg, self.w
         if c in IDENTITY_LAYERS or c == "InputLayer":
             return x
+        if c in RECURRENT_LAYERS:
+            return self._recurrent(x)
         if c == "Dense":
             y = np.matmul(x, w[0])
             if len(w) > 1:
@@ -797,6 +914,252 @@ def _write_h5(path, config, weights, keras_version):
                 g.create_dataset(wn, data=np.asarray(a, dtype=np.float32))
 
 
+def _scalar_act(name, keras3):
+    """Scalar activations for the plain-loop recurrent references (kept apart from activation_fn)."""
+    if name == "sigmoid":
+        return lambda v: 1.0 / (1.0 + math.exp(-v)) if v >= 0 else math.exp(v) / (1.0 + math.exp(v))
+    if name == "tanh":
+        return math.tanh
+    if name == "hard_sigmoid":
+        if keras3:
+            return lambda v: min(1.0, max(0.0, v / 6.0 + 0.5))
+        return lambda v: min(1.0, max(0.0, 0.2 * v + 0.5))
+    if name == "relu":
+        return lambda v: v if v > 0 else 0.0
+    if name == "linear":
+        return lambda v: v
+    raise ValueError(name)
+
+
+def _loop_lstm(x, W, U, b, ract, act):
+    """Plain-loop LSTM, one scalar at a time: returns the h sequence [N, T, H]."""
+    N, T, I = x.shape
+    H = U.shape[0]
+    out = np.zeros((N, T, H))
+    for n in range(N):
+        h = [0.0] * H
+        c = [0.0] * H
+        for t in range(T):
+            pre = []
+            for col in range(4 * H):
+                acc = 0.0 if b is None else float(b[col])
+                for k in range(I):
+                    acc += float(x[n, t, k]) * float(W[k, col])
+                for k in range(H):
+                    acc += h[k] * float(U[k, col])
+                pre.append(acc)
+            new_h = [0.0] * H
+            for j in range(H):
+                ig = ract(pre[j])
+                fg = ract(pre[H + j])
+                gg = act(pre[2 * H + j])
+                og = ract(pre[3 * H + j])
+                c[j] = fg * c[j] + ig * gg
+                new_h[j] = og * act(c[j])
+            h = new_h
+            out[n, t, :] = h
+    return out
+
+
+def _loop_gru(x, W, U, b, reset_after, ract, act):
+    """Plain-loop GRU (gates z, r, h), one scalar at a time: returns the h sequence [N, T, H]."""
+    N, T, I = x.shape
+    H = U.shape[0]
+    if b is None:
+        b_in, b_rec = [0.0] * (3 * H), [0.0] * (3 * H)
+    elif reset_after:
+        b_in, b_rec = [float(v) for v in b[0]], [float(v) for v in b[1]]
+    else:
+        b_in, b_rec = [float(v) for v in b], [0.0] * (3 * H)
+    out = np.zeros((N, T, H))
+    for n in range(N):
+        h = [0.0] * H
+        for t in range(T):
+            def xdot(col):
+                return sum(float(x[n, t, k]) * float(W[k, col]) for k in range(I)) + b_in[col]
+
+            def hdot(vec, col):
+                return sum(vec[k] * float(U[k, col]) for k in range(H))
+            z = [ract(xdot(j) + hdot(h, j) + b_rec[j]) for j in range(H)]
+            r = [ract(xdot(H + j) + hdot(h, H + j) + b_rec[H + j]) for j in range(H)]
+            if reset_after:
+                hh = [act(xdot(2 * H + j) + r[j] * (hdot(h, 2 * H + j) + b_rec[2 * H + j])) for j in range(H)]
+            else:
+                rh = [r[k] * h[k] for k in range(H)]
+                hh = [act(xdot(2 * H + j) + hdot(rh, 2 * H + j)) for j in range(H)]
+            h = [z[j] * h[j] + (1.0 - z[j]) * hh[j] for j in range(H)]
+            out[n, t, :] = h
+    return out
+
+
+def _loop_recurrent_layer(layer, x):
+    """The plain loop matching a loaded LSTM/GRU Layer object (weights and config from the layer)."""
+    cfg = layer.cfg
+    ract = _scalar_act(activation_name(cfg.get("recurrent_activation", "sigmoid")), layer.keras3)
+    act = _scalar_act(activation_name(cfg.get("activation", "tanh")), layer.keras3)
+    b = layer.w[2] if cfg.get("use_bias", True) else None
+    if layer.cls == "LSTM":
+        seq = _loop_lstm(x, layer.w[0], layer.w[1], b, ract, act)
+    else:
+        ra = cfg.get("reset_after", b is not None and b.ndim == 2)
+        seq = _loop_gru(x, layer.w[0], layer.w[1], b, ra, ract, act)
+    return seq if cfg.get("return_sequences", False) else seq[:, -1, :]
+
+
+def activation_name(spec):
+    """Plain name of a serialized activation (str, or Keras 3 / tf.keras 2.13 dict forms)."""
+    if spec is None:
+        return "linear"
+    if isinstance(spec, dict):
+        c = spec.get("config")
+        if isinstance(c, str):
+            return c
+        if isinstance(c, dict) and isinstance(c.get("name"), str):
+            return c["name"]
+        return spec.get("class_name")
+    return spec
+
+
+def _self_test_recurrent(rng, check, fails):
+    import tempfile
+
+    def rnn_cfg(cls, name, units, **kw):
+        cfg = {"name": name, "units": units, "activation": "tanh", "recurrent_activation": "sigmoid",
+               "use_bias": True, "return_sequences": False, "return_state": False, "go_backwards": False,
+               "stateful": False, "unroll": False}
+        cfg.update(kw)
+        return cfg
+
+    def weights(I, H, gates, bias_shape, scale=0.8):
+        w = [(scale * rng.standard_normal((I, gates * H))).astype(np.float32).astype(np.float64),
+             (scale * rng.standard_normal((H, gates * H))).astype(np.float32).astype(np.float64)]
+        if bias_shape is not None:
+            w.append((0.5 * rng.standard_normal(bias_shape)).astype(np.float32).astype(np.float64))
+        return w
+
+    x = rng.uniform(-1.5, 1.5, (3, 6, 4))
+    # (class, extra config, keras3, bias shape)
+    cases = [
+        ("LSTM", {"return_sequences": True}, False, (4 * 5,)),
+        ("LSTM", {}, True, (4 * 5,)),
+        ("LSTM", {"use_bias": False, "recurrent_activation": "hard_sigmoid", "return_sequences": True}, False, None),
+        ("LSTM", {"recurrent_activation": "hard_sigmoid", "activation": "relu", "implementation": 1}, True, (20,)),
+        ("GRU", {"return_sequences": True, "reset_after": True}, False, (2, 15)),
+        ("GRU", {"reset_after": True}, True, (2, 15)),
+        ("GRU", {"return_sequences": True, "reset_after": False, "recurrent_activation": "hard_sigmoid"},
+         False, (15,)),
+        ("GRU", {"reset_after": False, "recurrent_activation": "hard_sigmoid"}, True, (15,)),
+        ("GRU", {"return_sequences": True, "reset_after": True, "use_bias": False}, True, None),
+        ("GRU", {"reset_after": False, "use_bias": False, "activation": "relu"}, False, None),
+        ("GRU", {"return_sequences": True, "recurrent_activation": {
+            "module": "keras.activations", "class_name": "function", "config": "hard_sigmoid",
+            "registered_name": "function"}}, True, (2, 15)),  # Keras 3 dict form, reset_after inferred
+    ]
+    for cls, extra, k3, bshape in cases:
+        cfg = rnn_cfg(cls, cls.lower(), 5, **extra)
+        if bshape is None:
+            cfg["use_bias"] = False
+        layer = Layer(cls, cfg, weights(4, 5, 4 if cls == "LSTM" else 3, bshape), k3)
+        what = "%s %s (Keras %d) vs plain loop" % (cls, ", ".join("%s=%s" % (k, activation_name(v))
+                                                                   for k, v in sorted(extra.items())) or "defaults",
+                                                    3 if k3 else 2)
+        check(what, layer([x]), _loop_recurrent_layer(layer, x))
+
+    # gate order by hand: one LSTM unit, one step, zero initial state: h = o * tanh(i * g)
+    W = np.array([[0.5, -7.0, 1.0, 2.0]])  # i, f, c, o
+    layer = Layer("LSTM", rnn_cfg("LSTM", "lstm", 1), [W, np.zeros((1, 4)), np.array([0.0, 0.0, 0.0, 0.1])], False)
+    sg = lambda v: 1.0 / (1.0 + math.exp(-v))
+    check("LSTM one step by hand (gate order i, f, c, o)", layer([np.array([[[1.0]]])]),
+          [[sg(2.1) * math.tanh(sg(0.5) * math.tanh(1.0))]])
+    # GRU by hand: one unit, two steps, x = [1, -1]; W = [wz, wr, wh], U = [uz, ur, uh]
+    Wg, Ug = np.array([[0.3, -0.4, 0.9]]), np.array([[0.7, 0.2, -1.1]])
+    bg = np.array([[0.1, 0.0, 0.2], [0.0, 0.3, -0.1]])
+    layer = Layer("GRU", rnn_cfg("GRU", "gru", 1, reset_after=True, return_sequences=True), [Wg, Ug, bg], True)
+    h1 = (1 - sg(0.3 + 0.1)) * math.tanh(0.9 + 0.2 + sg(-0.4 + 0.3) * (-0.1))
+    z2 = sg(-0.3 + 0.1 + 0.7 * h1)
+    r2 = sg(0.4 + 0.2 * h1 + 0.3)
+    h2 = z2 * h1 + (1 - z2) * math.tanh(-0.9 + 0.2 + r2 * (-1.1 * h1 - 0.1))
+    check("GRU reset_after two steps by hand", layer([np.array([[[1.0], [-1.0]]])]), [[[h1], [h2]]])
+    bg0 = np.array([0.1, 0.3, 0.2])
+    layer = Layer("GRU", rnn_cfg("GRU", "gru", 1, reset_after=False, return_sequences=True), [Wg, Ug, bg0], False)
+    h1 = (1 - sg(0.4)) * math.tanh(1.1)  # step 1 from zero state: (r * h) U = 0
+    z2 = sg(-0.3 + 0.1 + 0.7 * h1)
+    r2 = sg(0.4 + 0.3 + 0.2 * h1)
+    h2 = z2 * h1 + (1 - z2) * math.tanh(-0.9 + 0.2 - 1.1 * (r2 * h1))
+    check("GRU reset_after=false two steps by hand", layer([np.array([[[1.0], [-1.0]]])]), [[[h1], [h2]]])
+
+    # refused configurations
+    for key in ("return_state", "go_backwards", "stateful", "time_major"):
+        try:
+            Layer("LSTM", rnn_cfg("LSTM", "lstm", 5, **{key: True}), weights(4, 5, 4, (20,)), False)
+            fails.append("LSTM %s=true not rejected" % key)
+            print("FAIL LSTM %s=true not rejected" % key)
+        except UnsupportedLayer as e:
+            print("ok   refused: %s" % e)
+    try:
+        Layer("GRU", rnn_cfg("GRU", "gru", 5, reset_after=True), weights(4, 5, 3, (15,)), False)
+        fails.append("GRU bias shape mismatch not rejected")
+        print("FAIL GRU reset_after=true with a [3H] bias not rejected")
+    except KerasRefError as e:
+        print("ok   refused: %s" % e)
+
+    # Keras 3 legacy-H5 Sequential with the cell level in the weight paths, and a tf.keras 2 one
+    tmpdir = tempfile.mkdtemp(prefix="keras_ref_selftest_rnn_", dir="/tmp")
+    xs = rng.uniform(-1, 1, (2, 7, 3)).astype(np.float32).astype(np.float64)
+    Wl = weights(3, 4, 4, (16,))
+    Wgr = weights(4, 3, 3, (2, 9))
+    Wd = [rng.standard_normal((3, 2)), rng.standard_normal(2)]
+    Wd = [a.astype(np.float32).astype(np.float64) for a in Wd]
+    lstm_l = Layer("LSTM", rnn_cfg("LSTM", "lstm", 4, return_sequences=True), Wl, True)
+    gru_l = Layer("GRU", rnn_cfg("GRU", "gru", 3, reset_after=True), Wgr, True)
+    expected = _loop_recurrent_layer(gru_l, _loop_recurrent_layer(lstm_l, xs)) @ Wd[0] + Wd[1]
+    for ver, pre, suf in (("3.8.0", "sequential/", ""), ("2.13.1", "", ":0"), ("2.3.1", "", ":0")):
+        # Keras 3 and tf.keras 2.x: <layer>/<cell>/<var>; standalone Keras 2.3.1: <layer>/<var>
+        cell = (lambda n: "") if ver == "2.3.1" else (lambda n: n + "_cell/")
+        layers = [{"class_name": "LSTM", "config": rnn_cfg("LSTM", "lstm", 4, return_sequences=True)},
+                  {"class_name": "GRU", "config": rnn_cfg("GRU", "gru", 3, reset_after=True)},
+                  {"class_name": "Dense", "config": {"name": "dense", "units": 2, "activation": "linear"}}]
+        if ver == "2.3.1":  # no InputLayer: batch_input_shape on the first layer
+            layers[0]["config"]["batch_input_shape"] = [None, 7, 3]
+        else:
+            layers.insert(0, {"class_name": "InputLayer", "config": {
+                "batch_shape" if ver[0] == "3" else "batch_input_shape": [None, 7, 3], "name": "input_layer"}})
+        config = {"class_name": "Sequential", "config": {"name": "sequential", "layers": layers}}
+        ws = {"lstm": [(pre + "lstm/" + cell("lstm") + n + suf, a)
+                       for n, a in zip(("kernel", "recurrent_kernel", "bias"), Wl)],
+              "gru": [(pre + "gru/" + cell("gru") + n + suf, a)
+                      for n, a in zip(("kernel", "recurrent_kernel", "bias"), Wgr)],
+              "dense": [(pre + "dense/kernel" + suf, Wd[0]), (pre + "dense/bias" + suf, Wd[1])]}
+        p = os.path.join(tmpdir, "rnn_k%s.h5" % ver.replace(".", "_"))
+        _write_h5(p, config, ws, ver)
+        check("Sequential LSTM(seq) > GRU > Dense .h5, Keras %s weight paths %s" % (ver, ws["lstm"][0][0]),
+              Model(p).predict([xs])[0], expected)
+        os.remove(p)
+    os.rmdir(tmpdir)
+
+    # recurrent peer models: they load, run, and each recurrent layer matches the plain loop on one sample
+    peers = os.environ.get("KERAS_PEERS") or os.path.normpath(
+        os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "peers", "keras"))
+    for m in ("lstm_single_step", "battery_gru_k3", "stock_lstm_stacked_k3", "har_conv1d_lstm_k3"):
+        path = os.path.join(peers, m + ".h5")
+        if not os.path.exists(path):
+            print("skip peer %s (not found under %s; set KERAS_PEERS)" % (m, peers))
+            continue
+        model = Model(path)
+        xin = rng.uniform(-1, 1, (2,) + tuple(model.input_shapes[0])).astype(np.float32).astype(np.float64)
+        y = xin
+        for lname, layer in model.layers:
+            if layer.cls in RECURRENT_LAYERS:
+                check("peer %s: layer '%s' (%s %d units) vs plain loop" % (m, lname, layer.cls, layer.units),
+                      layer([y[:1]]), _loop_recurrent_layer(layer, y[:1]), 1e-11)
+            y = layer([y])
+        out = model.predict([xin])[0]
+        ok = out.shape[0] == 2 and np.all(np.isfinite(out)) and np.array_equal(out, y)
+        print("%-4s peer %s runs: output shape %s" % ("ok" if ok else "FAIL", m, out.shape))
+        if not ok:
+            fails.append("peer %s" % m)
+
+
 def self_test():
     import tempfile
     rng = np.random.default_rng(123)
@@ -945,11 +1308,14 @@ def self_test():
 
     # 7. unsupported layer is reported by class name
     try:
-        Layer("LSTM", {"name": "lstm"}, [], False)
-        fails.append("LSTM not rejected")
-        print("FAIL LSTM not rejected")
+        Layer("SimpleRNN", {"name": "simple_rnn"}, [], False)
+        fails.append("SimpleRNN not rejected")
+        print("FAIL SimpleRNN not rejected")
     except UnsupportedLayer as e:
         print("ok   unsupported layer reported: %s" % e)
+
+    # 8. LSTM / GRU against the plain loops above
+    _self_test_recurrent(rng, check, fails)
 
     print("self-test: %s" % ("PASSED" if not fails else "FAILED: " + "; ".join(fails)))
     return 0 if not fails else 1

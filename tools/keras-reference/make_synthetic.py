@@ -3,12 +3,16 @@
 
 Usage: make_synthetic.py OUT_DIR
 
-Writes, with h5py only (no TensorFlow/Keras), three full-model .h5 files laid
+Writes, with h5py only (no TensorFlow/Keras), five full-model .h5 files laid
 out the way `model.save("x.h5")` of the named Keras version lays them out:
 
   synthetic_k2_functional.h5   tf.keras 2.13 ("2.13.1") Functional, 1 input, 2 outputs
   synthetic_k3_functional.h5   Keras 3.8.0 legacy-H5 Functional, 1 input, 1 output
   synthetic_k2_sequential.h5   Keras 2.3.1 Sequential without an InputLayer
+  synthetic_k2_gru.h5          tf.keras 2.13.1 Sequential: Input((12, 5)) > GRU(8, return_sequences,
+                               reset_after=True) > GRU(6, reset_after=False, hard_sigmoid) > Dense(3, softmax)
+  synthetic_k3_lstm.h5         Keras 3.8.0 Functional: Input((10, 4)) > Conv1D(6, 3, same, relu)
+                               > LSTM(7, return_sequences) > LSTM(5) > Dense(2)
 
 What is mimicked (checked against real files in shared/peers/keras):
   * root attributes: keras_version and backend as variable-length UTF-8
@@ -38,10 +42,35 @@ What is mimicked (checked against real files in shared/peers/keras):
     one-element list of triples ([["input_layer", 0, 0]]); the bare triple
     form appeared in Keras 3.11 (keras-team/keras PR #21341).
   * Keras 3 adds kwargs {"mask": null} to the inbound node of layers whose
-    call() takes a mask (BatchNormalization here).
+    call() takes a mask (BatchNormalization here).  Layer.__call__ also fills
+    in `training` when the call() signature default is not None, so an LSTM
+    (call(sequences, initial_state=None, mask=None, training=False)) gets
+    {"training": false, "mask": null} (derived from Keras 3 layer.py; no real
+    Keras 3 Functional recurrent file was available to compare).
+  * Recurrent weights carry the cell level (checked against the peers
+    stock_lstm_stacked_k3 / har_conv1d_lstm_k3 / battery_gru_k3, Keras 3:
+    "sequential/lstm_1/lstm_cell/kernel"; standalone Keras 2.3.1 has none:
+    "lstm_1/kernel:0" in lstm_single_step).  Keras 3 names the cell
+    "lstm_cell" explicitly, so every LSTM has ".../lstm_cell/...".  tf.keras
+    2.x builds the cell in name_scope(cell.name) (keras/layers/rnn/base_rnn.py)
+    and GRU.__init__ creates the GRUCell without a name, so cells get their own
+    auto-numbered names: "gru/gru_cell/kernel:0", "gru_1/gru_cell_1/kernel:0"
+    (the form public readers of tf.keras .h5 files use, e.g.
+    model_weights/gru/gru/gru_cell/kernel:0, lstm_1/lstm_1/lstm_cell_1/kernel:0).
+  * tf.keras 2.13 GRU config: Layer keys, then the RNN keys (return_sequences,
+    return_state, go_backwards, stateful, unroll, time_major), then units ...
+    recurrent_dropout, implementation (2), reset_after; a Sequential built on
+    keras.Input(...) serializes the InputLayer ("input_1") and no
+    batch_input_shape on the first GRU.  Keras 3 LSTM config: key order of the
+    Keras 3.10-3.13 peers (zero_output_for_mask, unit_forget_bias, seed).
 
 Weights come from numpy.random.default_rng with a fixed seed per model;
-BatchNormalization moving_variance is drawn from uniform(0.5, 1.5).
+BatchNormalization moving_variance is drawn from uniform(0.5, 1.5).  Recurrent
+kernels are scaled normals, recurrent kernels one random orthogonal block per
+gate times a gain (0.9-1.2), so that with make_inputs.py inputs no gate is
+saturated (sigmoid gates mostly in (0.05, 0.95); the hard_sigmoid GRU clips on
+a few percent of values), every gate's bias changes the output, and the output
+depends on the order of the time steps (reversing the input changes it).
 """
 
 import json
@@ -492,9 +521,147 @@ def build_k2_sequential(path):
     return order
 
 
+# ----------------------------------------------------------------------------
+# 4. / 5. recurrent models
+# ----------------------------------------------------------------------------
+
+def _orthogonal_blocks(rng, units, gates, gain):
+    """[units, gates*units]: one random orthogonal units x units block per gate, times gain."""
+    blocks = []
+    for _ in range(gates):
+        q, r = np.linalg.qr(rng.standard_normal((units, units)))
+        blocks.append(q * np.sign(np.diag(r)))
+    return (gain * np.concatenate(blocks, axis=1)).astype(np.float32)
+
+
+def _normal(rng, shape, std):
+    return (std * rng.standard_normal(shape)).astype(np.float32)
+
+
+def _k2_gru_config(name, units, return_sequences, reset_after, activation="tanh",
+                   recurrent_activation="sigmoid"):
+    """tf.keras 2.13 GRU.get_config(): Layer base, then RNN keys, then the GRU keys."""
+    c = _k2_base(name)
+    c.update({"return_sequences": return_sequences, "return_state": False, "go_backwards": False,
+              "stateful": False, "unroll": False, "time_major": False,
+              "units": units, "activation": activation, "recurrent_activation": recurrent_activation,
+              "use_bias": True,
+              "kernel_initializer": _init_k2new("GlorotUniform", {"seed": None}),
+              "recurrent_initializer": _init_k2new("Orthogonal", {"gain": 1.0, "seed": None}),
+              "bias_initializer": _init_k2new("Zeros", {}),
+              "kernel_regularizer": None, "recurrent_regularizer": None, "bias_regularizer": None,
+              "activity_regularizer": None, "kernel_constraint": None, "recurrent_constraint": None,
+              "bias_constraint": None, "dropout": 0.0, "recurrent_dropout": 0.0, "implementation": 2,
+              "reset_after": reset_after})
+    return c
+
+
+def build_k2_gru(path):
+    """tf.keras 2.13 Sequential([Input((12, 5)), GRU(8, return_sequences=True), GRU(6, reset_after=False,
+    recurrent_activation="hard_sigmoid"), Dense(3, softmax)])."""
+    rng = np.random.default_rng(2132)
+    entries = [("InputLayer", {"batch_input_shape": [None, 12, 5], "dtype": "float32", "sparse": False,
+                               "ragged": False, "name": "input_1"}),
+               ("GRU", _k2_gru_config("gru", 8, True, True)),
+               ("GRU", _k2_gru_config("gru_1", 6, False, False, "tanh", "hard_sigmoid")),
+               ("Dense", _k2_dense_config("dense", 3, "softmax"))]
+    # tf.keras 2.x builds the cell inside name_scope(cell.name); the cells are auto-named GRUCell
+    # objects ("gru_cell", "gru_cell_1", counted separately from the layers "gru", "gru_1").
+    weights = {
+        "gru": [("gru/gru_cell/kernel:0", _normal(rng, (5, 24), 0.6)),
+                ("gru/gru_cell/recurrent_kernel:0", _orthogonal_blocks(rng, 8, 3, 0.9)),
+                ("gru/gru_cell/bias:0", _normal(rng, (2, 24), 0.25))],
+        "gru_1": [("gru_1/gru_cell_1/kernel:0", _normal(rng, (8, 18), 0.9)),
+                  ("gru_1/gru_cell_1/recurrent_kernel:0", _orthogonal_blocks(rng, 6, 3, 1.2)),
+                  ("gru_1/gru_cell_1/bias:0", _normal(rng, (18,), 0.3))],
+        "dense": [("dense/kernel:0", _glorot(rng, (6, 3), 6, 3, 2.5)), ("dense/bias:0", _small(rng, 3))],
+    }
+    config = {"class_name": "Sequential",
+              "config": {"name": "sequential",
+                         "layers": [{"class_name": c, "config": cfg} for c, cfg in entries]}}
+    order = [cfg["name"] for c, cfg in entries if c != "InputLayer"]
+    _write_model(path, config, K2_VERSION_FUNCTIONAL, order, weights,
+                 vlen_names=True, str_root_attrs=True, top_level_group=True, sort_groups=True)
+    return order
+
+
+def _k3_lstm_config(name, units, return_sequences):
+    """Keras 3 LSTM.get_config() key order (as in the Keras 3.10-3.13 peer models)."""
+    c = _k3_base(name)
+    c.update({"return_sequences": return_sequences, "return_state": False, "go_backwards": False,
+              "stateful": False, "unroll": False, "zero_output_for_mask": False,
+              "units": units, "activation": "tanh", "recurrent_activation": "sigmoid", "use_bias": True,
+              "kernel_initializer": _init_k3("GlorotUniform", {"seed": None}),
+              "recurrent_initializer": _init_k3("Orthogonal", {"seed": None, "gain": 1.0}),
+              "bias_initializer": _init_k3("Zeros", {}),
+              "unit_forget_bias": True,
+              "kernel_regularizer": None, "recurrent_regularizer": None, "bias_regularizer": None,
+              "activity_regularizer": None, "kernel_constraint": None, "recurrent_constraint": None,
+              "bias_constraint": None, "dropout": 0.0, "recurrent_dropout": 0.0, "seed": None})
+    return c
+
+
+def build_k3_lstm(path):
+    """Keras 3.8 Functional: Input((10, 4)) > Conv1D(6, 3, same, relu) > LSTM(7, return_sequences=True)
+    > LSTM(5) > Dense(2)."""
+    rng = np.random.default_rng(3812)
+    g = Graph()
+    shapes, kwargs_of = {}, {}
+
+    def add(name, cls, cfg, inbound=(), weights=(), shape=None, kwargs=None):
+        g.add(name, cls, cfg, inbound, weights)
+        shapes[name] = shape
+        kwargs_of[name] = kwargs or {}
+
+    # Keras 3 names the cell "lstm_cell" explicitly and builds it under its own name scope; a
+    # Functional model adds no model prefix (unlike "sequential/lstm/lstm_cell/kernel").
+    def lstm_weights(name, n_in, units, in_std, gain):
+        b = _normal(rng, (4 * units,), 0.3)
+        b[units:2 * units] += 1.0  # unit_forget_bias=True initializes the forget bias to 1
+        return [("%s/lstm_cell/kernel" % name, _normal(rng, (n_in, 4 * units), in_std)),
+                ("%s/lstm_cell/recurrent_kernel" % name, _orthogonal_blocks(rng, units, 4, gain)),
+                ("%s/lstm_cell/bias" % name, b)]
+
+    add("input_layer", "InputLayer", {"batch_shape": [None, 10, 4], "dtype": "float32", "sparse": False,
+                                      "name": "input_layer"}, shape=[None, 10, 4])
+    add("conv1d", "Conv1D", _k3_conv1d_config("conv1d", 6, 3, 1, "same", 1, "relu"), ["input_layer"],
+        [("conv1d/kernel", _glorot(rng, (3, 4, 6), 12, 18, 1.5)), ("conv1d/bias", _normal(rng, (6,), 0.2))],
+        shape=[None, 10, 6])
+    # RNN.call(sequences, initial_state=None, mask=None, training=False): Layer.__call__ fills in
+    # training (signature default False) and then mask (None), and the node records both.
+    rnn_kwargs = {"training": False, "mask": None}
+    add("lstm", "LSTM", _k3_lstm_config("lstm", 7, True), ["conv1d"], lstm_weights("lstm", 6, 7, 0.8, 1.0),
+        shape=[None, 10, 7], kwargs=rnn_kwargs)
+    add("lstm_1", "LSTM", _k3_lstm_config("lstm_1", 5, False), ["lstm"], lstm_weights("lstm_1", 7, 5, 1.2, 1.2),
+        shape=[None, 5], kwargs=rnn_kwargs)
+    add("dense", "Dense", _k3_dense_config("dense", 2, "linear"), ["lstm_1"],
+        [("dense/kernel", _glorot(rng, (5, 2), 5, 2, 2.0)), ("dense/bias", _small(rng, 2))], shape=[None, 2])
+    outputs = ["dense"]
+
+    def ktensor(name):
+        return {"class_name": "__keras_tensor__",
+                "config": {"shape": shapes[name], "dtype": "float32", "keras_history": [name, 0, 0]}}
+
+    order = _keras_layer_order(g, outputs)
+    layers = []
+    for n in order:
+        cls, cfg, inbound, _ = g.layers[n]
+        nodes = [{"args": [ktensor(inbound[0])], "kwargs": kwargs_of[n]}] if inbound else []
+        layers.append({"class_name": cls, "config": cfg, "name": n, "inbound_nodes": nodes})
+    config = {"class_name": "Functional",
+              "config": {"name": "functional", "trainable": True, "layers": layers,
+                         "input_layers": [["input_layer", 0, 0]],
+                         "output_layers": [[o, 0, 0] for o in outputs]}}
+    _write_model(path, config, K3_VERSION, order, {n: g.layers[n][3] for n in order},
+                 vlen_names=True, str_root_attrs=True, top_level_group=True, sort_groups=True)
+    return order
+
+
 MODELS = [("synthetic_k2_functional.h5", build_k2_functional),
           ("synthetic_k3_functional.h5", build_k3_functional),
-          ("synthetic_k2_sequential.h5", build_k2_sequential)]
+          ("synthetic_k2_sequential.h5", build_k2_sequential),
+          ("synthetic_k2_gru.h5", build_k2_gru),
+          ("synthetic_k3_lstm.h5", build_k3_lstm)]
 
 
 def main(argv):

@@ -43,6 +43,10 @@ public static class Int8Quantizer
     {
         private readonly Dictionary<Value, Value> _quantized = new(ReferenceEqualityComparer.Instance);
         private readonly Dictionary<Value, Value> _dequantized = new(ReferenceEqualityComparer.Instance);
+
+        // One int8 copy of each float constant, however many nodes read it (an unrolled recurrence reads its
+        // recurrent weights once per step).
+        private readonly Dictionary<Value, Value> _constants = new(ReferenceEqualityComparer.Instance);
         private readonly List<Node> _nodes = [];
 
         public IReadOnlyList<string> Run()
@@ -127,18 +131,24 @@ public static class Int8Quantizer
                     continue;
                 }
 
-                node.Inputs[i] = v.IsConstant ? ConstantPerTensor(v) : Quantized(v);
+                node.Inputs[i] = v.IsConstant ? SharedConstant(v) : Quantized(v);
             }
 
             if (weighted)
             {
                 Value input = node.Input(0);
                 Value weights = node.Input(1);
-                (sbyte[] q, float[] scales) = QuantParams.SymmetricPerChannel(weights.Constant!.Floats, weights.Shape![0]);
-                node.Inputs[1] = new Value(weights.Name, DataType.Int8, weights.Shape, TensorData.FromInt8s(q))
+                if (!_constants.TryGetValue(weights, out Value? qw))
                 {
-                    Quantization = new QuantizationInfo(scales, new int[scales.Length], 0),
-                };
+                    (sbyte[] q, float[] perChannel) = QuantParams.SymmetricPerChannel(weights.Constant!.Floats, weights.Shape![0]);
+                    _constants[weights] = qw = new Value(weights.Name, DataType.Int8, weights.Shape, TensorData.FromInt8s(q))
+                    {
+                        Quantization = new QuantizationInfo(perChannel, new int[perChannel.Length], 0),
+                    };
+                }
+
+                node.Inputs[1] = qw;
+                float[] scales = qw.Quantization!.Scales;
                 if (node.OptionalInput(2) is { } bias)
                 {
                     float inputScale = input.Quantization!.Scales[0];
@@ -174,6 +184,16 @@ public static class Int8Quantizer
         {
             v.Type = DataType.Int8;
             v.Quantization = new QuantizationInfo([p.Scale], [p.ZeroPoint], -1);
+        }
+
+        private Value SharedConstant(Value constant)
+        {
+            if (!_constants.TryGetValue(constant, out Value? q))
+            {
+                _constants[constant] = q = ConstantPerTensor(constant);
+            }
+
+            return q;
         }
 
         private static Value ConstantPerTensor(Value constant)

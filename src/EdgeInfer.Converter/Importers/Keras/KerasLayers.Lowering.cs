@@ -41,7 +41,7 @@ internal sealed partial class KerasLayers
             case "GlobalAveragePooling1D" or "GlobalAveragePooling2D": return GlobalPooling(layer, x, average: true);
             case "GlobalMaxPooling1D" or "GlobalMaxPooling2D": return GlobalPooling(layer, x, average: false);
             case "BatchNormalization": return BatchNorm(layer, x);
-            case "Activation": return Activate(layer, x, Str(layer.Config, "activation") ?? "linear", layer.Name);
+            case "Activation": return Activate(layer, x, ActivationName(layer, "activation", "linear"), layer.Name);
             case "ReLU": return ReluLayer(layer, x);
             case "LeakyReLU":
                 float alpha = (float)(Num(layer.Config, "negative_slope") ?? Num(layer.Config, "alpha") ?? 0.3);
@@ -55,6 +55,7 @@ internal sealed partial class KerasLayers
             case "Reshape": return ReshapeLayer(layer, x);
             case "ZeroPadding1D" or "ZeroPadding2D": return ZeroPadding(layer, x);
             case "Rescaling": return Rescaling(layer, x);
+            case "LSTM" or "GRU": return Recurrent(layer, x);
             case "InputLayer": throw Problem(layer, "is an input layer in the middle of the model");
             case var c when Identities.Contains(c):
                 _valueReaders[x]--; // the layer forwards its input; its own readers are counted under its name
@@ -63,7 +64,7 @@ internal sealed partial class KerasLayers
                 throw Problem(layer, "is not supported (supported: Dense, Conv1D, Conv2D, DepthwiseConv2D, SeparableConv2D, "
                     + "MaxPooling1D/2D, AveragePooling1D/2D, GlobalAveragePooling1D/2D, GlobalMaxPooling1D/2D, BatchNormalization, "
                     + "Activation, ReLU, LeakyReLU, Softmax, Add, Subtract, Multiply, Average, Concatenate, Flatten, Reshape, "
-                    + "ZeroPadding1D/2D, Rescaling, Dropout and the other inference no-ops; recurrent layers belong to the wider operator set)");
+                    + "ZeroPadding1D/2D, Rescaling, LSTM, GRU, Dropout and the other inference no-ops)");
         }
     }
 
@@ -88,7 +89,7 @@ internal sealed partial class KerasLayers
 
         Value y = NewValue(PreActivationName(layer), [.. x.Shape[..^1], units]);
         Emit(OpCode.FullyConnected, ClampOptions.None, [x, Constant(layer.Name + "/kernel", [units, inputs], w), BiasValue(layer, bias, units)], y, layer.Name);
-        return Activate(layer, y, Str(layer.Config, "activation") ?? "linear", layer.Name);
+        return Activate(layer, y, ActivationName(layer, "activation", "linear"), layer.Name);
     }
 
     private Value Convolution(KerasLayer layer, Value x, bool oneD)
@@ -160,7 +161,7 @@ internal sealed partial class KerasLayers
         Value y = NewValue(PreActivationName(layer), [s4[0], g.OutH, g.OutW, cout]);
         Emit(OpCode.Conv2D, new Conv2DOptions(1, 1, 1, 1, 0, 0, 0, 0, 1, ClampOptions.None),
             [mids, Constant(layer.Name + "/pointwise_kernel", [cout, 1, 1, mid], w), BiasValue(layer, bias, cout)], y, layer.Name);
-        return Activate(layer, y, Str(layer.Config, "activation") ?? "linear", layer.Name);
+        return Activate(layer, y, ActivationName(layer, "activation", "linear"), layer.Name);
     }
 
     /// <summary>[KH, KW, C, m] → OHWI [C·m, KH, KW, 1]: Keras' output channel c·m + j is group c's output j.</summary>
@@ -204,7 +205,7 @@ internal sealed partial class KerasLayers
         Value y4 = NewValue(oneD ? layer.Name + "/2d" : PreActivationName(layer), [n, g.OutH, g.OutW, cout]);
         Emit(OpCode.Conv2D, options, [input, weights, bias], y4, layer.Name);
         Value y = oneD ? Reshape(layer, y4, [n, g.OutW, cout], PreActivationName(layer)) : y4;
-        return Activate(layer, y, Str(layer.Config, "activation") ?? "linear", layer.Name);
+        return Activate(layer, y, ActivationName(layer, "activation", "linear"), layer.Name);
     }
 
     /// <summary>The NHWC shape a 2-D window sees: the input's, or (1, 1, W, C) for a 1-D (N, W, C) input.</summary>
@@ -366,6 +367,102 @@ internal sealed partial class KerasLayers
         };
     }
 
+    /// <summary>
+    /// LSTM and GRU, unrolled over the input's fixed sequence (<see cref="Passes.Lowering.RecurrentUnroller"/>). Keras
+    /// keeps kernel [I, gates·H] and recurrent_kernel [H, gates·H] with gates in the unroller's order (LSTM i, f, c, o;
+    /// GRU z, r, h); a reset_after GRU has a [2, 3H] bias, input row then recurrent row.
+    /// </summary>
+    private Value Recurrent(KerasLayer layer, Value x)
+    {
+        bool lstm = layer.ClassName == "LSTM";
+        foreach (string flag in new[] { "return_state", "go_backwards", "stateful", "time_major" })
+        {
+            if (Bool(layer.Config, flag) == true)
+            {
+                throw Problem(layer, $"sets {flag}; EdgeInfer converts forward, stateless recurrences that return their output");
+            }
+        }
+
+        if (x.Rank != 3)
+        {
+            throw Problem(layer, $"takes an (N, T, features) input, not {x.ShapeText}");
+        }
+
+        int h = Int(layer.Config, "units") ?? throw Problem(layer, "has no units");
+        int gates = lstm ? 4 : 3, inputs = x.Shape![2];
+        KerasWeight kernel = Weight(layer, "kernel", 2), recurrent = Weight(layer, "recurrent_kernel", 2);
+        if (kernel.Shape[0] != inputs || kernel.Shape[1] != gates * h || recurrent.Shape[0] != h || recurrent.Shape[1] != gates * h)
+        {
+            throw Problem(layer, $"has kernel [{string.Join(",", kernel.Shape)}] and recurrent_kernel [{string.Join(",", recurrent.Shape)}] for {h} units over {inputs} features");
+        }
+
+        float[] bias = Bool(layer.Config, "use_bias") ?? true ? file.Weights(layer.Name).First(w => w.Name == "bias").Values : new float[(lstm ? 1 : 2) * gates * h];
+        var emitter = new Emitter(this);
+        var unroller = new Passes.Lowering.RecurrentUnroller(emitter, layer.Name, x, timeAxis: 1);
+        Passes.Lowering.GateActivation gate = GateActivationOf(layer, ActivationName(layer, "recurrent_activation", "sigmoid"));
+        Passes.Lowering.GateActivation act = GateActivationOf(layer, ActivationName(layer, "activation", "tanh"));
+        Value sequence, last;
+        if (lstm)
+        {
+            if (bias.Length != 4 * h)
+            {
+                throw Problem(layer, $"has {bias.Length} biases for 4 gates of {h} units");
+            }
+
+            (sequence, last, _) = unroller.Lstm(new Passes.Lowering.LstmCell(h, Transposed(kernel), Transposed(recurrent), bias, gate, act, act));
+        }
+        else
+        {
+            bool resetAfter = Bool(layer.Config, "reset_after") ?? file.IsKeras3;
+            if (bias.Length != (resetAfter ? 6 : 3) * h)
+            {
+                throw Problem(layer, $"has {bias.Length} biases; reset_after = {resetAfter} needs {(resetAfter ? 6 : 3) * h}");
+            }
+
+            (sequence, last) = unroller.Gru(new Passes.Lowering.GruCell(h, Transposed(kernel), Transposed(recurrent), bias[..(3 * h)],
+                resetAfter ? bias[(3 * h)..] : new float[3 * h], resetAfter, gate, act));
+        }
+
+        return Bool(layer.Config, "return_sequences") == true
+            ? Reshape(layer, sequence, sequence.Shape!)
+            : Reshape(layer, last, [x.Shape[0], h]);
+    }
+
+    /// <summary>[rows, columns] → [columns, rows].</summary>
+    private static float[] Transposed(KerasWeight w)
+    {
+        int rows = w.Shape[0], cols = w.Shape[1];
+        var t = new float[w.Values.Length];
+        for (int r = 0; r < rows; r++)
+        {
+            for (int c = 0; c < cols; c++)
+            {
+                t[c * rows + r] = w.Values[r * cols + c];
+            }
+        }
+
+        return t;
+    }
+
+    private Passes.Lowering.GateActivation GateActivationOf(KerasLayer layer, string name) => name switch
+    {
+        "sigmoid" => Passes.Lowering.GateActivation.Sigmoid,
+        "tanh" => Passes.Lowering.GateActivation.Tanh,
+        "relu" => Passes.Lowering.GateActivation.Relu,
+        "hard_sigmoid" => file.IsKeras3 ? Passes.Lowering.GateActivation.HardSigmoid(1f / 6, 0.5f) : Passes.Lowering.GateActivation.HardSigmoid(0.2f, 0.5f),
+        _ => throw Problem(layer, $"uses recurrent activation '{name}' (supported: sigmoid, hard_sigmoid, tanh, relu)"),
+    };
+
+    /// <summary>The unroller's view of this importer: its value names and node list.</summary>
+    private sealed class Emitter(KerasLayers owner) : Passes.Lowering.ILoweredEmitter
+    {
+        public Value NewValue(string stem, int[] shape) => owner.NewValue(stem, shape);
+
+        public Value Constant(string stem, int[] shape, float[] values) => owner.Constant(stem, shape, values);
+
+        public void Emit(OpCode code, IOpOptions? options, Value?[] inputs, Value output, string name) => owner.Emit(code, options, inputs, output, name);
+    }
+
     private Value Merge(KerasLayer layer, Value[] inputs)
     {
         if (inputs.Length < 2)
@@ -469,7 +566,7 @@ internal sealed partial class KerasLayers
     private Value Reshape(KerasLayer layer, Value x, int[] shape, string? name = null)
         => Emit(OpCode.Reshape, null, [x], NewValue(name ?? layer.Name, shape), name ?? layer.Name);
 
-    private string PreActivationName(KerasLayer layer) => (Str(layer.Config, "activation") ?? "linear") == "linear" ? layer.Name : layer.Name + "/linear";
+    private string PreActivationName(KerasLayer layer) => (ActivationName(layer, "activation", "linear")) == "linear" ? layer.Name : layer.Name + "/linear";
 
     private Value? BiasValue(KerasLayer layer, float[]? bias, int count)
     {
@@ -600,6 +697,22 @@ internal sealed partial class KerasLayers
             default:
                 throw Problem(layer, $"has padding '{padding}' (supported: valid, same; causal for Conv1D)");
         }
+    }
+
+    /// <summary>
+    /// An activation by name: a string, or Keras 3's serialized form {"class_name": ..., "config": "relu"}; anything
+    /// else (a custom activation object) is refused rather than read as the default.
+    /// </summary>
+    private string ActivationName(KerasLayer layer, string key, string fallback)
+    {
+        if (layer.Config.ValueKind != JsonValueKind.Object || !layer.Config.TryGetProperty(key, out JsonElement a) || a.ValueKind == JsonValueKind.Null)
+        {
+            return fallback;
+        }
+
+        return a.ValueKind == JsonValueKind.String ? a.GetString()!
+            : a.ValueKind == JsonValueKind.Object && a.TryGetProperty("config", out JsonElement c) && c.ValueKind == JsonValueKind.String ? c.GetString()!
+            : throw Problem(layer, $"has {key} {a.GetRawText()}, which is not a built-in activation by name");
     }
 
     private static string? Str(JsonElement e, string p)
