@@ -18,6 +18,7 @@ public class EndToEndTests(ITestOutputHelper output)
         { "digits", "digits_mlp.onnx", "digits_test.csv", 64 },
         { "digits", "digits_cnn.onnx", "digits_test.csv", 64 },
         { "accel", "accel_conv1d.onnx", "accel_test.csv", 192 },
+        { "accel", "accel_gru.onnx", "accel_test.csv", 192 },
         { "mobilenet", "mobilenetv2_035_96.onnx", "mobilenet_input.csv", 3 * 96 * 96 },
         { "digits", "../digits_mobile/digits_mobile.onnx", "digits_test.csv", 64 },
         { "digits", "../digits_mnv3/digits_mnv3.onnx", "digits_test.csv", 64 },

@@ -219,6 +219,21 @@ public static class ShapeInference
                 break;
             }
 
+            case "Gather":
+            {
+                // Constant indices into an activation: shape = data[..axis] + indices + data[axis + 1..].
+                int axis = ShapeMath.Axis(n.GetInt("axis", 0), xs.Length);
+                Value indices = n.Input(1);
+                long[] at = ConstantInts(graph, n, indices, "indices");
+                if (at.Any(i => i < -xs[axis] || i >= xs[axis]))
+                {
+                    throw new ArgumentException($"indices [{string.Join(",", at)}] leave axis {axis} of {ShapeMath.Text(xs)}");
+                }
+
+                Set(n.Output(0), [.. xs[..axis], .. Shape(indices), .. xs[(axis + 1)..]], x.Type);
+                break;
+            }
+
             case "LSTM" or "GRU":
             {
                 // Y [T, D, N, H] (layout 0) or [N, T, D, H]; Y_h and Y_c [D, N, H] or [N, D, H].

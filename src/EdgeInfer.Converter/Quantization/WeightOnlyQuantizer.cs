@@ -14,6 +14,9 @@ public static class WeightOnlyQuantizer
     {
         int count = 0;
         var rewritten = new List<Node>(graph.Nodes.Count);
+        // One int8 copy (and one Dequantize) per weight tensor, however many nodes read it (an unrolled recurrence
+        // reads its recurrent weights once per step).
+        var restoredOf = new Dictionary<Value, Value>(ReferenceEqualityComparer.Instance);
         foreach (Node node in graph.Nodes)
         {
             int weightInput = node.Code switch
@@ -21,7 +24,11 @@ public static class WeightOnlyQuantizer
                 OpCode.FullyConnected or OpCode.Conv2D => 1,
                 _ => -1,
             };
-            if (weightInput >= 0 && node.OptionalInput(weightInput) is { IsConstant: true, Type: DataType.Float32 } w && w.ElementCount >= 16)
+            if (weightInput >= 0 && node.OptionalInput(weightInput) is { IsConstant: true, Type: DataType.Float32 } shared && restoredOf.TryGetValue(shared, out Value? done))
+            {
+                node.Inputs[weightInput] = done;
+            }
+            else if (weightInput >= 0 && node.OptionalInput(weightInput) is { IsConstant: true, Type: DataType.Float32 } w && w.ElementCount >= 16)
             {
                 (sbyte[] q, float[] scales) = QuantParams.SymmetricPerChannel(w.Constant!.Floats, w.Shape![0]);
                 var stored = new Value(graph.UniqueName(w.Name + "_int8"), DataType.Int8, w.Shape, TensorData.FromInt8s(q))
@@ -31,6 +38,7 @@ public static class WeightOnlyQuantizer
                 var restored = new Value(graph.UniqueName(w.Name), DataType.Float32, w.Shape);
                 rewritten.Add(new Node(graph.UniqueName(w.Name + "_dequantize"), "Dequantize", [stored], [restored]).Lower(OpCode.Dequantize, null));
                 node.Inputs[weightInput] = restored;
+                restoredOf[w] = restored;
                 count++;
             }
 

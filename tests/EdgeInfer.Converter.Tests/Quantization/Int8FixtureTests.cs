@@ -19,6 +19,7 @@ public class Int8FixtureTests(ITestOutputHelper output)
         { "digits", "digits_mlp.onnx", "digits_calib.csv", "digits_test.csv", 64 },
         { "digits", "digits_cnn.onnx", "digits_calib.csv", "digits_test.csv", 64 },
         { "accel", "accel_conv1d.onnx", "accel_calib.csv", "accel_test.csv", 192 },
+        { "accel", "accel_gru.onnx", "accel_calib.csv", "accel_test.csv", 192 },
         { "digits", MobileDigits, "digits_calib.csv", "digits_test.csv", 64 },
         { "digits", Mnv3Digits, "digits_calib.csv", "digits_test.csv", 64 },
     };
@@ -37,6 +38,7 @@ public class Int8FixtureTests(ITestOutputHelper output)
             data.Add("digits", "digits_mlp.onnx", "digits_calib.csv", "digits_test.csv", 64, method);
             data.Add("digits", "digits_cnn.onnx", "digits_calib.csv", "digits_test.csv", 64, method);
             data.Add("accel", "accel_conv1d.onnx", "accel_calib.csv", "accel_test.csv", 192, method);
+            data.Add("accel", "accel_gru.onnx", "accel_calib.csv", "accel_test.csv", 192, method);
             data.Add("digits", MobileDigits, "digits_calib.csv", "digits_test.csv", 64, method);
             data.Add("digits", Mnv3Digits, "digits_calib.csv", "digits_test.csv", 64, method);
         }

@@ -13,7 +13,7 @@ public static class OnnxOperators
     public static IReadOnlyList<string> Lowered { get; } =
     [
         "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant", "Conv", "Div", "Dropout",
-        "Flatten", "GRU", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "HardSwish", "Identity", "LSTM", "LeakyRelu",
+        "Flatten", "GRU", "Gather", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "HardSwish", "Identity", "LSTM", "LeakyRelu",
         "MatMul", "MaxPool", "Mul", "Neg", "PRelu", "Pad", "ReduceMean", "Relu", "Reshape", "Shape", "Sigmoid", "Size",
         "Slice", "Softmax", "Split", "Squeeze", "Sub", "Sum", "Tanh", "Tile", "Transpose", "Unsqueeze",
     ];
@@ -21,7 +21,7 @@ public static class OnnxOperators
     /// <summary>Operators folded when all their inputs are constants (shape arithmetic); unsupported on activations.</summary>
     public static IReadOnlyList<string> FoldedOnly { get; } =
     [
-        "Abs", "And", "Ceil", "ConstantOfShape", "Equal", "Exp", "Expand", "Floor", "Gather", "Greater", "GreaterOrEqual",
+        "Abs", "And", "Ceil", "ConstantOfShape", "Equal", "Exp", "Expand", "Floor", "Greater", "GreaterOrEqual",
         "Less", "LessOrEqual", "Log", "Max", "Mean", "Min", "Mod", "Not", "Or", "Pow", "Range", "Reciprocal", "ReduceMax",
         "ReduceMin", "ReduceProd", "ReduceSum", "Sign", "Sqrt", "Where",
     ];

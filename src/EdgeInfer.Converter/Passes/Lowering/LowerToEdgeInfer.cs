@@ -112,6 +112,9 @@ public static class LowerToEdgeInfer
                 case "Split":
                     ShapeOpLowering.Split(ctx, n);
                     break;
+                case "Gather":
+                    ShapeOpLowering.Gather(ctx, n);
+                    break;
                 case "LSTM":
                     RecurrentLowering.Lstm(ctx, n);
                     break;

@@ -92,29 +92,27 @@ internal sealed class RecurrentUnroller(ILoweredEmitter emit, string stem, Value
     public (Value Sequence, Value LastHidden) Gru(GruCell cell)
     {
         int h = cell.Hidden, inputs = _shape[^1];
-        // With reset_after the recurrent bias is added with R·h inside the candidate's reset product; without it, the
-        // candidate's recurrent bias does not depend on r, so it joins the input bias there.
+        // Every recurrent bias that is simply added joins the input bias (z and r always; the candidate's too when the
+        // reset gate scales h rather than R_h·h + b_rh), so the per-step products carry no bias of their own: in int8
+        // a bias is rescaled per product, and a recurrence has one product per step.
         float[] inputBias = [.. cell.InputBias];
-        if (!cell.ResetAfter)
+        for (int k = 0; k < (cell.ResetAfter ? 2 * h : 3 * h); k++)
         {
-            for (int k = 2 * h; k < 3 * h; k++)
-            {
-                inputBias[k] += cell.RecurrentBias[k];
-            }
+            inputBias[k] += cell.RecurrentBias[k];
         }
 
         Value projected = Project(cell.W, inputBias, 3 * h, inputs, "input_projection");
-        // reset_after: one recurrent product for all three gates; otherwise z and r's, then the candidate's on r·h.
-        Value? rAll = null, bAll = null, rGates = null, bGates = null, rCandidate = null;
+        // reset_after: one recurrent product for all three gates, the candidate's bias added after it (one shared
+        // constant); otherwise z and r's product, then the candidate's on r·h.
+        Value? rAll = null, candidateBias = null, rGates = null, rCandidate = null;
         if (cell.ResetAfter)
         {
             rAll = emit.Constant(stem + "/recurrent_weights", [3 * h, h], cell.R);
-            bAll = emit.Constant(stem + "/recurrent_bias", [3 * h], cell.RecurrentBias);
+            candidateBias = emit.Constant(stem + "/recurrent_bias_h", [h], cell.RecurrentBias[(2 * h)..]);
         }
         else
         {
             rGates = emit.Constant(stem + "/recurrent_weights_zr", [2 * h, h], cell.R[..(2 * h * h)]);
-            bGates = emit.Constant(stem + "/recurrent_bias_zr", [2 * h], cell.RecurrentBias[..(2 * h)]);
             rCandidate = emit.Constant(stem + "/recurrent_weights_h", [h, h], cell.R[(2 * h * h)..]);
         }
 
@@ -127,25 +125,25 @@ internal sealed class RecurrentUnroller(ILoweredEmitter emit, string stem, Value
             Value zr, candidate;
             if (hidden is null)
             {
-                // h = 0: the recurrent products are just the recurrent biases.
-                Value gates = Op(OpCode.Add, ClampOptions.None, [Gate(zx, 0, 2 * h, s + "/x_zr"), emit.Constant(s + "/b_zr", [2 * h], cell.RecurrentBias[..(2 * h)])], StepShape(2 * h), s + "/zr_in");
-                zr = Activate(cell.Gate, gates, s + "/zr");
+                // h = 0: the recurrent products vanish; only the candidate's bias is left, inside the reset product.
+                zr = Activate(cell.Gate, Gate(zx, 0, 2 * h, s + "/x_zr"), s + "/zr");
                 Value xh = Gate(zx, 2, h, s + "/x_h");
                 candidate = cell.ResetAfter
-                    ? Op(OpCode.Add, ClampOptions.None, [xh, Op(OpCode.Mul, ClampOptions.None, [Gate(zr, 1, h, s + "/r"), emit.Constant(s + "/b_h", [h], cell.RecurrentBias[(2 * h)..])], StepShape(h), s + "/r_bh")], StepShape(h), s + "/h_in")
+                    ? Op(OpCode.Add, ClampOptions.None, [xh, Op(OpCode.Mul, ClampOptions.None, [Gate(zr, 1, h, s + "/r"), candidateBias], StepShape(h), s + "/r_bh")], StepShape(h), s + "/h_in")
                     : xh;
             }
             else if (cell.ResetAfter)
             {
-                Value hp = Op(OpCode.FullyConnected, ClampOptions.None, [hidden, rAll, bAll], StepShape(3 * h), s + "/recurrent");
+                Value hp = Op(OpCode.FullyConnected, ClampOptions.None, [hidden, rAll, null], StepShape(3 * h), s + "/recurrent");
                 Value gates = Op(OpCode.Add, ClampOptions.None, [Gate(zx, 0, 2 * h, s + "/x_zr"), Gate(hp, 0, 2 * h, s + "/h_zr")], StepShape(2 * h), s + "/zr_in");
                 zr = Activate(cell.Gate, gates, s + "/zr");
-                Value reset = Op(OpCode.Mul, ClampOptions.None, [Gate(zr, 1, h, s + "/r"), Gate(hp, 2, h, s + "/h_h")], StepShape(h), s + "/r_hh");
+                Value hh = Op(OpCode.Add, ClampOptions.None, [Gate(hp, 2, h, s + "/h_h"), candidateBias], StepShape(h), s + "/h_hb");
+                Value reset = Op(OpCode.Mul, ClampOptions.None, [Gate(zr, 1, h, s + "/r"), hh], StepShape(h), s + "/r_hh");
                 candidate = Op(OpCode.Add, ClampOptions.None, [Gate(zx, 2, h, s + "/x_h"), reset], StepShape(h), s + "/h_in");
             }
             else
             {
-                Value hp = Op(OpCode.FullyConnected, ClampOptions.None, [hidden, rGates, bGates], StepShape(2 * h), s + "/recurrent");
+                Value hp = Op(OpCode.FullyConnected, ClampOptions.None, [hidden, rGates, null], StepShape(2 * h), s + "/recurrent");
                 Value gates = Op(OpCode.Add, ClampOptions.None, [Gate(zx, 0, 2 * h, s + "/x_zr"), hp], StepShape(2 * h), s + "/zr_in");
                 zr = Activate(cell.Gate, gates, s + "/zr");
                 Value rh = Op(OpCode.Mul, ClampOptions.None, [Gate(zr, 1, h, s + "/r"), hidden], StepShape(h), s + "/r_h");

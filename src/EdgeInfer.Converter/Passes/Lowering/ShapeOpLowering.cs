@@ -75,6 +75,45 @@ internal static class ShapeOpLowering
         }
     }
 
+    /// <summary>
+    /// Gather with constant indices from an activation (PyTorch's h[0], x[:, -1]): one Slice per index along the axis,
+    /// joined by a Concat when there are several, then a Reshape to the indices' shape in place of the axis.
+    /// </summary>
+    public static void Gather(LoweringContext ctx, Node n)
+    {
+        Value x = ctx.Onnx(n.Input(0)), y = n.Output(0);
+        int rank = x.Shape!.Length;
+        int axis = ShapeMath.Axis(n.GetInt("axis", 0), rank);
+        long[] indices = ctx.RequireConstant(n.Input(1), "indices").ToInt64Array();
+        if (indices.Length == 0)
+        {
+            throw ctx.Unsupported("Gather with no indices");
+        }
+
+        var parts = new List<Value>();
+        foreach (long index in indices)
+        {
+            var begin = new int[rank];
+            begin[axis] = (int)(index < 0 ? index + x.Shape[axis] : index);
+            int[] shape = [.. x.Shape];
+            shape[axis] = 1;
+            Value part = ctx.NewValue($"{n.Name}_at{begin[axis]}", shape);
+            ctx.Emit(OpCode.Slice, new SliceOptions(begin, [.. Enumerable.Repeat(1, rank)]), [x], part);
+            parts.Add(part);
+        }
+
+        Value gathered = parts[0];
+        if (parts.Count > 1)
+        {
+            int[] shape = [.. x.Shape];
+            shape[axis] = parts.Count;
+            gathered = ctx.NewValue($"{n.Name}_joined", shape);
+            ctx.Emit(OpCode.Concat, new ConcatOptions(axis), [.. parts], gathered);
+        }
+
+        ctx.Emit(OpCode.Reshape, null, [gathered], ElementwiseLowering.Output(ctx, y, false));
+    }
+
     /// <summary>A Slice in the input's layout: channels-last when the input is, with its axes moved accordingly.</summary>
     private static void EmitSlice(LoweringContext ctx, Value x, Value y, long[] start, long[] step, string? name)
     {
