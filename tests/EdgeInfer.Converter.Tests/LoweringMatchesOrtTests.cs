@@ -30,13 +30,14 @@ public class LoweringMatchesOrtTests
     {
         int gates = op == "LSTM" ? 4 : 3;
         long inputs = x[^1];
+        int d = attrs.Any(a => a.Item1 == "direction" && (string)a.Item2 == "bidirectional") ? 2 : 1;
         var b = new OnnxBuilder(opset).Input("x", x)
-            .Initializer("w", [1, gates * hidden, inputs], TestModels.Random((int)(gates * hidden * inputs), 21, 1.2f))
-            .Initializer("r", [1, gates * hidden, hidden], TestModels.Random(gates * hidden * hidden, 22, 1.2f));
+            .Initializer("w", [d, gates * hidden, inputs], TestModels.Random((int)(d * gates * hidden * inputs), 21, 1.2f))
+            .Initializer("r", [d, gates * hidden, hidden], TestModels.Random(d * gates * hidden * hidden, 22, 1.2f));
         string[] inputsList = ["x", "w", "r"];
         if (bias)
         {
-            b.Initializer("bias", [1, 2 * gates * hidden], TestModels.Random(2 * gates * hidden, 23, 0.8f));
+            b.Initializer("bias", [d, 2 * gates * hidden], TestModels.Random(d * 2 * gates * hidden, 23, 0.8f));
             inputsList = [.. inputsList, "bias"];
         }
 
@@ -70,6 +71,9 @@ public class LoweringMatchesOrtTests
         ["lstm_last_state_only"] = () => Recurrent("LSTM", 13, [6, 1, 3], 4, false, ["", "Y_h"]),
         ["gru_linear_before_reset"] = () => Recurrent("GRU", 13, [6, 2, 3], 4, true, ["Y", "Y_h"], ("linear_before_reset", 1L)),
         ["gru_reset_before"] = () => Recurrent("GRU", 13, [5, 1, 4], 3, true, ["Y", "Y_h"]),
+        ["lstm_reverse"] = () => Recurrent("LSTM", 13, [5, 2, 3], 4, true, ["Y", "Y_h", "Y_c"], ("direction", "reverse")),
+        ["lstm_bidirectional"] = () => Recurrent("LSTM", 13, [4, 1, 3], 3, true, ["Y", "Y_h", "Y_c"], ("direction", "bidirectional")),
+        ["gru_bidirectional_linear_before_reset"] = () => Recurrent("GRU", 13, [6, 2, 3], 4, true, ["Y", "Y_h"], ("direction", "bidirectional"), ("linear_before_reset", 1L)),
         ["slice_strided_after_conv"] = () => ConvInto("c", [1, 3, 7, 6], [8, 3, 3, 3])
             .Initializer("starts", [3], [1L, 0L, 1L]).Initializer("ends", [3], [7L, 5L, 100L]).Initializer("axes", [3], [1L, 2L, 3L]).Initializer("steps", [3], [2L, 1L, 2L])
             .Node("Slice", ["c", "starts", "ends", "axes", "steps"], ["y"]).Output("y"),

@@ -3,7 +3,7 @@ using EdgeInfer.Converter.Ir;
 namespace EdgeInfer.Converter.Passes.Lowering;
 
 /// <summary>
-/// ONNX LSTM and GRU (forward direction) → the static chain of <see cref="RecurrentUnroller"/>. ONNX keeps gates in
+/// ONNX LSTM and GRU (forward, reverse or bidirectional) → the static chain of <see cref="RecurrentUnroller"/>. ONNX keeps gates in
 /// the order i, o, f, c (LSTM) and z, r, h (GRU), with separate input and recurrent biases; Y is [T, 1, N, H] (layout 0)
 /// or [N, T, 1, H] (layout 1), Y_h and Y_c [1, N, H] or [N, 1, H]: Reshapes of the unroller's outputs, which the
 /// planner makes views.
@@ -21,9 +21,9 @@ internal static class RecurrentLowering
         int h = (int)n.GetInt("hidden_size", 0);
         string direction = n.GetString("direction") ?? "forward";
         int layout = (int)n.GetInt("layout", 0);
-        if (direction != "forward")
+        if (direction is not ("forward" or "reverse" or "bidirectional"))
         {
-            throw ctx.Unsupported($"{direction} {n.OpType} (EdgeInfer unrolls forward recurrences)");
+            throw ctx.Invalid($"direction '{direction}'");
         }
 
         if (n.HasAttribute("clip") || n.GetInt("input_forget", 0) != 0)
@@ -31,19 +31,20 @@ internal static class RecurrentLowering
             throw ctx.Unsupported($"{n.OpType} with clip or input_forget");
         }
 
+        int directions = direction == "bidirectional" ? 2 : 1;
         float[] w = ctx.RequireConstant(n.Input(1), "W").ToFloatArray();
         float[] r = ctx.RequireConstant(n.Input(2), "R").ToFloatArray();
         int inputs = x.Shape![^1];
         int steps = x.Shape[layout == 0 ? 0 : 1];
-        if (h < 1 || w.Length != gates * h * inputs || r.Length != gates * h * h)
+        if (h < 1 || w.Length != directions * gates * h * inputs || r.Length != directions * gates * h * h)
         {
-            throw ctx.Invalid($"W has {w.Length} and R {r.Length} values; hidden_size {h} and {inputs} inputs need {gates * h * inputs} and {gates * h * h}");
+            throw ctx.Invalid($"W has {w.Length} and R {r.Length} values; {directions} direction(s), hidden_size {h} and {inputs} inputs need {directions * gates * h * inputs} and {directions * gates * h * h}");
         }
 
-        float[] bias = n.OptionalInput(3) is { } b ? ctx.RequireConstant(b, "B").ToFloatArray() : new float[2 * gates * h];
-        if (bias.Length != 2 * gates * h)
+        float[] bias = n.OptionalInput(3) is { } b ? ctx.RequireConstant(b, "B").ToFloatArray() : new float[directions * 2 * gates * h];
+        if (bias.Length != directions * 2 * gates * h)
         {
-            throw ctx.Invalid($"B has {bias.Length} values; it needs {2 * gates * h}");
+            throw ctx.Invalid($"B has {bias.Length} values; it needs {directions * 2 * gates * h}");
         }
 
         if (n.OptionalInput(4) is { } lens && (!lens.IsConstant || lens.Constant!.ToInt64Array().Any(l => l != steps)))
@@ -59,29 +60,65 @@ internal static class RecurrentLowering
             }
         }
 
-        GateActivation[] acts = Activations(ctx, n, lstm ? ["Sigmoid", "Tanh", "Tanh"] : ["Sigmoid", "Tanh"]);
-        var unroller = new RecurrentUnroller(new Emitter(ctx), n.Name, x, layout == 0 ? 0 : 1);
-        Value sequence, last;
-        Value? cellState = null;
-        if (lstm)
+        string[] defaults = lstm ? ["Sigmoid", "Tanh", "Tanh"] : ["Sigmoid", "Tanh"];
+        GateActivation[] acts = Activations(ctx, n, [.. Enumerable.Range(0, directions).SelectMany(_ => defaults)]);
+        int timeAxis = layout == 0 ? 0 : 1;
+        var results = new List<Value>[3] { [], [], [] }; // per output: one value per direction
+        for (int d = 0; d < directions; d++)
         {
-            // ONNX gate blocks i, o, f, c → i, f, c, o.
-            int[] order = [0, 2, 3, 1];
-            float[] sumBias = [.. Enumerable.Range(0, 4 * h).Select(k => bias[k] + bias[4 * h + k])];
-            (sequence, last, cellState) = unroller.Lstm(new LstmCell(h, Reorder(w, order, h * inputs), Reorder(r, order, h * h), Reorder(sumBias, order, h), acts[0], acts[1], acts[2]));
-        }
-        else
-        {
-            bool resetAfter = n.GetInt("linear_before_reset", 0) != 0;
-            (sequence, last) = unroller.Gru(new GruCell(h, w, r, bias[..(3 * h)], bias[(3 * h)..], resetAfter, acts[0], acts[1]));
+            bool reverse = direction == "reverse" || d == 1;
+            float[] wd = w.AsSpan(d * gates * h * inputs, gates * h * inputs).ToArray();
+            float[] rd = r.AsSpan(d * gates * h * h, gates * h * h).ToArray();
+            float[] bd = bias.AsSpan(d * 2 * gates * h, 2 * gates * h).ToArray();
+            GateActivation[] ad = acts[(d * defaults.Length)..((d + 1) * defaults.Length)];
+            var unroller = new RecurrentUnroller(new Emitter(ctx), directions == 2 ? $"{n.Name}/{(d == 0 ? "forward" : "reverse")}" : n.Name, x, timeAxis, reverse);
+            if (lstm)
+            {
+                // ONNX gate blocks i, o, f, c → i, f, c, o.
+                int[] order = [0, 2, 3, 1];
+                float[] sumBias = [.. Enumerable.Range(0, 4 * h).Select(k => bd[k] + bd[4 * h + k])];
+                (Value sequence, Value last, Value cell) = unroller.Lstm(new LstmCell(h, Reorder(wd, order, h * inputs), Reorder(rd, order, h * h), Reorder(sumBias, order, h), ad[0], ad[1], ad[2]));
+                results[0].Add(sequence);
+                results[1].Add(last);
+                results[2].Add(cell);
+            }
+            else
+            {
+                bool resetAfter = n.GetInt("linear_before_reset", 0) != 0;
+                (Value sequence, Value last) = unroller.Gru(new GruCell(h, wd, rd, bd[..(3 * h)], bd[(3 * h)..], resetAfter, ad[0], ad[1]));
+                results[0].Add(sequence);
+                results[1].Add(last);
+            }
         }
 
-        Value[] results = [sequence, last, .. cellState is null ? Array.Empty<Value>() : [cellState]];
-        for (int o = 0; o < n.Outputs.Count && o < results.Length; o++)
+        // Y [T, D, N, H] / [N, T, D, H]: each direction's sequence with a direction axis of 1 after the time axis, joined.
+        // Y_h, Y_c [D, N, H] / [N, D, H]: each direction's last step already has a size-1 axis there (the time axis).
+        for (int o = 0; o < n.Outputs.Count && o < results.Length && results[o].Count > 0; o++)
         {
             Value target = n.Output(o);
-            ctx.Emit(OpCode.Reshape, null, [results[o]], ElementwiseLowering.Output(ctx, target, false), $"{n.Name}_output{o}");
+            int axis = o == 0 ? timeAxis + 1 : timeAxis;
+            Value[] parts = o == 0
+                ? [.. results[0].Select((s, d) => Expand(ctx, s, timeAxis + 1, $"{n.Name}_y{d}"))]
+                : [.. results[o]];
+            Value output = ElementwiseLowering.Output(ctx, target, false);
+            if (parts.Length == 1)
+            {
+                ctx.Emit(OpCode.Reshape, null, [parts[0]], output, $"{n.Name}_output{o}");
+            }
+            else
+            {
+                ctx.Emit(OpCode.Concat, new ConcatOptions(axis), parts, output, $"{n.Name}_output{o}");
+            }
         }
+    }
+
+    /// <summary>A view of <paramref name="v"/> with a size-1 axis inserted at <paramref name="axis"/>.</summary>
+    private static Value Expand(LoweringContext ctx, Value v, int axis, string name)
+    {
+        int[] shape = [.. v.Shape![..axis], 1, .. v.Shape[axis..]];
+        Value expanded = ctx.NewValue(name, shape);
+        ctx.Emit(OpCode.Reshape, null, [v], expanded, name);
+        return expanded;
     }
 
     /// <summary>The activations attribute (f, g[, h]) with activation_alpha/beta for HardSigmoid; ONNX's defaults otherwise.</summary>
@@ -93,7 +130,7 @@ internal static class RecurrentLowering
         float[] betas = n.GetFloats("activation_beta") ?? [];
         if (names.Length != defaults.Length)
         {
-            throw ctx.Unsupported($"{names.Length} activations for one direction");
+            throw ctx.Invalid($"{names.Length} activations; {defaults.Length} expected");
         }
 
         var result = new GateActivation[names.Length];

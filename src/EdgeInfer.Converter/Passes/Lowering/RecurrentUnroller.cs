@@ -43,9 +43,10 @@ internal sealed record GruCell(int Hidden, float[] W, float[] R, float[] InputBi
 /// out the gates, and combines them with activations, Mul, Add and Sub. The sequence length is fixed at conversion,
 /// so nothing is allocated or looped over at run time, and int8 calibration sees every step.
 /// Tensors keep the input's layout with a time axis (<paramref name="timeAxis"/>: 0 for ONNX's [T, N, I], 1 for
-/// Keras' [N, T, I]); a step is that tensor with the time axis of size 1.
+/// Keras' [N, T, I]); a step is that tensor with the time axis of size 1. A reverse recurrence reads the steps from
+/// the last to the first; its sequence output still lists the hidden states in time order.
 /// </summary>
-internal sealed class RecurrentUnroller(ILoweredEmitter emit, string stem, Value x, int timeAxis)
+internal sealed class RecurrentUnroller(ILoweredEmitter emit, string stem, Value x, int timeAxis, bool reverse = false)
 {
     private readonly int[] _shape = x.Shape!;
     private int Steps => _shape[timeAxis];
@@ -58,7 +59,7 @@ internal sealed class RecurrentUnroller(ILoweredEmitter emit, string stem, Value
         Value r = emit.Constant(stem + "/recurrent_weights", [4 * h, h], cell.R);
         Value? hidden = null, state = null;
         var outputs = new List<Value>();
-        for (int t = 0; t < Steps; t++)
+        foreach (int t in Order())
         {
             string s = $"{stem}/t{t}";
             Value z = Step(projected, t, 4 * h, s);
@@ -118,7 +119,7 @@ internal sealed class RecurrentUnroller(ILoweredEmitter emit, string stem, Value
 
         Value? hidden = null;
         var outputs = new List<Value>();
-        for (int t = 0; t < Steps; t++)
+        foreach (int t in Order())
         {
             string s = $"{stem}/t{t}";
             Value zx = Step(projected, t, 3 * h, s);
@@ -163,6 +164,8 @@ internal sealed class RecurrentUnroller(ILoweredEmitter emit, string stem, Value
         return (Sequence(outputs, h), hidden!);
     }
 
+    private IEnumerable<int> Order() => reverse ? Enumerable.Range(0, Steps).Reverse() : Enumerable.Range(0, Steps);
+
     /// <summary>One FullyConnected over every step: [.., T, .., I] → [.., T, .., gates].</summary>
     private Value Project(float[] w, float[] bias, int gates, int inputs, string name)
     {
@@ -191,6 +194,11 @@ internal sealed class RecurrentUnroller(ILoweredEmitter emit, string stem, Value
 
     private Value Sequence(List<Value> steps, int h)
     {
+        if (reverse)
+        {
+            steps.Reverse(); // collected last step first
+        }
+
         if (steps.Count == 1)
         {
             return steps[0];
