@@ -25,7 +25,8 @@ public class KerasImportTests(ITestOutputHelper output)
     /// hard_sigmoid (Keras 2 and 3 slopes), an unfoldable BatchNormalization, SAME average and max pooling,
     /// GlobalMaxPooling1D/2D, Subtract, Multiply, Rescaling, Reshape, a Softmax layer, Keras 3's inbound_nodes form,
     /// a Sequential model without an InputLayer, a layer listed before its inputs; GRU with and without reset_after and a
-    /// hard_sigmoid gate, stacked LSTMs after a Conv1D.
+    /// hard_sigmoid gate, stacked LSTMs after a Conv1D, Bidirectional LSTM (concat) and GRU (sum) around
+    /// TimeDistributed(Dense).
     /// </summary>
     public static TheoryData<string, string> Models => new()
     {
@@ -40,6 +41,7 @@ public class KerasImportTests(ITestOutputHelper output)
         { "synthetic_k2_sequential", "synthetic" },
         { "synthetic_k2_gru", "synthetic" },
         { "synthetic_k3_lstm", "synthetic" },
+        { "synthetic_k2_bidirectional", "synthetic" },
         { "har_conv1d_lstm_k3", "peers" },
         { "stock_lstm_stacked_k3", "peers" },
         { "lstm_single_step", "peers" },

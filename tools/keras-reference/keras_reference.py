@@ -17,6 +17,26 @@ values flattened row-major, each printed as repr(float(v)).
 LSTM and GRU (Keras 2 and 3 configs) run from zero initial states over the
 whole [batch, time, features] input (no masking); return_state, go_backwards,
 stateful and time_major=true are refused as unsupported.
+
+Wrappers (Keras 2 and 3 configs):
+  * Bidirectional(LSTM|GRU): the forward layer reads steps 0..T-1, the backward
+    layer (a copy with go_backwards=true, or the configured backward_layer of the
+    same class) reads steps T-1..0.  With return_sequences the backward output
+    sequence is flipped back to time order; without it each direction gives its
+    final h (the backward one after reading step 0).  merge_mode concat (forward
+    first, last axis), sum, mul, ave; merge_mode=None (two outputs) is refused.
+    Weights are taken by position from weight_names: the forward layer's
+    (kernel, recurrent_kernel[, bias]) and then the backward layer's.  The names
+    are not used: they differ between versions (tf.keras 2.x
+    "bidirectional/forward_lstm/lstm_cell_1/kernel:0" and
+    ".../backward_lstm/lstm_cell_2/kernel:0", auto-numbered cells; Keras 3
+    "[sequential/]bidirectional/forward_lstm/lstm_cell/kernel"; Keras 2.3.1
+    "bidirectional_1/forward_lstm_1/kernel:0"), and "backward_..." sorts before
+    "forward_..." in the HDF5 group, so only the weight_names order is reliable
+    (Keras writes layer.weights: forward_layer's then backward_layer's).
+  * TimeDistributed(Dense): the Dense applied to every time step, i.e. on the
+    last axis (weights kernel, bias; tf.keras 2.x "time_distributed/kernel:0").
+    Any other wrapped layer is refused.
 """
 
 import json
@@ -303,6 +323,9 @@ SUPPORTED = {"InputLayer", "Dense", "Flatten", "Reshape", "Conv1D", "Conv2D", "D
 
 RECURRENT_LAYERS = {"LSTM", "GRU"}
 
+WRAPPER_LAYERS = {"Bidirectional", "TimeDistributed"}
+SUPPORTED |= WRAPPER_LAYERS
+
 # aliases used by some Keras versions
 CLASS_ALIASES = {"Convolution1D": "Conv1D", "Convolution2D": "Conv2D",
                  "MaxPool1D": "MaxPooling1D", "MaxPool2D": "MaxPooling2D",
@@ -313,14 +336,20 @@ CLASS_ALIASES = {"Convolution1D": "Conv1D", "Convolution2D": "Conv2D",
 
 
 class Layer(object):
-    def __init__(self, class_name, cfg, weights, keras3):
+    def __init__(self, class_name, cfg, weights, keras3, backward_copy=False):
+        """backward_copy: the backward LSTM/GRU of a Bidirectional wrapper (go_backwards=true allowed)."""
         self.cls = CLASS_ALIASES.get(class_name, class_name)
         self.cfg = cfg
         self.name = cfg.get("name", "?")
         self.w = weights  # list of float64 arrays in Keras' weight order
         self.keras3 = keras3
+        self.backward_copy = backward_copy
         if self.cls not in SUPPORTED:
             raise UnsupportedLayer("unsupported layer class '%s' (layer '%s')" % (class_name, self.name))
+        if self.cls in WRAPPER_LAYERS:
+            self.act = None
+            self._init_wrapper()
+            return
         self._check_weights()
         if self.cls in RECURRENT_LAYERS:
             self.act = None  # "activation" is the cell activation, not applied to the output
@@ -359,8 +388,14 @@ class Layer(object):
         """Read and check the LSTM/GRU config (Keras 2.x and 3.x keys)."""
         cfg, name, c = self.cfg, self.name, self.cls
         for key in ("return_state", "go_backwards", "stateful", "time_major"):
+            if key == "go_backwards" and self.backward_copy:
+                continue
             if cfg.get(key, False):
-                raise UnsupportedLayer("%s layer '%s': %s=true is not supported" % (c, name, key))
+                raise UnsupportedLayer("%s layer '%s': %s=true is not supported%s" % (
+                    c, name, key, " (outside a Bidirectional wrapper)" if key == "go_backwards" else ""))
+        # go_backwards (backward layer of a Bidirectional only): read the steps from last to first and
+        # return the outputs in that processing order, as Keras' backend rnn does.
+        self.go_backwards = bool(cfg.get("go_backwards", False))
         if cfg.get("num_constants"):
             raise UnsupportedLayer("%s layer '%s': constants are not supported" % (c, name))
         if "units" not in cfg:
@@ -412,6 +447,8 @@ class Layer(object):
             raise KerasRefError("%s layer '%s': kernel has %d input rows, input has %d features"
                                 % (self.cls, self.name, W.shape[0], x.shape[2]))
         b = self.w[2] if self.use_bias else None
+        if self.go_backwards:
+            x = x[:, ::-1, :]
         n, steps = x.shape[0], x.shape[1]
         xw = np.matmul(x, W)  # input projections of every step, [N, T, gates*H]
         h = np.zeros((n, H))
@@ -452,6 +489,93 @@ class Layer(object):
         if self.return_sequences:
             return np.stack(outs, axis=1) if outs else np.zeros((n, 0, H))
         return h
+
+    # ------------------------------------------------------------------
+    # Bidirectional / TimeDistributed
+    # ------------------------------------------------------------------
+
+    def _wrapped_entry(self, key):
+        """(class name after aliases, config copy) of a wrapped layer: config[key] is
+        {"class_name", "config"} (Keras 2.x legacy form) or the same with "module",
+        "registered_name" and maybe "build_config" (tf.keras 2.13+ and Keras 3)."""
+        e = self.cfg.get(key)
+        if not isinstance(e, dict) or not isinstance(e.get("class_name"), str):
+            raise KerasRefError("%s layer '%s': config has no wrapped layer under '%s'" % (self.cls, self.name, key))
+        cls = CLASS_ALIASES.get(e["class_name"], e["class_name"])
+        return cls, dict(e.get("config") or {})
+
+    def _init_wrapper(self):
+        cfg, name = self.cfg, self.name
+        icls, icfg = self._wrapped_entry("layer")
+        iname = icfg.get("name", "layer")
+        if self.cls == "TimeDistributed":
+            if icls != "Dense":
+                raise UnsupportedLayer("TimeDistributed layer '%s' wraps a %s layer ('%s'): only "
+                                       "TimeDistributed(Dense) is supported" % (name, icls, iname))
+            icfg["name"] = "%s/%s" % (name, iname)
+            self.inner = Layer("Dense", icfg, self.w, self.keras3)  # checks the weight count
+            return
+        # Bidirectional
+        if cfg.get("num_constants"):
+            raise UnsupportedLayer("Bidirectional layer '%s': constants are not supported" % name)
+        mm = cfg.get("merge_mode", "concat")
+        if mm is None:
+            raise UnsupportedLayer("Bidirectional layer '%s': merge_mode=None (forward and backward returned as "
+                                   "two separate outputs) is not supported" % name)
+        if mm not in ("concat", "sum", "mul", "ave"):
+            raise UnsupportedLayer("Bidirectional layer '%s': merge_mode %r is not supported" % (name, mm))
+        self.merge_mode = mm
+        if icls not in RECURRENT_LAYERS:
+            raise UnsupportedLayer("Bidirectional layer '%s' wraps a %s layer ('%s'): only LSTM and GRU are "
+                                   "supported" % (name, icls, iname))
+        if icfg.get("go_backwards", False):
+            raise UnsupportedLayer("Bidirectional layer '%s': a forward layer with go_backwards=true is not "
+                                   "supported" % name)
+        strip = lambda s, pre: s[len(pre):] if s.startswith(pre) else s
+        if cfg.get("backward_layer") is not None:
+            # given explicitly (Keras 3 always writes it; tf.keras 2.x only for backward_layer=...)
+            bcls, bcfg = self._wrapped_entry("backward_layer")
+            if bcls != icls:
+                raise UnsupportedLayer("Bidirectional layer '%s': backward_layer is a %s, the forward layer a %s; "
+                                       "only a backward layer of the same class is supported" % (name, bcls, icls))
+            if not bcfg.get("go_backwards", False):
+                raise UnsupportedLayer("Bidirectional layer '%s': backward_layer has go_backwards=false "
+                                       "(Keras requires it to differ from the forward layer's)" % name)
+        else:
+            # tf.keras 2.x: a copy of the forward config with go_backwards flipped
+            bcls, bcfg = icls, dict(icfg)
+            bcfg["go_backwards"] = True
+        fname = "%s/forward_%s" % (name, strip(iname, "forward_"))
+        bname = "%s/backward_%s" % (name, strip(bcfg.get("name", iname), "backward_"))
+        icfg["name"], bcfg["name"] = fname, bname
+        nf = 2 + int(bool(icfg.get("use_bias", True)))
+        nb = 2 + int(bool(bcfg.get("use_bias", True)))
+        if len(self.w) != nf + nb:
+            raise KerasRefError("Bidirectional layer '%s': expected %d weight arrays (forward %s %d, then backward "
+                                "%s %d), weight_names gives %d" % (name, nf + nb, icls, nf, bcls, nb, len(self.w)))
+        self.forward = Layer(icls, icfg, self.w[:nf], self.keras3)
+        self.backward = Layer(bcls, bcfg, self.w[nf:], self.keras3, backward_copy=True)
+        if self.forward.return_sequences != self.backward.return_sequences:
+            raise KerasRefError("Bidirectional layer '%s': forward and backward layers differ in return_sequences"
+                                % name)
+        self.return_sequences = self.forward.return_sequences
+        if mm != "concat" and self.forward.units != self.backward.units:
+            raise KerasRefError("Bidirectional layer '%s': merge_mode %s needs equal units (forward %d, backward %d)"
+                                % (name, mm, self.forward.units, self.backward.units))
+
+    def _bidirectional(self, x):
+        y = self.forward([x])
+        y_rev = self.backward([x])  # processing order: step T-1 first
+        if self.return_sequences:
+            y_rev = y_rev[:, ::-1, :]  # back to time order
+        mm = self.merge_mode
+        if mm == "concat":
+            return np.concatenate([y, y_rev], axis=-1)
+        if mm == "sum":
+            return y + y_rev
+        if mm == "mul":
+            return y * y_rev
+        return (y + y_rev) / 2.0  # ave
 
     def __call__(self, inputs):
         c, cfg = self.cls, self.cfg
@@ -496,6 +620,13 @@ class Layer(object):
             return x
         if c in RECURRENT_LAYERS:
             return self._recurrent(x)
+        if c == "Bidirectional":
+            return self._bidirectional(x)
+        if c == "TimeDistributed":
+            if x.ndim < 3:
+                raise KerasRefError("TimeDistributed layer '%s' expects an input with at least 3 dimensions "
+                                    "[batch, time, ...], got %r" % (self.name, x.shape))
+            return self.inner([x])  # Dense acts on the last axis, i.e. on every time step alike
         if c == "Dense":
             y = np.matmul(x, w[0])
             if len(w) > 1:
@@ -992,18 +1123,69 @@ def _loop_gru(x, W, U, b, reset_after, ract, act):
     return out
 
 
-def _loop_recurrent_layer(layer, x):
-    """The plain loop matching a loaded LSTM/GRU Layer object (weights and config from the layer)."""
+def _loop_recurrent_seq(layer, x):
+    """Plain-loop h sequence [N, T, H] of a loaded LSTM/GRU Layer (reads x in the given order)."""
     cfg = layer.cfg
     ract = _scalar_act(activation_name(cfg.get("recurrent_activation", "sigmoid")), layer.keras3)
     act = _scalar_act(activation_name(cfg.get("activation", "tanh")), layer.keras3)
     b = layer.w[2] if cfg.get("use_bias", True) else None
     if layer.cls == "LSTM":
-        seq = _loop_lstm(x, layer.w[0], layer.w[1], b, ract, act)
-    else:
-        ra = cfg.get("reset_after", b is not None and b.ndim == 2)
-        seq = _loop_gru(x, layer.w[0], layer.w[1], b, ra, ract, act)
-    return seq if cfg.get("return_sequences", False) else seq[:, -1, :]
+        return _loop_lstm(x, layer.w[0], layer.w[1], b, ract, act)
+    ra = cfg.get("reset_after", b is not None and b.ndim == 2)
+    return _loop_gru(x, layer.w[0], layer.w[1], b, ra, ract, act)
+
+
+def _loop_recurrent_layer(layer, x):
+    """The plain loop matching a loaded LSTM/GRU Layer object (weights and config from the layer)."""
+    seq = _loop_recurrent_seq(layer, x)
+    return seq if layer.cfg.get("return_sequences", False) else seq[:, -1, :]
+
+
+def _loop_bidirectional(x, fwd, bwd, merge_mode, return_sequences):
+    """Plain-loop Bidirectional from its definition: fwd reads x[:, 0], ..., x[:, T-1]; bwd reads
+    x[:, T-1], ..., x[:, 0].  Output at time t: fwd's h after reading step t, merged with bwd's h after
+    reading steps T-1 down to t; without return_sequences fwd's h after step T-1 and bwd's after step 0."""
+    N, T, I = x.shape
+    xr = np.zeros((N, T, I))
+    for n in range(N):
+        for k in range(T):
+            for i in range(I):
+                xr[n, k, i] = x[n, T - 1 - k, i]
+    sf = _loop_recurrent_seq(fwd, x)
+    sb = _loop_recurrent_seq(bwd, xr)  # sb[:, k]: after reading x[:, T-1], ..., x[:, T-1-k]
+    Hf, Hb = sf.shape[2], sb.shape[2]
+    times = list(range(T)) if return_sequences else [T - 1]
+    Ho = Hf + Hb if merge_mode == "concat" else Hf
+    out = np.zeros((N, len(times), Ho))
+    for n in range(N):
+        for o, t in enumerate(times):
+            f = [float(v) for v in sf[n, t]]
+            b = [float(v) for v in (sb[n, T - 1 - t] if return_sequences else sb[n, T - 1])]
+            for j in range(Ho):
+                if merge_mode == "concat":
+                    out[n, o, j] = f[j] if j < Hf else b[j - Hf]
+                elif merge_mode == "sum":
+                    out[n, o, j] = f[j] + b[j]
+                elif merge_mode == "mul":
+                    out[n, o, j] = f[j] * b[j]
+                else:
+                    out[n, o, j] = (f[j] + b[j]) / 2.0
+    return out if return_sequences else out[:, 0, :]
+
+
+def _loop_dense_steps(x, W, b, act):
+    """Plain-loop TimeDistributed(Dense): y[n, t, u] = act(b[u] + sum_k x[n, t, k] W[k, u]) per time step."""
+    N, T, I = x.shape
+    U = W.shape[1]
+    out = np.zeros((N, T, U))
+    for n in range(N):
+        for t in range(T):
+            for u in range(U):
+                acc = 0.0 if b is None else float(b[u])
+                for k in range(I):
+                    acc += float(x[n, t, k]) * float(W[k, u])
+                out[n, t, u] = act(acc)
+    return out
 
 
 def activation_name(spec):
@@ -1158,6 +1340,197 @@ def _self_test_recurrent(rng, check, fails):
         print("%-4s peer %s runs: output shape %s" % ("ok" if ok else "FAIL", m, out.shape))
         if not ok:
             fails.append("peer %s" % m)
+
+
+def _self_test_wrappers(rng, check, fails):
+    """Bidirectional(LSTM/GRU) and TimeDistributed(Dense) against the plain loops above."""
+    import tempfile
+    f32 = lambda a: np.asarray(a, dtype=np.float32).astype(np.float64)
+
+    def rnn_cfg(name, units, **kw):
+        cfg = {"name": name, "trainable": True, "return_sequences": False, "return_state": False,
+               "go_backwards": False, "stateful": False, "unroll": False, "units": units, "activation": "tanh",
+               "recurrent_activation": "sigmoid", "use_bias": True}
+        cfg.update(kw)
+        return cfg
+
+    def rnn_weights(cls, I, H, use_bias=True, reset_after=True):
+        g = 4 if cls == "LSTM" else 3
+        w = [f32(0.8 * rng.standard_normal((I, g * H))), f32(0.8 * rng.standard_normal((H, g * H)))]
+        if use_bias:
+            shape = (2, g * H) if cls == "GRU" and reset_after else (g * H,)
+            w.append(f32(0.5 * rng.standard_normal(shape)))
+        return w
+
+    def entry(cls, cfg, new_style):
+        e = {"class_name": cls, "config": cfg}
+        if new_style:  # tf.keras 2.13+ / Keras 3 serialization_lib form
+            e = {"module": "keras.layers", "class_name": cls, "config": cfg, "registered_name": None}
+        return e
+
+    x = rng.uniform(-1.5, 1.5, (3, 6, 4))
+    # (class, return_sequences, merge_mode, keras3, options); keras3 configs carry the backward_layer
+    # (go_backwards=true) and the "forward_" name, as Keras 3 get_config() writes them
+    cases = [("LSTM", True, "concat", False, {}),
+             ("LSTM", False, "sum", False, {}),
+             ("LSTM", True, "mul", True, {"recurrent_activation": "hard_sigmoid"}),
+             ("LSTM", False, "ave", True, {"use_bias": False}),
+             ("LSTM", False, "concat", True, {}),
+             ("GRU", True, "ave", False, {"reset_after": True}),
+             ("GRU", False, "concat", False, {"reset_after": False}),
+             ("GRU", True, "sum", True, {"reset_after": True}),
+             ("GRU", False, "mul", True, {"reset_after": True, "recurrent_activation": "hard_sigmoid"}),
+             ("GRU", True, "concat", False, {"reset_after": False, "use_bias": False})]
+    for cls, rs, mm, k3, opts in cases:
+        H = 5
+        inner = rnn_cfg("forward_" + cls.lower() if k3 else cls.lower(), H, return_sequences=rs, **opts)
+        cfg = {"name": "bidirectional", "trainable": True, "layer": entry(cls, inner, k3), "merge_mode": mm}
+        if k3:
+            bc = dict(inner, name="backward_" + cls.lower(), go_backwards=True)
+            cfg["backward_layer"] = entry(cls, bc, True)
+        ub, ra = opts.get("use_bias", True), opts.get("reset_after", True)
+        w = rnn_weights(cls, 4, H, ub, ra) + rnn_weights(cls, 4, H, ub, ra)
+        layer = Layer("Bidirectional", cfg, w, k3)
+        what = "Bidirectional(%s, return_sequences=%s) merge_mode=%s%s (Keras %d config) vs plain loop" % (
+            cls, rs, mm, "".join(", %s=%s" % kv for kv in sorted(opts.items())), 3 if k3 else 2)
+        check(what, layer([x]), _loop_bidirectional(x, layer.forward, layer.backward, mm, rs))
+
+    # explicit backward_layer (tf.keras 2.x legacy form) with other units and activation, concat
+    fcfg = rnn_cfg("lstm", 4, return_sequences=True)
+    bcfg = rnn_cfg("lstm_1", 3, return_sequences=True, go_backwards=True, activation="relu")
+    cfg = {"name": "bidirectional", "layer": entry("LSTM", fcfg, True), "merge_mode": "concat",
+           "backward_layer": entry("LSTM", bcfg, False)}
+    layer = Layer("Bidirectional", cfg, rnn_weights("LSTM", 4, 4) + rnn_weights("LSTM", 4, 3), False)
+    check("Bidirectional(LSTM(4), backward_layer=LSTM(3, relu, go_backwards)) concat vs plain loop",
+          layer([x]), _loop_bidirectional(x, layer.forward, layer.backward, "concat", True))
+
+    # definition cross-checks: the backward half is a plain forward layer run on the reversed sequence
+    w = rnn_weights("GRU", 4, 5) + rnn_weights("GRU", 4, 5)
+    seq = Layer("Bidirectional", {"name": "b", "layer": entry("GRU", rnn_cfg("gru", 5, return_sequences=True,
+                                                                                 reset_after=True), False),
+                                  "merge_mode": "concat"}, w, False)([x])
+    last = Layer("Bidirectional", {"name": "b", "layer": entry("GRU", rnn_cfg("gru", 5, reset_after=True), False),
+                                   "merge_mode": "concat"}, w, False)([x])
+    plain_b = Layer("GRU", rnn_cfg("gru", 5, return_sequences=True, reset_after=True), w[3:], False)
+    plain_f = Layer("GRU", rnn_cfg("gru", 5, return_sequences=True, reset_after=True), w[:3], False)
+    check("Bidirectional backward half == GRU(backward weights) on x[:, ::-1], re-reversed",
+          seq[:, :, 5:], plain_b([x[:, ::-1, :]])[:, ::-1, :])
+    check("Bidirectional forward half == GRU(forward weights) on x", seq[:, :, :5], plain_f([x]))
+    check("return_sequences=false: forward h after step T-1, backward h after step 0",
+          last, np.concatenate([seq[:, -1, :5], seq[:, 0, 5:]], axis=-1))
+    reord = Layer("Bidirectional", {"name": "b", "layer": entry("GRU", rnn_cfg("gru", 5, reset_after=True), False),
+                                    "merge_mode": "concat"}, w[3:] + w[:3], False)([x])
+    ok = not np.allclose(reord, last)
+    print("%-4s swapping the forward and backward weight triples changes the output" % ("ok" if ok else "FAIL"))
+    if not ok:
+        fails.append("Bidirectional weight order")
+
+    # TimeDistributed(Dense)
+    Wd, bd = f32(rng.standard_normal((4, 3))), f32(rng.standard_normal(3))
+    for act in ("relu", "tanh", "linear"):
+        dcfg = {"name": "dense", "units": 3, "activation": act, "use_bias": True}
+        for k3 in (False, True):
+            td = Layer("TimeDistributed", {"name": "time_distributed", "layer": entry("Dense", dcfg, k3)},
+                       [Wd, bd], k3)
+            check("TimeDistributed(Dense(3, %s)) (%s config) vs per-step plain loop"
+                  % (act, "Keras 3" if k3 else "Keras 2 legacy"), td([x]),
+                  _loop_dense_steps(x, Wd, bd, _scalar_act(act, k3)))
+    td = Layer("TimeDistributed", {"name": "td", "layer": entry("Dense", {"name": "d", "units": 3,
+                                                                            "use_bias": False}, True)}, [Wd], True)
+    x4 = rng.uniform(-1, 1, (2, 3, 5, 4))
+    check("TimeDistributed(Dense, no bias) on a rank-4 input == Dense on the last axis", td([x4]), x4 @ Wd)
+
+    # refused configurations
+    lstm = entry("LSTM", rnn_cfg("lstm", 5), False)
+    w10 = rnn_weights("LSTM", 4, 5) + rnn_weights("LSTM", 4, 5)
+    refused = [
+        ("Bidirectional merge_mode=None", "Bidirectional", {"name": "bi", "layer": lstm, "merge_mode": None}, w10),
+        ("Bidirectional(SimpleRNN)", "Bidirectional",
+         {"name": "bi", "layer": entry("SimpleRNN", rnn_cfg("simple_rnn", 5), True), "merge_mode": "concat"}, []),
+        ("Bidirectional backward_layer of another class", "Bidirectional",
+         {"name": "bi", "layer": lstm, "merge_mode": "sum",
+          "backward_layer": entry("GRU", rnn_cfg("gru", 5, go_backwards=True), False)}, w10),
+        ("Bidirectional backward_layer with go_backwards=false", "Bidirectional",
+         {"name": "bi", "layer": lstm, "merge_mode": "sum", "backward_layer": lstm}, w10),
+        ("Bidirectional forward layer with go_backwards=true", "Bidirectional",
+         {"name": "bi", "layer": entry("LSTM", rnn_cfg("lstm", 5, go_backwards=True), False)}, w10),
+        ("Bidirectional(LSTM(return_state=true))", "Bidirectional",
+         {"name": "bi", "layer": entry("LSTM", rnn_cfg("lstm", 5, return_state=True), False)}, w10),
+        ("Bidirectional with 3 weight arrays", "Bidirectional", {"name": "bi", "layer": lstm}, w10[:3]),
+        ("TimeDistributed(Conv1D)", "TimeDistributed",
+         {"name": "td", "layer": entry("Conv1D", {"name": "conv1d", "filters": 2, "kernel_size": [1]}, True)}, []),
+        ("TimeDistributed(LSTM)", "TimeDistributed", {"name": "td", "layer": lstm}, w10[:3]),
+        ("standalone LSTM go_backwards=true", "LSTM", rnn_cfg("lstm", 5, go_backwards=True), w10[:3]),
+    ]
+    for what, cls, cfg, w in refused:
+        try:
+            Layer(cls, cfg, w, False)
+            fails.append("%s not rejected" % what)
+            print("FAIL %s not rejected" % what)
+        except KerasRefError as e:
+            print("ok   refused (%s): %s" % ("exit 3" if isinstance(e, UnsupportedLayer) else "exit 1", e))
+
+    # .h5 files: Input(7, 3) > Bidirectional(LSTM(4, seq), concat) > TimeDistributed(Dense(3, tanh))
+    # > Bidirectional(GRU(3), ave) > Dense(2), with the weight paths of three Keras versions
+    tmpdir = tempfile.mkdtemp(prefix="keras_ref_selftest_wrap_", dir="/tmp")
+    xs = f32(rng.uniform(-1, 1, (2, 7, 3)))
+    Wl = rnn_weights("LSTM", 3, 4) + rnn_weights("LSTM", 3, 4)
+    Wt = [f32(rng.standard_normal((8, 3))), f32(rng.standard_normal(3))]
+    Wg = rnn_weights("GRU", 3, 3) + rnn_weights("GRU", 3, 3)
+    Wo = [f32(rng.standard_normal((3, 2))), f32(rng.standard_normal(2))]
+    lf = Layer("LSTM", rnn_cfg("l", 4, return_sequences=True), Wl[:3], False)
+    lb = Layer("LSTM", rnn_cfg("l", 4, return_sequences=True), Wl[3:], False)
+    gf = Layer("GRU", rnn_cfg("g", 3, reset_after=True), Wg[:3], False)
+    gb = Layer("GRU", rnn_cfg("g", 3, reset_after=True), Wg[3:], False)
+    h = _loop_bidirectional(xs, lf, lb, "concat", True)
+    h = _loop_dense_steps(h, Wt[0], Wt[1], math.tanh)
+    expected = _loop_bidirectional(h, gf, gb, "ave", False) @ Wo[0] + Wo[1]
+    names = {  # (lstm fwd, lstm bwd, gru fwd, gru bwd, time_distributed, dense) weight-path prefixes
+        "2.13.1": ("bidirectional/forward_lstm/lstm_cell_1/", "bidirectional/backward_lstm/lstm_cell_2/",
+                   "bidirectional_1/forward_gru/gru_cell_1/", "bidirectional_1/backward_gru/gru_cell_2/",
+                   "time_distributed/", "dense_1/", ":0"),
+        "3.8.0": ("sequential/bidirectional/forward_lstm/lstm_cell/",
+                  "sequential/bidirectional/backward_lstm/lstm_cell/",
+                  "sequential/bidirectional_1/forward_gru/gru_cell/",
+                  "sequential/bidirectional_1/backward_gru/gru_cell/",
+                  "sequential/time_distributed/dense/", "sequential/dense_1/", ""),
+        "2.3.1": ("bidirectional/forward_lstm/", "bidirectional/backward_lstm/", "bidirectional_1/forward_gru/",
+                  "bidirectional_1/backward_gru/", "time_distributed/", "dense_1/", ":0"),
+    }
+    for ver, (pf, pb, qf, qb, pt, pd, suf) in names.items():
+        k3 = ver[0] == "3"
+        lcfg = rnn_cfg("forward_lstm" if k3 else "lstm", 4, return_sequences=True)
+        gcfg = rnn_cfg("forward_gru" if k3 else "gru", 3, reset_after=True)
+        bi1 = {"name": "bidirectional", "layer": entry("LSTM", lcfg, ver != "2.3.1"), "merge_mode": "concat"}
+        bi2 = {"name": "bidirectional_1", "layer": entry("GRU", gcfg, ver != "2.3.1"), "merge_mode": "ave"}
+        if k3:
+            bi1["backward_layer"] = entry("LSTM", dict(lcfg, name="backward_lstm", go_backwards=True), True)
+            bi2["backward_layer"] = entry("GRU", dict(gcfg, name="backward_gru", go_backwards=True), True)
+        layers = [{"class_name": "Bidirectional", "config": bi1},
+                  {"class_name": "TimeDistributed", "config": {
+                      "name": "time_distributed", "layer": entry("Dense", {"name": "dense", "units": 3,
+                                                                           "activation": "tanh"}, ver != "2.3.1")}},
+                  {"class_name": "Bidirectional", "config": bi2},
+                  {"class_name": "Dense", "config": {"name": "dense_1", "units": 2, "activation": "linear"}}]
+        if ver == "2.3.1":
+            layers[0]["config"]["batch_input_shape"] = [None, 7, 3]
+        else:
+            layers.insert(0, {"class_name": "InputLayer", "config": {
+                "batch_shape" if k3 else "batch_input_shape": [None, 7, 3], "name": "input_1"}})
+        config = {"class_name": "Sequential", "config": {"name": "sequential", "layers": layers}}
+        rn = ("kernel", "recurrent_kernel", "bias")
+        ws = {"bidirectional": [(pf + n + suf, a) for n, a in zip(rn, Wl[:3])]
+              + [(pb + n + suf, a) for n, a in zip(rn, Wl[3:])],
+              "time_distributed": [(pt + "kernel" + suf, Wt[0]), (pt + "bias" + suf, Wt[1])],
+              "bidirectional_1": [(qf + n + suf, a) for n, a in zip(rn, Wg[:3])]
+              + [(qb + n + suf, a) for n, a in zip(rn, Wg[3:])],
+              "dense_1": [(pd + "kernel" + suf, Wo[0]), (pd + "bias" + suf, Wo[1])]}
+        p = os.path.join(tmpdir, "wrap_k%s.h5" % ver.replace(".", "_"))
+        _write_h5(p, config, ws, ver)
+        check("Sequential Bidirectional(LSTM) > TimeDistributed(Dense) > Bidirectional(GRU, ave) > Dense .h5, "
+              "Keras %s weight paths %s..." % (ver, pf), Model(p).predict([xs])[0], expected)
+        os.remove(p)
+    os.rmdir(tmpdir)
 
 
 def self_test():
@@ -1316,6 +1689,9 @@ def self_test():
 
     # 8. LSTM / GRU against the plain loops above
     _self_test_recurrent(rng, check, fails)
+
+    # 9. Bidirectional / TimeDistributed wrappers against the plain loops above
+    _self_test_wrappers(rng, check, fails)
 
     print("self-test: %s" % ("PASSED" if not fails else "FAILED: " + "; ".join(fails)))
     return 0 if not fails else 1

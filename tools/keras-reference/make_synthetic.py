@@ -3,7 +3,7 @@
 
 Usage: make_synthetic.py OUT_DIR
 
-Writes, with h5py only (no TensorFlow/Keras), five full-model .h5 files laid
+Writes, with h5py only (no TensorFlow/Keras), six full-model .h5 files laid
 out the way `model.save("x.h5")` of the named Keras version lays them out:
 
   synthetic_k2_functional.h5   tf.keras 2.13 ("2.13.1") Functional, 1 input, 2 outputs
@@ -13,6 +13,9 @@ out the way `model.save("x.h5")` of the named Keras version lays them out:
                                reset_after=True) > GRU(6, reset_after=False, hard_sigmoid) > Dense(3, softmax)
   synthetic_k3_lstm.h5         Keras 3.8.0 Functional: Input((10, 4)) > Conv1D(6, 3, same, relu)
                                > LSTM(7, return_sequences) > LSTM(5) > Dense(2)
+  synthetic_k2_bidirectional.h5  tf.keras 2.13.1 Sequential: Input((9, 4)) > Bidirectional(LSTM(5,
+                               return_sequences), concat) > TimeDistributed(Dense(3, relu))
+                               > Bidirectional(GRU(4, reset_after=True), merge_mode="sum") > Dense(2)
 
 What is mimicked (checked against real files in shared/peers/keras):
   * root attributes: keras_version and backend as variable-length UTF-8
@@ -63,6 +66,26 @@ What is mimicked (checked against real files in shared/peers/keras):
     keras.Input(...) serializes the InputLayer ("input_1") and no
     batch_input_shape on the first GRU.  Keras 3 LSTM config: key order of the
     Keras 3.10-3.13 peers (zero_output_for_mask, unit_forget_bias, seed).
+  * Wrappers in tf.keras 2.13 (derived from keras/layers/rnn/bidirectional.py,
+    base_wrapper.py, time_distributed.py and serialization_lib.py of that
+    line; no real wrapper file was available to compare):
+    Bidirectional config = name, trainable, dtype, layer, merge_mode (plus
+    backward_layer only when one was passed, num_constants only with
+    constants); TimeDistributed config = name, trainable, dtype, layer.  "layer"
+    is the user's original (unbuilt) layer serialized by serialization_lib:
+    {"module": "keras.layers", "class_name", "config", "registered_name": null},
+    no build_config, name "lstm"/"dense", go_backwards false.  Bidirectional
+    rebuilds that layer twice from its config (forward copy; backward copy with
+    go_backwards flipped), renames the copies forward_<name> / backward_<name>
+    and builds each in its own name scope, and each copy creates a new
+    auto-numbered cell: weight_names
+    "bidirectional/forward_lstm/lstm_cell_1/kernel:0" ... then
+    "bidirectional/backward_lstm/lstm_cell_2/kernel:0" ... (the form public
+    readers of tf.keras files use, e.g. bidirectional/forward_lstm/lstm_cell_1
+    and bidirectional_1/forward_lstm_1/lstm_cell_4), forward variables first
+    (layer.weights order).  TimeDistributed builds the Dense directly inside its
+    own scope: "time_distributed/kernel:0", "time_distributed/bias:0"; the
+    inner Dense keeps the name "dense", so the last Dense is "dense_1".
 
 Weights come from numpy.random.default_rng with a fixed seed per model;
 BatchNormalization moving_variance is drawn from uniform(0.5, 1.5).  Recurrent
@@ -70,7 +93,10 @@ kernels are scaled normals, recurrent kernels one random orthogonal block per
 gate times a gain (0.9-1.2), so that with make_inputs.py inputs no gate is
 saturated (sigmoid gates mostly in (0.05, 0.95); the hard_sigmoid GRU clips on
 a few percent of values), every gate's bias changes the output, and the output
-depends on the order of the time steps (reversing the input changes it).
+depends on the order of the time steps (reversing the input changes it).  In
+synthetic_k2_bidirectional.h5 the forward and backward weights are drawn
+separately, so reversing the time axis changes the output, and zeroing either
+direction's weights (or any one gate's bias or recurrent columns) changes it too.
 """
 
 import json
@@ -657,11 +683,91 @@ def build_k3_lstm(path):
     return order
 
 
+# ----------------------------------------------------------------------------
+# 6. tf.keras 2.13 Sequential with the Bidirectional and TimeDistributed wrappers
+# ----------------------------------------------------------------------------
+
+def _k2_lstm_config(name, units, return_sequences):
+    """tf.keras 2.13 LSTM.get_config(): Layer base, then the RNN keys, then the LSTM keys."""
+    c = _k2_base(name)
+    c.update({"return_sequences": return_sequences, "return_state": False, "go_backwards": False,
+              "stateful": False, "unroll": False, "time_major": False,
+              "units": units, "activation": "tanh", "recurrent_activation": "sigmoid", "use_bias": True,
+              "kernel_initializer": _init_k2new("GlorotUniform", {"seed": None}),
+              "recurrent_initializer": _init_k2new("Orthogonal", {"gain": 1.0, "seed": None}),
+              "bias_initializer": _init_k2new("Zeros", {}),
+              "unit_forget_bias": True,
+              "kernel_regularizer": None, "recurrent_regularizer": None, "bias_regularizer": None,
+              "activity_regularizer": None, "kernel_constraint": None, "recurrent_constraint": None,
+              "bias_constraint": None, "dropout": 0.0, "recurrent_dropout": 0.0, "implementation": 2})
+    return c
+
+
+def _k2_wrapped(class_name, config):
+    """Wrapper.get_config() of tf.keras 2.13 serializes the wrapped layer with serialization_lib
+    (module = the public keras.layers namespace, registered_name null; the wrapped layer is never
+    built through __call__, so no build_config)."""
+    return {"module": "keras.layers", "class_name": class_name, "config": config, "registered_name": None}
+
+
+def build_k2_bidirectional(path):
+    """tf.keras 2.13 Sequential([Input((9, 4)), Bidirectional(LSTM(5, return_sequences=True)),
+    TimeDistributed(Dense(3, activation="relu")), Bidirectional(GRU(4), merge_mode="sum"), Dense(2)])."""
+    rng = np.random.default_rng(2133)
+    bi = _k2_base("bidirectional")
+    bi.update({"layer": _k2_wrapped("LSTM", _k2_lstm_config("lstm", 5, True)), "merge_mode": "concat"})
+    td = _k2_base("time_distributed")
+    td["layer"] = _k2_wrapped("Dense", _k2_dense_config("dense", 3, "relu"))
+    bi1 = _k2_base("bidirectional_1")
+    bi1.update({"layer": _k2_wrapped("GRU", _k2_gru_config("gru", 4, False, True)), "merge_mode": "sum"})
+    entries = [("InputLayer", {"batch_input_shape": [None, 9, 4], "dtype": "float32", "sparse": False,
+                               "ragged": False, "name": "input_1"}),
+               ("Bidirectional", bi), ("TimeDistributed", td), ("Bidirectional", bi1),
+               ("Dense", _k2_dense_config("dense_1", 2, "linear"))]
+
+    # Bidirectional.__init__ rebuilds the wrapped layer twice from its config (forward copy, then
+    # backward copy with go_backwards flipped), renames them forward_<name> / backward_<name> and builds
+    # each in name_scope(<its name>); each copy creates a new auto-named cell, so the user's LSTM(5)
+    # owns "lstm_cell" and the copies get "lstm_cell_1" and "lstm_cell_2" (same for the GRU cells).
+    # layer.weights lists forward_layer's variables, then backward_layer's.
+    def lstm_dir(prefix, n_in, units):
+        b = _normal(rng, (4 * units,), 0.3)
+        b[units:2 * units] += 0.5  # forget gate leaning open, as after unit_forget_bias training
+        return [(prefix + "kernel:0", _normal(rng, (n_in, 4 * units), 0.7)),
+                (prefix + "recurrent_kernel:0", _orthogonal_blocks(rng, units, 4, 1.0)),
+                (prefix + "bias:0", b)]
+
+    def gru_dir(prefix, n_in, units):
+        return [(prefix + "kernel:0", _normal(rng, (n_in, 3 * units), 0.8)),
+                (prefix + "recurrent_kernel:0", _orthogonal_blocks(rng, units, 3, 1.0)),
+                (prefix + "bias:0", _normal(rng, (2, 3 * units), 0.3))]
+
+    weights = {
+        "bidirectional": lstm_dir("bidirectional/forward_lstm/lstm_cell_1/", 4, 5)
+        + lstm_dir("bidirectional/backward_lstm/lstm_cell_2/", 4, 5),
+        # TimeDistributed builds the Dense directly (Wrapper.build -> layer.build) inside its own
+        # name scope only: "time_distributed/kernel:0", no "dense" level.
+        "time_distributed": [("time_distributed/kernel:0", _glorot(rng, (10, 3), 10, 3, 1.6)),
+                             ("time_distributed/bias:0", (0.2 + _small(rng, 3, 0.1)).astype(np.float32))],
+        "bidirectional_1": gru_dir("bidirectional_1/forward_gru/gru_cell_1/", 3, 4)
+        + gru_dir("bidirectional_1/backward_gru/gru_cell_2/", 3, 4),
+        "dense_1": [("dense_1/kernel:0", _glorot(rng, (4, 2), 4, 2, 2.0)), ("dense_1/bias:0", _small(rng, 2))],
+    }
+    config = {"class_name": "Sequential",
+              "config": {"name": "sequential",
+                         "layers": [{"class_name": c, "config": cfg} for c, cfg in entries]}}
+    order = [cfg["name"] for c, cfg in entries if c != "InputLayer"]
+    _write_model(path, config, K2_VERSION_FUNCTIONAL, order, weights,
+                 vlen_names=True, str_root_attrs=True, top_level_group=True, sort_groups=True)
+    return order
+
+
 MODELS = [("synthetic_k2_functional.h5", build_k2_functional),
           ("synthetic_k3_functional.h5", build_k3_functional),
           ("synthetic_k2_sequential.h5", build_k2_sequential),
           ("synthetic_k2_gru.h5", build_k2_gru),
-          ("synthetic_k3_lstm.h5", build_k3_lstm)]
+          ("synthetic_k3_lstm.h5", build_k3_lstm),
+          ("synthetic_k2_bidirectional.h5", build_k2_bidirectional)]
 
 
 def main(argv):

@@ -56,6 +56,8 @@ internal sealed partial class KerasLayers
             case "ZeroPadding1D" or "ZeroPadding2D": return ZeroPadding(layer, x);
             case "Rescaling": return Rescaling(layer, x);
             case "LSTM" or "GRU": return Recurrent(layer, x);
+            case "Bidirectional": return Bidirectional(layer, x);
+            case "TimeDistributed": return TimeDistributed(layer, x);
             case "InputLayer": throw Problem(layer, "is an input layer in the middle of the model");
             case var c when Identities.Contains(c):
                 _valueReaders[x]--; // the layer forwards its input; its own readers are counted under its name
@@ -64,7 +66,7 @@ internal sealed partial class KerasLayers
                 throw Problem(layer, "is not supported (supported: Dense, Conv1D, Conv2D, DepthwiseConv2D, SeparableConv2D, "
                     + "MaxPooling1D/2D, AveragePooling1D/2D, GlobalAveragePooling1D/2D, GlobalMaxPooling1D/2D, BatchNormalization, "
                     + "Activation, ReLU, LeakyReLU, Softmax, Add, Subtract, Multiply, Average, Concatenate, Flatten, Reshape, "
-                    + "ZeroPadding1D/2D, Rescaling, LSTM, GRU, Dropout and the other inference no-ops)");
+                    + "ZeroPadding1D/2D, Rescaling, LSTM, GRU, Bidirectional(LSTM or GRU), TimeDistributed(Dense), Dropout and the other inference no-ops)");
         }
     }
 
@@ -374,12 +376,100 @@ internal sealed partial class KerasLayers
     /// </summary>
     private Value Recurrent(KerasLayer layer, Value x)
     {
-        bool lstm = layer.ClassName == "LSTM";
-        foreach (string flag in new[] { "return_state", "go_backwards", "stateful", "time_major" })
+        bool backwards = Bool(layer.Config, "go_backwards") == true;
+        if (backwards && Bool(layer.Config, "return_sequences") == true)
         {
-            if (Bool(layer.Config, flag) == true)
+            throw Problem(layer, "sets go_backwards with return_sequences (Keras then lists the outputs in reverse time order); EdgeInfer converts go_backwards alone, or inside Bidirectional");
+        }
+
+        (Value sequence, Value last) = Unroll(layer, layer.ClassName, layer.Config, file.Weights(layer.Name), x, backwards, layer.Name);
+        return Bool(layer.Config, "return_sequences") == true ? Reshape(layer, sequence, sequence.Shape!) : Reshape(layer, last, last.Shape!);
+    }
+
+    /// <summary>
+    /// Bidirectional(LSTM or GRU): the layer, and a copy reading the steps last to first (its sequence output back in
+    /// time order, as Keras reverses it before merging); the two merged by concat (forward first), sum, mul or ave.
+    /// The weights list the forward layer's, then the backward one's.
+    /// </summary>
+    private Value Bidirectional(KerasLayer layer, Value x)
+    {
+        JsonElement inner = layer.Config.TryGetProperty("layer", out JsonElement l) ? l : throw Problem(layer, "has no wrapped layer");
+        string cls = Str(inner, "class_name") ?? "";
+        if (cls is not ("LSTM" or "GRU"))
+        {
+            throw Problem(layer, $"wraps a {cls}; EdgeInfer converts Bidirectional LSTM and GRU");
+        }
+
+        // The backward layer is the forward one with go_backwards flipped, unless the config gives it explicitly.
+        JsonElement forward = inner.TryGetProperty("config", out JsonElement fc) ? fc : default;
+        JsonElement backward = forward;
+        bool backwardReverse = Bool(forward, "go_backwards") != true;
+        if (layer.Config.TryGetProperty("backward_layer", out JsonElement bl) && bl.ValueKind == JsonValueKind.Object)
+        {
+            if (Str(bl, "class_name") != cls || !bl.TryGetProperty("config", out backward))
             {
-                throw Problem(layer, $"sets {flag}; EdgeInfer converts forward, stateless recurrences that return their output");
+                throw Problem(layer, $"has a backward {Str(bl, "class_name")} for a forward {cls}");
+            }
+
+            backwardReverse = Bool(backward, "go_backwards") == true;
+        }
+
+        string merge = Str(layer.Config, "merge_mode") ?? (layer.Config.TryGetProperty("merge_mode", out JsonElement mm) && mm.ValueKind == JsonValueKind.Null ? "none" : "concat");
+        IReadOnlyList<KerasWeight> weights = file.Weights(layer.Name);
+        if (weights.Count % 2 != 0)
+        {
+            throw Problem(layer, $"has {weights.Count} weight arrays; a forward and a backward layer have as many each");
+        }
+
+        int half = weights.Count / 2;
+        (Value fs, Value fl) = Unroll(layer, cls, forward, [.. weights.Take(half)], x, Bool(forward, "go_backwards") == true, layer.Name + "/forward");
+        (Value bs, Value bl2) = Unroll(layer, cls, backward, [.. weights.Skip(half)], x, backwardReverse, layer.Name + "/backward");
+        bool sequences = Bool(forward, "return_sequences") == true;
+        (Value a, Value b) = sequences ? (fs, bs) : (fl, bl2);
+        int[] shape = [.. a.Shape!];
+        switch (merge)
+        {
+            case "concat":
+                shape[^1] *= 2;
+                return Emit(OpCode.Concat, new ConcatOptions(shape.Length - 1), [a, b], NewValue(layer.Name, shape), layer.Name);
+            case "sum":
+                return Emit(OpCode.Add, ClampOptions.None, [a, b], NewValue(layer.Name, shape), layer.Name);
+            case "mul":
+                return Emit(OpCode.Mul, ClampOptions.None, [a, b], NewValue(layer.Name, shape), layer.Name);
+            case "ave":
+                Value sum = Emit(OpCode.Add, ClampOptions.None, [a, b], NewValue(layer.Name + "/sum", shape), layer.Name + "/sum");
+                return Emit(OpCode.Mul, ClampOptions.None, [sum, Constant(layer.Name + "/half", [1], [0.5f])], NewValue(layer.Name, shape), layer.Name);
+            default:
+                throw Problem(layer, $"has merge_mode {merge}; EdgeInfer supports concat, sum, mul and ave (one output)");
+        }
+    }
+
+    /// <summary>TimeDistributed(Dense): the Dense on the last axis, which is what it does on every time step.</summary>
+    private Value TimeDistributed(KerasLayer layer, Value x)
+    {
+        JsonElement inner = layer.Config.TryGetProperty("layer", out JsonElement l) ? l : throw Problem(layer, "has no wrapped layer");
+        if (Str(inner, "class_name") != "Dense" || !inner.TryGetProperty("config", out JsonElement config))
+        {
+            throw Problem(layer, $"wraps a {Str(inner, "class_name")}; EdgeInfer converts TimeDistributed(Dense)");
+        }
+
+        return Dense(layer with { ClassName = "Dense", Config = config }, x);
+    }
+
+    /// <summary>
+    /// One LSTM or GRU, unrolled over the input's fixed sequence (<see cref="Passes.Lowering.RecurrentUnroller"/>):
+    /// the hidden states in time order [N, T, H] and the last one [N, H]. Keras keeps kernel [I, gates·H] and
+    /// recurrent_kernel [H, gates·H] with gates in the unroller's order (LSTM i, f, c, o; GRU z, r, h); a reset_after
+    /// GRU has a [2, 3H] bias, input row then recurrent row.
+    /// </summary>
+    private (Value Sequence, Value Last) Unroll(KerasLayer layer, string cls, JsonElement config, IReadOnlyList<KerasWeight> weights, Value x, bool reverse, string stem)
+    {
+        bool lstm = cls == "LSTM";
+        foreach (string flag in new[] { "return_state", "stateful", "time_major" })
+        {
+            if (Bool(config, flag) == true)
+            {
+                throw Problem(layer, $"sets {flag}; EdgeInfer converts stateless recurrences that return their output");
             }
         }
 
@@ -388,19 +478,22 @@ internal sealed partial class KerasLayers
             throw Problem(layer, $"takes an (N, T, features) input, not {x.ShapeText}");
         }
 
-        int h = Int(layer.Config, "units") ?? throw Problem(layer, "has no units");
+        int h = Int(config, "units") ?? throw Problem(layer, "has no units");
         int gates = lstm ? 4 : 3, inputs = x.Shape![2];
-        KerasWeight kernel = Weight(layer, "kernel", 2), recurrent = Weight(layer, "recurrent_kernel", 2);
-        if (kernel.Shape[0] != inputs || kernel.Shape[1] != gates * h || recurrent.Shape[0] != h || recurrent.Shape[1] != gates * h)
+        KerasWeight kernel = weights.FirstOrDefault(w => w.Name == "kernel") ?? throw Problem(layer, "has no kernel");
+        KerasWeight recurrent = weights.FirstOrDefault(w => w.Name == "recurrent_kernel") ?? throw Problem(layer, "has no recurrent_kernel");
+        if (kernel.Shape.Length != 2 || recurrent.Shape.Length != 2 || kernel.Shape[0] != inputs || kernel.Shape[1] != gates * h
+            || recurrent.Shape[0] != h || recurrent.Shape[1] != gates * h)
         {
             throw Problem(layer, $"has kernel [{string.Join(",", kernel.Shape)}] and recurrent_kernel [{string.Join(",", recurrent.Shape)}] for {h} units over {inputs} features");
         }
 
-        float[] bias = Bool(layer.Config, "use_bias") ?? true ? file.Weights(layer.Name).First(w => w.Name == "bias").Values : new float[(lstm ? 1 : 2) * gates * h];
-        var emitter = new Emitter(this);
-        var unroller = new Passes.Lowering.RecurrentUnroller(emitter, layer.Name, x, timeAxis: 1);
-        Passes.Lowering.GateActivation gate = GateActivationOf(layer, ActivationName(layer, "recurrent_activation", "sigmoid"));
-        Passes.Lowering.GateActivation act = GateActivationOf(layer, ActivationName(layer, "activation", "tanh"));
+        float[] bias = Bool(config, "use_bias") ?? true
+            ? (weights.FirstOrDefault(w => w.Name == "bias") ?? throw Problem(layer, "has no bias")).Values
+            : new float[(lstm ? 1 : 2) * gates * h];
+        var unroller = new Passes.Lowering.RecurrentUnroller(new Emitter(this), stem, x, timeAxis: 1, reverse);
+        Passes.Lowering.GateActivation gate = GateActivationOf(layer, ActivationName(config, layer, "recurrent_activation", "sigmoid"));
+        Passes.Lowering.GateActivation act = GateActivationOf(layer, ActivationName(config, layer, "activation", "tanh"));
         Value sequence, last;
         if (lstm)
         {
@@ -413,7 +506,7 @@ internal sealed partial class KerasLayers
         }
         else
         {
-            bool resetAfter = Bool(layer.Config, "reset_after") ?? file.IsKeras3;
+            bool resetAfter = Bool(config, "reset_after") ?? file.IsKeras3;
             if (bias.Length != (resetAfter ? 6 : 3) * h)
             {
                 throw Problem(layer, $"has {bias.Length} biases; reset_after = {resetAfter} needs {(resetAfter ? 6 : 3) * h}");
@@ -423,9 +516,7 @@ internal sealed partial class KerasLayers
                 resetAfter ? bias[(3 * h)..] : new float[3 * h], resetAfter, gate, act));
         }
 
-        return Bool(layer.Config, "return_sequences") == true
-            ? Reshape(layer, sequence, sequence.Shape!)
-            : Reshape(layer, last, [x.Shape[0], h]);
+        return (sequence, Reshape(layer, last, [x.Shape[0], h], stem + "/last"));
     }
 
     /// <summary>[rows, columns] → [columns, rows].</summary>
@@ -703,9 +794,11 @@ internal sealed partial class KerasLayers
     /// An activation by name: a string, or Keras 3's serialized form {"class_name": ..., "config": "relu"}; anything
     /// else (a custom activation object) is refused rather than read as the default.
     /// </summary>
-    private string ActivationName(KerasLayer layer, string key, string fallback)
+    private string ActivationName(KerasLayer layer, string key, string fallback) => ActivationName(layer.Config, layer, key, fallback);
+
+    private string ActivationName(JsonElement config, KerasLayer layer, string key, string fallback)
     {
-        if (layer.Config.ValueKind != JsonValueKind.Object || !layer.Config.TryGetProperty(key, out JsonElement a) || a.ValueKind == JsonValueKind.Null)
+        if (config.ValueKind != JsonValueKind.Object || !config.TryGetProperty(key, out JsonElement a) || a.ValueKind == JsonValueKind.Null)
         {
             return fallback;
         }
