@@ -339,26 +339,29 @@ def fully_connected(x, w, b, opts, in_q, w_q, out_q, out_shape):
     return y.reshape(out_shape)
 
 
-def average_pool(x, opts, out_q, out_shape):
-    _, h, wd, c = x.shape
+def pool_windows(x, opts, out_shape):
+    """Each output pixel's window, clipped to the input (TFLite's pools count only in-input positions)."""
+    _, h, wd, _ = x.shape
     _, oh, ow, _ = out_shape
     fh, fw, sh, sw = opts["filter_height"], opts["filter_width"], opts["stride_h"], opts["stride_w"]
     pt = padding(opts["padding"], h, fh, sh, 1, oh)
     pl = padding(opts["padding"], wd, fw, sw, 1, ow)
-    lo, hi = activation_range(opts["fused_activation_function"], out_q[0][0], out_q[1][0])
-    y = np.empty(out_shape, dtype=np.int8)
     for oy in range(oh):
         for ox in range(ow):
             y0, x0 = oy * sh - pt, ox * sw - pl
-            ys, ye = max(0, -y0), min(fh, h - y0)
-            xs, xe = max(0, -x0), min(fw, wd - x0)
-            window = x[0, y0 + ys:y0 + ye, x0 + xs:x0 + xe, :].astype(np.int64)
-            count = (ye - ys) * (xe - xs)
-            for ch in range(c):
-                acc = int(window[:, :, ch].sum())
-                # (acc ± count/2) / count with C++'s truncating division: rounds half away from zero.
-                avg = (acc + count // 2) // count if acc > 0 else -((-acc + count // 2) // count)
-                y[0, oy, ox, ch] = max(lo, min(hi, avg))
+            yield oy, ox, x[0, max(0, y0):min(h, y0 + fh), max(0, x0):min(wd, x0 + fw), :].astype(np.int64)
+
+
+def average_pool(x, opts, out_q, out_shape):
+    lo, hi = activation_range(opts["fused_activation_function"], out_q[0][0], out_q[1][0])
+    y = np.empty(out_shape, dtype=np.int8)
+    for oy, ox, window in pool_windows(x, opts, out_shape):
+        count = window.shape[0] * window.shape[1]
+        for ch in range(x.shape[3]):
+            acc = int(window[:, :, ch].sum())
+            # (acc ± count/2) / count with C++'s truncating division: rounds half away from zero.
+            avg = (acc + count // 2) // count if acc > 0 else -((-acc + count // 2) // count)
+            y[0, oy, ox, ch] = max(lo, min(hi, avg))
     return y
 
 
@@ -368,18 +371,10 @@ def pad_int8(x, pads, out_zp):
 
 
 def max_pool(x, opts, out_q, out_shape):
-    _, h, wd, c = x.shape
-    _, oh, ow, _ = out_shape
-    fh, fw, sh, sw = opts["filter_height"], opts["filter_width"], opts["stride_h"], opts["stride_w"]
-    pt = padding(opts["padding"], h, fh, sh, 1, oh)
-    pl = padding(opts["padding"], wd, fw, sw, 1, ow)
     lo, hi = activation_range(opts["fused_activation_function"], out_q[0][0], out_q[1][0])
     y = np.empty(out_shape, dtype=np.int8)
-    for oy in range(oh):
-        for ox in range(ow):
-            y0, x0 = oy * sh - pt, ox * sw - pl
-            window = x[0, max(0, y0):min(h, y0 + fh), max(0, x0):min(wd, x0 + fw), :]
-            y[0, oy, ox, :] = np.clip(window.max(axis=(0, 1)), lo, hi)
+    for oy, ox, window in pool_windows(x, opts, out_shape):
+        y[0, oy, ox, :] = np.clip(window.max(axis=(0, 1)), lo, hi)
     return y
 
 

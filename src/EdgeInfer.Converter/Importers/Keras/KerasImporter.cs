@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using EdgeInfer.Converter.Ir;
 
 namespace EdgeInfer.Converter.Importers.Keras;
@@ -23,7 +22,7 @@ public static class KerasImporter
         using KerasModelFile file = KerasModelFile.Open(path);
         var graph = new Graph(Path.GetFileNameWithoutExtension(path), path);
         graph.Metadata["source"] = Path.GetFileName(path);
-        graph.Metadata["source_sha256"] = Sha256(path);
+        graph.Metadata["source_sha256"] = file.Sha256;
         graph.Metadata["source_format"] = "keras-h5";
         graph.Metadata["producer"] = ("keras " + file.KerasVersion).Trim();
         if (file.Backend.Length > 0)
@@ -35,12 +34,6 @@ public static class KerasImporter
         layers.Build();
         note($"imported {file.Layers.Count} Keras layers ({file.ModelClass}, Keras {file.KerasVersion})");
         return graph;
-    }
-
-    private static string Sha256(string path)
-    {
-        using FileStream stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 }
 

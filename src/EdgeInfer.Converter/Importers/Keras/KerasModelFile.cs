@@ -33,6 +33,9 @@ internal sealed class KerasModelFile : IDisposable
     }
 
     public string Source { get; }
+
+    /// <summary>SHA-256 of the file, for the model's provenance metadata.</summary>
+    public string Sha256 { get; private init; } = "";
     public string ModelClass { get; private set; } = "";
     public string KerasVersion { get; private set; } = "";
     public string Backend { get; private set; } = "";
@@ -45,23 +48,20 @@ internal sealed class KerasModelFile : IDisposable
 
     public static KerasModelFile Open(string path)
     {
+        // One read: the bytes serve both PureHDF and the provenance hash.
+        byte[] bytes = SourceFile.ReadAll(path);
         NativeFile file;
-        long length;
         try
         {
-            length = new FileInfo(path).Length;
-            file = H5File.OpenRead(path);
+            file = H5File.Open(new MemoryStream(bytes, writable: false), false);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ConversionException($"{path}: cannot read the file ({e.Message})", e);
-        }
-        catch (Exception e)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             throw new ConversionException($"{path}: not a readable HDF5 file ({e.Message})", e);
         }
 
-        var model = new KerasModelFile(file, length, path);
+        long length = bytes.Length;
+        var model = new KerasModelFile(file, length, path) { Sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)) };
         try
         {
             model.ReadConfig();

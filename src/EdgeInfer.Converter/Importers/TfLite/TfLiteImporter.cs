@@ -88,7 +88,6 @@ internal sealed class TfLiteGraphBuilder(Graph graph, Model model, string source
     public int OperatorCount => _subgraph.OperatorsLength;
     public int TensorCount => _subgraph.TensorsLength;
     public Graph Graph => graph;
-    public string Source => source;
 
     public void Build()
     {
