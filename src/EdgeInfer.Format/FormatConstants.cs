@@ -12,6 +12,12 @@ public static class FormatConstants
     public const ushort VersionMajor = 1;
     public const ushort VersionMinor = 0;
 
+    /// <summary>
+    /// The minor version of files with sparse constants (1.1). A 1.0 reader refuses them by their tensor records'
+    /// auxiliary field; dense files keep writing 1.0, byte for byte as before.
+    /// </summary>
+    public const ushort SparseVersionMinor = 1;
+
     public const int HeaderSize = 64;
     public const int SectionEntrySize = 32;
     public const int TensorRecordSize = 64;

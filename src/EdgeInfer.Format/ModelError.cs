@@ -41,6 +41,7 @@ public enum ModelError
     TensorProducedTwice = 211,
     GraphIoInvalid = 212,
     RecordInvalid = 213,
+    SparseInvalid = 214,
 
     // 3xx memory plan
     ArenaTooLarge = 300,

@@ -23,8 +23,9 @@ public sealed class QuantizationInfo
 public sealed class TensorInfo
 {
     internal TensorInfo(int index, string name, DataType type, int[] shape, long elementCount, TensorStorage storage,
-        long offset, long byteLength, QuantizationInfo? quantization)
+        long offset, long byteLength, QuantizationInfo? quantization, SparseLayout? sparse = null)
     {
+        Sparse = sparse;
         Index = index;
         Name = name;
         DataType = type;
@@ -49,6 +50,16 @@ public sealed class TensorInfo
     public long Offset { get; }
     public long ByteLength { get; }
     public QuantizationInfo? Quantization { get; }
+
+    /// <summary>
+    /// The block-sparse layout of a constant stored sparse (its <see cref="ByteLength"/> bytes are then the blocks
+    /// and their indices, see <see cref="SparseBlocks"/>); null for every other tensor.
+    /// </summary>
+    public SparseLayout? Sparse { get; }
+
+    /// <summary>Bytes of the tensor as kernels see it: elements × element size, whether or not it is stored sparse.</summary>
+    public long DenseByteLength => ElementCount * DataTypes.SizeOf(DataType);
+
     public bool IsConstant => Storage == TensorStorage.Constant;
 
     /// <summary>The dimension at <paramref name="axis"/>, counting from the end when negative.</summary>

@@ -230,6 +230,7 @@ public ref struct ModelReader
         var tensors = new TensorInfo[tensorCount];
         Span<int> dims = stackalloc int[FormatConstants.MaxRank];
         bool anyQuantized = false;
+        bool anySparse = false;
         for (int i = 0; i < tensorCount; i++)
         {
             ReadOnlySpan<byte> r = tens.Slice(i * FormatConstants.TensorRecordSize, FormatConstants.TensorRecordSize);
@@ -285,14 +286,15 @@ public ref struct ModelReader
             uint quantRef = U32(r, 56);
             uint auxRef = U32(r, 60);
             long expectedBytes = elements * DataTypes.SizeOf(type);
-            if (byteLength != (ulong)expectedBytes)
+            bool sparse = auxRef != FormatConstants.NoIndex;
+            if (sparse && (storage != TensorStorage.Constant || type is not (DataType.Float32 or DataType.Int8)))
             {
-                Fail(ModelError.ByteLengthMismatch, $"{where} records {byteLength} bytes but its shape and type need {expectedBytes}");
+                Fail(ModelError.RecordInvalid, $"{where} is stored sparse but only float32 and int8 constants may be");
             }
 
-            if (auxRef != FormatConstants.NoIndex)
+            if (!sparse && byteLength != (ulong)expectedBytes)
             {
-                Fail(ModelError.RecordInvalid, $"{where} refers to an auxiliary record, which format {FormatConstants.VersionMajor}.{minor} does not define");
+                Fail(ModelError.ByteLengthMismatch, $"{where} records {byteLength} bytes but its shape and type need {expectedBytes}");
             }
 
             if (offset % FormatConstants.Alignment != 0)
@@ -319,6 +321,20 @@ public ref struct ModelReader
                 Fail(ModelError.ArenaOffsetOutOfRange, $"{where} arena range [{offset}, +{byteLength}) lies outside the {arenaBytes}-byte arena");
             }
 
+            SparseLayout? layout = null;
+            if (sparse)
+            {
+                // In WGHT (checked above): the stored blocks, validated index by index before anyone reads them.
+                layout = SparseBlocks.Validate(auxRef, dims[..rank], elements, DataTypes.SizeOf(type),
+                    wght.Slice((int)offset, (int)byteLength), out string? problem);
+                if (layout is null)
+                {
+                    Fail(ModelError.SparseInvalid, $"{where}: {problem}");
+                }
+
+                anySparse = true;
+            }
+
             QuantizationInfo? q = null;
             if (quantRef != FormatConstants.NoIndex)
             {
@@ -332,12 +348,17 @@ public ref struct ModelReader
                 anyQuantized = true;
             }
 
-            tensors[i] = new TensorInfo(i, name, type, dims[..rank].ToArray(), elements, storage, (long)offset, (long)byteLength, q);
+            tensors[i] = new TensorInfo(i, name, type, dims[..rank].ToArray(), elements, storage, (long)offset, (long)byteLength, q, layout);
         }
 
         if (anyQuantized != ((flags & ModelFlags.HasQuantizedTensors) != 0))
         {
             Fail(ModelError.HeaderInvalid, "the header's quantized flag does not match the tensors");
+        }
+
+        if (anySparse != ((flags & ModelFlags.HasSparseTensors) != 0))
+        {
+            Fail(ModelError.HeaderInvalid, "the header's sparse flag does not match the tensors");
         }
 
         // Graph inputs and outputs.

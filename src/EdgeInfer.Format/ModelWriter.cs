@@ -25,6 +25,7 @@ public sealed class ModelWriter
     private readonly List<uint> _outputs = [];
     private readonly uint _name;
     private bool _anyQuantized;
+    private bool _anySparse;
 
     public ModelWriter(string modelName)
     {
@@ -56,6 +57,27 @@ public sealed class ModelWriter
         long offset = _weights.Length;
         _weights.Write(data);
         return AddTensor(name, type, shape, TensorStorage.Constant, offset, quantization);
+    }
+
+    /// <summary>
+    /// Adds a constant stored block-sparse: <paramref name="dense"/> (the whole tensor) is encoded in
+    /// <paramref name="layout"/> (from <see cref="SparseBlocks.Measure"/> on the same bytes) into WGHT at the next
+    /// 64-byte boundary. Readers and kernels see the same tensor as <see cref="AddConstant"/> would give.
+    /// </summary>
+    public int AddSparseConstant(string name, DataType type, ReadOnlySpan<int> shape, ReadOnlySpan<byte> dense, SparseLayout layout,
+        QuantizationInfo? quantization = null)
+    {
+        if (type is not (DataType.Float32 or DataType.Int8))
+        {
+            throw new ArgumentException($"constant '{name}': only float32 and int8 constants may be stored sparse", nameof(type));
+        }
+
+        byte[] stored = SparseBlocks.Encode(dense, layout, DataTypes.SizeOf(type));
+        Pad(_weights, FormatConstants.Alignment);
+        long offset = _weights.Length;
+        _weights.Write(stored);
+        _anySparse = true;
+        return AddTensor(name, type, shape, TensorStorage.Constant, offset, quantization, stored.Length, layout.AuxiliaryField);
     }
 
     /// <summary>Adds a node; a negative input index marks an absent optional input.</summary>
@@ -156,9 +178,10 @@ public sealed class ModelWriter
         Span<byte> f = file;
         FormatConstants.Magic.CopyTo(f);
         BinaryPrimitives.WriteUInt16LittleEndian(f[8..], FormatConstants.VersionMajor);
-        BinaryPrimitives.WriteUInt16LittleEndian(f[10..], FormatConstants.VersionMinor);
+        BinaryPrimitives.WriteUInt16LittleEndian(f[10..], _anySparse ? FormatConstants.SparseVersionMinor : FormatConstants.VersionMinor);
         BinaryPrimitives.WriteUInt32LittleEndian(f[12..], (uint)headerLength);
-        ModelFlags flags = _anyQuantized ? ModelFlags.HasQuantizedTensors : ModelFlags.None;
+        ModelFlags flags = (_anyQuantized ? ModelFlags.HasQuantizedTensors : ModelFlags.None)
+            | (_anySparse ? ModelFlags.HasSparseTensors : ModelFlags.None);
         BinaryPrimitives.WriteUInt32LittleEndian(f[16..], (uint)flags);
         BinaryPrimitives.WriteUInt32LittleEndian(f[20..], (uint)sections.Count);
         BinaryPrimitives.WriteUInt64LittleEndian(f[24..], (ulong)fileLength);
@@ -178,7 +201,8 @@ public sealed class ModelWriter
         return file;
     }
 
-    private int AddTensor(string name, DataType type, ReadOnlySpan<int> shape, TensorStorage storage, long offset, QuantizationInfo? q)
+    private int AddTensor(string name, DataType type, ReadOnlySpan<int> shape, TensorStorage storage, long offset, QuantizationInfo? q,
+        long storedBytes = -1, uint auxiliary = FormatConstants.NoIndex)
     {
         if (shape.Length > FormatConstants.MaxRank)
         {
@@ -196,7 +220,7 @@ public sealed class ModelWriter
         }
 
         BinaryPrimitives.WriteUInt64LittleEndian(r.AsSpan(40), (ulong)offset);
-        BinaryPrimitives.WriteUInt64LittleEndian(r.AsSpan(48), (ulong)(ElementCount(shape) * DataTypes.SizeOf(type)));
+        BinaryPrimitives.WriteUInt64LittleEndian(r.AsSpan(48), (ulong)(storedBytes >= 0 ? storedBytes : ElementCount(shape) * DataTypes.SizeOf(type)));
         uint quantIndex = FormatConstants.NoIndex;
         if (q is not null)
         {
@@ -206,7 +230,7 @@ public sealed class ModelWriter
         }
 
         BinaryPrimitives.WriteUInt32LittleEndian(r.AsSpan(56), quantIndex);
-        BinaryPrimitives.WriteUInt32LittleEndian(r.AsSpan(60), FormatConstants.NoIndex);
+        BinaryPrimitives.WriteUInt32LittleEndian(r.AsSpan(60), auxiliary);
         _tensorRecords.Add(r);
         return _tensorRecords.Count - 1;
     }
