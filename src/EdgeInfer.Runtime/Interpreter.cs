@@ -39,6 +39,7 @@ public sealed unsafe class Interpreter
     private readonly int _scratchLength;
     private readonly List<byte[]> _derived = [];
     private readonly List<NodeInfo> _nodeInfo = [];
+    private readonly SparseConstants _sparse;
 
     public Interpreter(Model model, InterpreterOptions? options = null)
     {
@@ -62,6 +63,8 @@ public sealed unsafe class Interpreter
                 case TensorStorage.Arena:
                     _buffers[t.Index] = new TensorBuffer(arenaBase + t.Offset, (int)t.ByteLength);
                     break;
+                case TensorStorage.Constant when t.Sparse is not null:
+                    break; // read in place by sparse kernels, expanded for any other reader (SparseConstants)
                 case TensorStorage.Constant:
                     _buffers[t.Index] = new TensorBuffer(modelBase + model.ConstantFileOffset(t), (int)t.ByteLength);
                     break;
@@ -74,6 +77,7 @@ public sealed unsafe class Interpreter
             }
         }
 
+        _sparse = new SparseConstants(model, _buffers);
         var invoked = new List<KernelNode>(graph.Nodes.Count);
         int scratchBytes = 0;
         foreach (NodeInfo node in graph.Nodes)
@@ -83,7 +87,7 @@ public sealed unsafe class Interpreter
             DataType inputType = node.Inputs.Length > 0 && node.Inputs[0] >= 0 ? graph.Tensors[node.Inputs[0]].DataType : DataType.Float32;
             KernelRegistry.Factory factory = registry.Get(node.OpCode, inputType)
                 ?? throw new EdgeInferModelException(ModelError.KernelNotRegistered, model.Source, $"{node}: this runtime has no {DataTypes.Name(inputType)} kernel for {node.OpCode}");
-            var context = new KernelContext(model, node, _buffers, KernelPath);
+            var context = new KernelContext(model, node, _buffers, _sparse, KernelPath);
             KernelNode prepared = factory(ref context);
             bool runsAtLoad = graph.Tensors[node.Outputs[0]].Storage == TensorStorage.Derived;
             if (runsAtLoad)
@@ -104,6 +108,7 @@ public sealed unsafe class Interpreter
             persistent += context.PersistentBytes;
         }
 
+        persistent += _sparse.ExpandedBytes;
         _nodes = [.. invoked];
         _scratch = AllocateAligned(scratchBytes, out _scratchStart);
         _scratchLength = scratchBytes;
@@ -133,7 +138,11 @@ public sealed unsafe class Interpreter
     /// Any tensor. An intermediate tensor's bytes are meaningful only inside <see cref="INodeObserver.OnNodeInvoked"/>
     /// for its producer (the arena reuses them afterwards).
     /// </summary>
-    public TensorView Tensor(int index) => new(_model.Graph.Tensors[index], _buffers[index]);
+    public TensorView Tensor(int index)
+    {
+        TensorInfo tensor = _model.Graph.Tensors[index];
+        return new(tensor, tensor.Sparse is null ? _buffers[index] : _sparse.Dense(tensor));
+    }
 
     /// <summary>Runs every node once, in order.</summary>
     public void Invoke()

@@ -13,6 +13,9 @@ public sealed record TestTensor(int[] Shape, DataType Type = DataType.Float32, b
     /// </summary>
     public bool IsDerived { get; init; }
 
+    /// <summary>When positive, the runner stores this constant block-sparse with blocks of this many elements.</summary>
+    public int SparseBlockWidth { get; init; }
+
     public static TestTensor Input(int[] shape, float[] values) => new(shape, DataType.Float32, ToBytes(values));
 
     public static TestTensor Const(int[] shape, float[] values) => new(shape, DataType.Float32, ToBytes(values), IsConstant: true);
@@ -71,6 +74,12 @@ public static class KernelRunner
                 int raw = writer.AddConstant($"in{i}_raw", t.Type, t.Shape, t.Data, t.Quantization);
                 inputIndex[i] = writer.AddDerivedTensor($"in{i}", t.Type, t.Shape, t.Quantization);
                 writer.AddNode(OpCode.Reshape, $"in{i}_load", [raw], [inputIndex[i]]);
+            }
+            else if (t.IsConstant && t.SparseBlockWidth > 0)
+            {
+                SparseLayout layout = SparseBlocks.Measure(t.Data, t.Shape, DataTypes.SizeOf(t.Type), t.SparseBlockWidth)
+                    ?? throw new ArgumentException($"input {i} cannot be stored sparse");
+                inputIndex[i] = writer.AddSparseConstant($"in{i}", t.Type, t.Shape, t.Data, layout, t.Quantization);
             }
             else if (t.IsConstant)
             {

@@ -10,12 +10,14 @@ public ref struct KernelContext
 {
     private readonly Model _model;
     private readonly TensorBuffer[] _buffers;
+    private readonly SparseConstants _sparse;
     private int _scratchBytes;
     private long _persistentBytes;
 
-    internal KernelContext(Model model, NodeInfo node, TensorBuffer[] buffers, KernelPath path)
+    internal KernelContext(Model model, NodeInfo node, TensorBuffer[] buffers, SparseConstants sparse, KernelPath path)
     {
         _model = model;
+        _sparse = sparse;
         Node = node;
         _buffers = buffers;
         Path = path;
@@ -52,7 +54,36 @@ public ref struct KernelContext
     /// </summary>
     public static bool IsFixedAtPrepare(TensorInfo tensor) => tensor.Storage is TensorStorage.Constant or TensorStorage.Derived;
 
-    public readonly TensorBuffer InputBuffer(int index) => HasInput(index) ? _buffers[Node.Inputs[index]] : default;
+    /// <summary>
+    /// The input's bytes, dense. A constant stored sparse is expanded here (once per model, shared by every reader),
+    /// so a kernel that can use the blocks in place asks <see cref="SparseInput"/> first.
+    /// </summary>
+    public readonly TensorBuffer InputBuffer(int index)
+    {
+        if (!HasInput(index))
+        {
+            return default;
+        }
+
+        TensorInfo tensor = _model.Graph.Tensors[Node.Inputs[index]];
+        return tensor.Sparse is null ? _buffers[tensor.Index] : _sparse.Dense(tensor);
+    }
+
+    /// <summary>
+    /// The blocks of input <paramref name="index"/> when it is a constant stored sparse with
+    /// <paramref name="blockWidth"/>-element blocks, read in place; false otherwise (then use <see cref="InputBuffer"/>).
+    /// </summary>
+    public readonly bool SparseInput(int index, int blockWidth, out SparseMatrix matrix)
+    {
+        matrix = default;
+        if (!HasInput(index) || _model.Graph.Tensors[Node.Inputs[index]].Sparse is not { } layout || layout.BlockWidth != blockWidth)
+        {
+            return false;
+        }
+
+        matrix = _sparse.Matrix(_model.Graph.Tensors[Node.Inputs[index]]);
+        return true;
+    }
 
     public readonly TensorBuffer OutputBuffer(int index) => _buffers[Node.Outputs[index]];
 

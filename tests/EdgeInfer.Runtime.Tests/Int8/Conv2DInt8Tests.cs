@@ -80,6 +80,17 @@ public class Conv2DInt8Tests
         Assert.Equal(c.Reference(), System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(bytes).ToArray());
     }
 
+    [Theory]
+    [MemberData(nameof(Geometries))]
+    public void Invoke_EveryPath_SparseWeights_MatchReference(int[] geometry)
+    {
+        // Ungrouped convolutions with 60 % of their 16-wide weight blocks zero and stored sparse: the pointwise and
+        // im2col routes through the sparse product must give the reference's bytes (grouped ones keep dense kernels).
+        var c = new ConvCase(geometry, perChannel: true, ClampOptions.Relu, seed: 91 + geometry.Sum(), zeroFraction: 0.6);
+        byte[] bytes = KernelRunner.RunEveryPath(OpCode.Conv2D, c.Options, c.Inputs, c.Output);
+        Assert.Equal(c.Reference(), System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(bytes).ToArray());
+    }
+
     [Fact]
     public void Prepare_RejectsMalformedNodes()
     {
@@ -106,7 +117,9 @@ public class Conv2DInt8Tests
         private readonly float _sx, _sy;
         private readonly ClampOptions _clamp;
 
-        public ConvCase(int[] g, bool perChannel, ClampOptions clamp, int seed)
+        private readonly bool _sparse;
+
+        public ConvCase(int[] g, bool perChannel, ClampOptions clamp, int seed, double zeroFraction = -1)
         {
             (_n, _h, _w, _cin, _cout, _kh, _kw, _s, _d, _p, _groups) = (g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10]);
             _ho = (_h + 2 * _p - _d * (_kh - 1) - 1) / _s + 1;
@@ -114,6 +127,12 @@ public class Conv2DInt8Tests
             var rng = new Random(seed);
             _x = Int8Data.Random(rng, _n * _h * _w * _cin);
             _wt = Int8Data.Random(rng, _cout * _kh * _kw * (_cin / _groups), -127, 127);
+            if (zeroFraction >= 0)
+            {
+                _wt = SparseFullyConnectedInt8Tests.PrunedWeights(rng, _cout, _kh * _kw * (_cin / _groups), zeroFraction);
+                _sparse = true;
+            }
+
             _bias = Int8Data.RandomInts(rng, _cout, -3000, 3000);
             _ws = Int8Data.Scales(rng, perChannel ? _cout : 1, 0.002f, 0.03f);
             (_sx, _zx, _sy, _zy) = (0.04f, rng.Next(-128, 128), 0.15f, rng.Next(-20, 20));
@@ -125,7 +144,7 @@ public class Conv2DInt8Tests
         public TestTensor?[] Inputs =>
         [
             TestTensor.Int8([_n, _h, _w, _cin], _x, _sx, _zx),
-            TestTensor.Int8Weights([_cout, _kh, _kw, _cin / _groups], _wt, _ws),
+            TestTensor.Int8Weights([_cout, _kh, _kw, _cin / _groups], _wt, _ws) with { SparseBlockWidth = _sparse ? 16 : 0 },
             TestTensor.Int32Const([_cout], _bias),
         ];
 

@@ -12,6 +12,7 @@ namespace EdgeInfer.Runtime.Kernels;
 /// scratch (padding written as zx, which the folded bias cancels), then <see cref="Int8Gemm"/> into the group's
 /// output channels.</item>
 /// </list>
+/// Weights stored block-sparse (one group) take the pointwise or im2col route through <see cref="SparseInt8Gemm"/>.
 /// </summary>
 public unsafe partial struct Conv2DInt8Kernel : IKernel<Conv2DInt8Kernel>
 {
@@ -29,6 +30,8 @@ public unsafe partial struct Conv2DInt8Kernel : IKernel<Conv2DInt8Kernel>
     private int _chunkRows;
     private int _gemmScratchOffset;
     private Int8Gemm[] _gemms;
+    private SparseInt8Gemm _sparse;
+    private bool _isSparse;
     private DepthwiseConv2DInt8 _depthwise;
 
     public static OpCode OpCode => OpCode.Conv2D;
@@ -70,9 +73,18 @@ public unsafe partial struct Conv2DInt8Kernel : IKernel<Conv2DInt8Kernel>
         int groupOut = g.OutputChannels / g.Groups;
         int depth = g.KernelHeight * g.KernelWidth * groupIn;
         kernel._depth = depth;
-        kernel._gemms = new Int8Gemm[g.Groups];
         int gemmScratch = 0;
-        for (int group = 0; group < g.Groups; group++)
+        if (g.Groups == 1 && context.SparseInput(1, SparseInt8Gemm.BlockWidth, out SparseMatrix sparse))
+        {
+            // Pruned weights stored as 16-wide blocks along [KH·KW·Cin]: the pointwise or im2col rows go through the
+            // sparse product (same bytes as dense), whose work follows the stored blocks.
+            kernel._sparse = SparseInt8Gemm.Create(ref context, sparse, bias, inputZero, inputScale, weightScales, outputScale, outputZero, options.Clamp);
+            kernel._isSparse = true;
+            gemmScratch = kernel._sparse.ScratchBytes;
+        }
+
+        kernel._gemms = new Int8Gemm[kernel._isSparse ? 0 : g.Groups];
+        for (int group = 0; group < kernel._gemms.Length; group++)
         {
             ReadOnlySpan<float> scales = weightScales.Length == 1 ? weightScales : weightScales.AsSpan(group * groupOut, groupOut);
             kernel._gemms[group] = Int8Gemm.Create(ref context, w + (long)group * groupOut * depth, groupOut, depth,
@@ -87,7 +99,7 @@ public unsafe partial struct Conv2DInt8Kernel : IKernel<Conv2DInt8Kernel>
             return kernel;
         }
 
-        if (g.Groups == 1 && kernel._gemms[0].HasAvx2Strips)
+        if (g.Groups == 1 && !kernel._isSparse && kernel._gemms[0].HasAvx2Strips)
         {
             kernel.PrepareStrips(ref context);
             return kernel;
@@ -108,6 +120,12 @@ public unsafe partial struct Conv2DInt8Kernel : IKernel<Conv2DInt8Kernel>
         ConvGeometry g = _g;
         if (_mode == 0)
         {
+            if (_isSparse)
+            {
+                _sparse.Run(x, g.InputChannels, g.Batch * g.Height * g.Width, y, g.OutputChannels, scratch);
+                return;
+            }
+
             _gemms[0].Run(x, g.InputChannels, g.Batch * g.Height * g.Width, y, g.OutputChannels, scratch);
             return;
         }
@@ -138,7 +156,14 @@ public unsafe partial struct Conv2DInt8Kernel : IKernel<Conv2DInt8Kernel>
                         int rows = Math.Min(_chunkRows, pixels - r0);
                         Im2Col(x, b, group, r0, rows, (sbyte*)columns);
                         sbyte* yr = y + ((long)b * pixels + r0) * g.OutputChannels + group * groupOut;
-                        _gemms[group].Run((sbyte*)columns, _depth, rows, yr, g.OutputChannels, gemmScratch);
+                        if (_isSparse)
+                        {
+                            _sparse.Run((sbyte*)columns, _depth, rows, yr, g.OutputChannels, gemmScratch);
+                        }
+                        else
+                        {
+                            _gemms[group].Run((sbyte*)columns, _depth, rows, yr, g.OutputChannels, gemmScratch);
+                        }
                     }
                 }
             }

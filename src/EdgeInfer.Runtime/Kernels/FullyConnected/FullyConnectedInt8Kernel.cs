@@ -4,7 +4,8 @@ namespace EdgeInfer.Runtime.Kernels;
 
 /// <summary>
 /// Y[M,N] = clamp(zy + MBQM(Σ_k (X[m,k] − zx)·W[n,k] + B[n], M_n, shift_n)) on int8 activations, symmetric int8
-/// weights (per tensor or per output channel) and an optional int32 bias. The work is <see cref="Int8Gemm"/>'s.
+/// weights (per tensor or per output channel) and an optional int32 bias. The work is <see cref="Int8Gemm"/>'s, or
+/// <see cref="SparseInt8Gemm"/>'s when the weights are stored in 16-wide sparse blocks.
 /// </summary>
 public unsafe struct FullyConnectedInt8Kernel : IKernel<FullyConnectedInt8Kernel>
 {
@@ -12,6 +13,8 @@ public unsafe struct FullyConnectedInt8Kernel : IKernel<FullyConnectedInt8Kernel
     private TensorBuffer _output;
     private int _rows;
     private Int8Gemm _gemm;
+    private SparseInt8Gemm _sparse;
+    private bool _isSparse;
 
     public static OpCode OpCode => OpCode.FullyConnected;
 
@@ -36,6 +39,14 @@ public unsafe struct FullyConnectedInt8Kernel : IKernel<FullyConnectedInt8Kernel
         int* bias = QuantizedTensors.Bias(ref context, 2, units);
         ClampOptions clamp = ClampOptions.Read(context.Options);
         context.Require(!(clamp.Min > clamp.Max), $"clamp [{clamp.Min}, {clamp.Max}] is empty");
+        if (context.SparseInput(1, SparseInt8Gemm.BlockWidth, out SparseMatrix sparse))
+        {
+            // Pruned weights stored as 16-wide blocks: the work follows the stored blocks (same bytes as dense).
+            var product = SparseInt8Gemm.Create(ref context, sparse, bias, inputZero, inputScale, weightScales, outputScale, outputZero, clamp);
+            context.RequestScratch(product.ScratchBytes);
+            return new FullyConnectedInt8Kernel { _input = context.InputBuffer(0), _output = context.OutputBuffer(0), _rows = rows, _sparse = product, _isSparse = true };
+        }
+
         var gemm = Int8Gemm.Create(ref context, (sbyte*)context.InputBuffer(1).Pointer, units, depth, bias, inputZero,
             inputScale, weightScales, outputScale, outputZero, clamp, rows);
         context.RequestScratch(gemm.ScratchBytes);
@@ -43,5 +54,13 @@ public unsafe struct FullyConnectedInt8Kernel : IKernel<FullyConnectedInt8Kernel
     }
 
     public readonly void Invoke(Span<byte> scratch)
-        => _gemm.Run((sbyte*)_input.Pointer, _gemm.Depth, _rows, (sbyte*)_output.Pointer, _gemm.Units, scratch);
+    {
+        if (_isSparse)
+        {
+            _sparse.Run((sbyte*)_input.Pointer, _sparse.Depth, _rows, (sbyte*)_output.Pointer, _sparse.Units, scratch);
+            return;
+        }
+
+        _gemm.Run((sbyte*)_input.Pointer, _gemm.Depth, _rows, (sbyte*)_output.Pointer, _gemm.Units, scratch);
+    }
 }

@@ -134,7 +134,7 @@ internal unsafe partial struct Int8Gemm
     /// <summary>Sixteen products w·x into an int32x4 accumulator: SMULL (low halves) and SMLAL2 (high halves) put two
     /// in each int16 lane, SADALP adds lane pairs (exact for w ≠ −128, see <see cref="RunSmull"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> Pairs(Vector128<int> acc, Vector64<sbyte> wLow, Vector128<sbyte> w, Vector64<sbyte> xLow, Vector128<sbyte> x)
+    internal static Vector128<int> Pairs(Vector128<int> acc, Vector64<sbyte> wLow, Vector128<sbyte> w, Vector64<sbyte> xLow, Vector128<sbyte> x)
         => AdvSimd.AddPairwiseWideningAndAdd(acc, AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningLower(wLow, xLow), w, x));
 
     /// <summary>Four rows' sums over one 4-channel panel (row r in R{r}, channel c in lane c).</summary>
