@@ -13,7 +13,10 @@ public sealed record EmitResult(byte[] File, long ArenaBytes, long ConstantBytes
 /// </summary>
 public static class ModelEmitter
 {
-    public static EmitResult Emit(Graph graph)
+    /// <param name="graph">The lowered graph.</param>
+    /// <param name="sparseStorage">Store the weights that qualify block-sparse (<see cref="SparseStorage"/>); false
+    /// writes every constant dense (tests compare the two).</param>
+    public static EmitResult Emit(Graph graph, bool sparseStorage = true)
     {
         EnsureOutputsAreProduced(graph);
         foreach (Node n in graph.Nodes)
@@ -126,13 +129,16 @@ public static class ModelEmitter
         }
 
         var writer = new ModelWriter(graph.Name) { ArenaBytes = plan.ArenaBytes };
+        Dictionary<Value, List<Node>> consumers = graph.Consumers();
         long constantBytes = 0;
         foreach (Value v in ordered)
         {
-            int at = v.IsConstant ? writer.AddConstant(v.Name, v.Type, v.Shape, v.Constant!.Bytes, v.Quantization)
+            (SparseLayout Layout, byte[] Data)? sparse = v.IsConstant && sparseStorage ? SparseStorage.Choose(v, consumers.GetValueOrDefault(v)) : null;
+            int at = sparse is { } s ? writer.AddSparseConstant(v.Name, v.Type, v.Shape, s.Data, s.Layout, v.Quantization)
+                : v.IsConstant ? writer.AddConstant(v.Name, v.Type, v.Shape, v.Constant!.Bytes, v.Quantization)
                 : derived.Contains(v) ? writer.AddDerivedTensor(v.Name, v.Type, v.Shape, v.Quantization)
                 : writer.AddArenaTensor(v.Name, v.Type, v.Shape, offsets[v], v.Quantization);
-            constantBytes += v.IsConstant ? v.Constant!.Bytes.Length : 0;
+            constantBytes += sparse is { } stored ? stored.Layout.ByteLength(DataTypes.SizeOf(v.Type)) : v.IsConstant ? v.Constant!.Bytes.Length : 0;
             if (at != index[v])
             {
                 throw new InvalidOperationException("tensor numbering diverged from the writer's");

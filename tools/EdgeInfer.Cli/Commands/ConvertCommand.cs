@@ -5,6 +5,7 @@ using EdgeInfer.Converter;
 using EdgeInfer.Converter.Emit;
 using EdgeInfer.Converter.Evaluation;
 using EdgeInfer.Converter.Ir;
+using EdgeInfer.Converter.Pruning;
 using EdgeInfer.Converter.Quantization;
 
 namespace EdgeInfer.Cli.Commands;
@@ -20,9 +21,14 @@ internal sealed record ConvertRequest(
     double? MaxAccuracyDrop,
     string? EvalFile,
     LabelColumn EvalLabels,
-    IReadOnlySet<string> KeepFloat);
+    IReadOnlySet<string> KeepFloat,
+    string? Prune = null,
+    int PruneBlock = SparseBlocks.DefaultBlockWidth,
+    double PruneMaxDrop = 1.0,
+    bool Dense = false);
 
-internal sealed record ConvertOutcome(byte[] File, EmitResult Emit, QuantizationReport? Quantization, IReadOnlyList<string> Notes);
+internal sealed record ConvertOutcome(byte[] File, EmitResult Emit, QuantizationReport? Quantization, IReadOnlyList<string> Notes,
+    IReadOnlyList<PrunedLayer> Pruned, PruningSearchReport? PruningSearch);
 
 /// <summary><c>edgeinfer convert model.onnx -o model.eim [--quantize int8 --calibration calib.csv ...]</c></summary>
 internal static class ConvertCommand
@@ -48,10 +54,28 @@ internal static class ConvertCommand
         labels.DefaultValueFactory = _ => "last-column";
         labels.Description = "Where --eval-data keeps its labels (default: last-column)";
         var keepFloat = new Option<string[]>("--keep-float") { Description = "Node names to keep in float32" };
+        var prune = new Option<string?>("--prune")
+        {
+            Description = "Zero the smallest weight blocks of each FullyConnected/Conv2D layer and store them sparse: a fraction (0 to 0.99), "
+                + "or 'auto' for the most the --prune-max-drop budget allows on --eval-data",
+        };
+        var dense = new Option<bool>("--dense")
+        {
+            Description = "Store every weight dense, even blocks that are zero (by default those are stored sparse and skipped by the int8 kernels)",
+        };
+        var pruneMaxDrop = new Option<double>("--prune-max-drop")
+        {
+            Description = "Accuracy budget in points for --prune auto, against the unpruned float model", DefaultValueFactory = _ => 1.0,
+        };
+        var pruneBlock = new Option<int>("--prune-block")
+        {
+            Description = "Weights per pruned block along each output channel (1-64, power of two); 16 is what the int8 sparse kernels skip whole",
+            DefaultValueFactory = _ => SparseBlocks.DefaultBlockWidth,
+        };
 
         var command = new Command("convert", "Convert a model to a checksummed .eim file, optionally quantized to int8")
         {
-            model, output, inputShape, quantize, calibration, method, percentile, maxDrop, evalData, labels, keepFloat,
+            model, output, inputShape, quantize, calibration, method, percentile, maxDrop, evalData, labels, keepFloat, prune, pruneBlock, pruneMaxDrop, dense,
         };
         command.SetAction(r =>
         {
@@ -65,7 +89,11 @@ internal static class ConvertCommand
                 r.GetValue(maxDrop),
                 r.GetValue(evalData),
                 CommandSupport.ParseLabels(r.GetValue(labels)!),
-                new HashSet<string>(r.GetValue(keepFloat) ?? [], StringComparer.Ordinal));
+                new HashSet<string>(r.GetValue(keepFloat) ?? [], StringComparer.Ordinal),
+                r.GetValue(prune),
+                r.GetValue(pruneBlock),
+                r.GetValue(pruneMaxDrop),
+                r.GetValue(dense));
             string outputPath = r.GetValue(output)!;
             ConvertOutcome outcome = Convert(request, console);
             CommandSupport.WriteAtomically(outputPath, outcome.File);
@@ -98,6 +126,29 @@ internal static class ConvertCommand
             throw new CliError("--calibration and --max-accuracy-drop apply to --quantize int8");
         }
 
+        double? pruneFraction = null;
+        bool pruneAuto = request.Prune is "auto";
+        if (request.Prune is not null && !pruneAuto)
+        {
+            pruneFraction = double.TryParse(request.Prune, NumberStyles.Float, CultureInfo.InvariantCulture, out double f) && f >= 0 && f <= 0.99 ? f
+                : throw new CliError($"{request.Source}: --prune '{request.Prune}' must be a fraction from 0 to 0.99, or auto");
+        }
+
+        if (pruneAuto && request.EvalFile is null)
+        {
+            throw new CliError("--prune auto needs --eval-data FILE (labelled test data) to measure what pruning costs");
+        }
+
+        if (!(request.PruneMaxDrop >= 0))
+        {
+            throw new CliError($"{request.Source}: --prune-max-drop {request.PruneMaxDrop} must be 0 or more points");
+        }
+
+        if (!SparseLayout.IsValidBlockWidth(request.PruneBlock))
+        {
+            throw new CliError($"{request.Source}: --prune-block {request.PruneBlock} must be a power of two from 1 to 64");
+        }
+
         var options = new ConvertOptions();
         foreach ((string name, int[] shape) in request.InputShapes)
         {
@@ -106,17 +157,30 @@ internal static class ConvertCommand
 
         var notes = new List<string>();
         Graph graph = ModelConverter.Lower(request.Source, options, notes.Add);
+        int width = checked((int)graph.Inputs[0].Shape!.Aggregate(1L, (a, d) => a * d));
+        Dataset? evaluation = request.EvalFile is null ? null : SampleFile.Read(request.EvalFile, width, request.EvalLabels);
+        if (evaluation is not null && evaluation.Labels is null)
+        {
+            throw new CliError($"{request.EvalFile}: the accuracy contract needs labels (--labels last-column)");
+        }
+
+        var pruning = new PruningOptions { Sparsity = pruneFraction ?? 0, BlockWidth = request.PruneBlock };
+        IReadOnlyList<PrunedLayer> pruned = [];
+        PruningSearchReport? search = null;
+        if (pruneAuto)
+        {
+            (graph, search) = console.WithProgress("pruning", progress => PruningSearch.Run(graph, request.PruneMaxDrop, evaluation!, pruning, notes.Add, progress));
+            pruned = search.Layers;
+        }
+        else if (pruneFraction is not null)
+        {
+            pruned = MagnitudePruner.Prune(graph, pruning, notes.Add);
+        }
+
         QuantizationReport? report = null;
         if (request.Mode != QuantizationMode.None)
         {
-            int width = checked((int)graph.Inputs[0].Shape!.Aggregate(1L, (a, d) => a * d));
             IReadOnlyList<float[]>? calibration = request.CalibrationFile is null ? null : SampleFile.Read(request.CalibrationFile, width, LabelColumn.None).Samples;
-            Dataset? evaluation = request.EvalFile is null ? null : SampleFile.Read(request.EvalFile, width, request.EvalLabels);
-
-            if (evaluation is not null && evaluation.Labels is null)
-            {
-                throw new CliError($"{request.EvalFile}: the accuracy contract needs labels (--labels last-column)");
-            }
 
             (graph, report) = console.WithProgress("calibrating", progress => QuantizationPipeline.Run(graph, new QuantizationOptions
             {
@@ -130,9 +194,9 @@ internal static class ConvertCommand
             }, evaluation, request.MaxAccuracyDrop, notes.Add));
         }
 
-        EmitResult emitted = ModelEmitter.Emit(graph);
+        EmitResult emitted = ModelEmitter.Emit(graph, sparseStorage: !request.Dense);
         ModelConverter.RequireLoads(emitted.File, request.Source);
-        return new ConvertOutcome(emitted.File, emitted, report, notes);
+        return new ConvertOutcome(emitted.File, emitted, report, notes, pruned, search);
     }
 
     private static void Print(TextWriter o, ConvertRequest request, ConvertOutcome outcome, string outputPath)
@@ -142,17 +206,28 @@ internal static class ConvertCommand
             o.WriteLine($"  {note}");
         }
 
+        if (outcome.PruningSearch is { } search)
+        {
+            o.WriteLine($"  accuracy on {request.EvalFile}: float {search.BaselineAccuracy * 100:F2}%, pruned float {search.PrunedAccuracy * 100:F2}% (drop {search.DropPoints:F2} points, budget {request.PruneMaxDrop:F2})");
+        }
+
         if (outcome.Quantization is { } q)
         {
             if (q.FloatAccuracy is double f && q.QuantizedAccuracy is double a)
             {
-                o.WriteLine($"  accuracy on {request.EvalFile}: float {f * 100:F2}%, {request.Mode.ToString().ToLowerInvariant()} {a * 100:F2}% (drop {q.DropPoints:F2} points)");
+                string reference = outcome.Pruned.Count > 0 ? "pruned float" : "float";
+                o.WriteLine($"  accuracy on {request.EvalFile}: {reference} {f * 100:F2}%, {request.Mode.ToString().ToLowerInvariant()} {a * 100:F2}% (drop {q.DropPoints:F2} points)");
             }
 
             if (q.KeptFloat.Count > 0)
             {
                 o.WriteLine($"  kept in float: {string.Join(", ", q.KeptFloat)}");
             }
+        }
+
+        foreach (PrunedLayer p in outcome.Pruned)
+        {
+            o.WriteLine($"  pruned {p.Node}: {p.ZeroBlocks:N0} of {p.Blocks:N0} blocks zero ({p.Sparsity:P1}), {p.WeightCount:N0} weights");
         }
 
         EmitResult e = outcome.Emit;

@@ -59,7 +59,7 @@ internal static class InspectCommand
         s.AppendLine($"tensors ({g.Tensors.Count}):");
         foreach (TensorInfo t in g.Tensors)
         {
-            s.AppendLine($"  {t.Index,3} {DataTypes.Name(t.DataType),-7} {t.ShapeText,-16} {t.Storage,-8} {t.ByteLength,9:N0} B @ {t.Offset,-8} {t.Name}{Quant(t.Quantization)}");
+            s.AppendLine($"  {t.Index,3} {DataTypes.Name(t.DataType),-7} {t.ShapeText,-16} {t.Storage,-8} {t.ByteLength,9:N0} B @ {t.Offset,-8} {t.Name}{Quant(t.Quantization)}{Sparse(t)}");
         }
 
         if (g.Metadata.Count > 0)
@@ -75,6 +75,10 @@ internal static class InspectCommand
     }
 
     private static string Known(long? bytes) => bytes is long b ? $"{b:N0} B" : "unknown (the runtime refuses this model)";
+
+    /// <summary>" [sparse: 31 % of 1×16 blocks stored, dense 16,384 B]" for a constant stored block-sparse.</summary>
+    private static string Sparse(TensorInfo t)
+        => t.Sparse is { } l ? $"  [sparse: {l.Density:P0} of 1×{l.BlockWidth} blocks stored, dense {t.DenseByteLength:N0} B]" : "";
 
     private static string Quant(QuantizationInfo? q) => q is null ? ""
         : q.IsPerChannel ? $"  [per-channel axis {q.Axis}, {q.Scales.Length} scales {q.Scales.Min():G3}..{q.Scales.Max():G3}]"
@@ -140,6 +144,15 @@ internal static class InspectCommand
                 w.WriteString("storage", t.Storage.ToString().ToLowerInvariant());
                 w.WriteNumber("offset", t.Offset);
                 w.WriteNumber("bytes", t.ByteLength);
+                if (t.Sparse is { } sparse)
+                {
+                    w.WriteStartObject("sparse");
+                    w.WriteNumber("block_width", sparse.BlockWidth);
+                    w.WriteNumber("stored_blocks", sparse.StoredBlocks);
+                    w.WriteNumber("blocks", (long)sparse.Rows * sparse.BlockColumns);
+                    w.WriteNumber("dense_bytes", t.DenseByteLength);
+                    w.WriteEndObject();
+                }
                 if (t.Quantization is { } q)
                 {
                     w.WriteStartObject("quantization");
