@@ -152,6 +152,11 @@ digits=tests/fixtures/digits
 "$out/device-x64/edgeinfer-device" --config $accel/device.json --replay $accel/accel_recording.csv >"$out/replay-x64.jsonl" 2>"$out/replay-x64.err"
 "$out/device-x64/edgeinfer-device" --model $digits/digits_cnn.eim --input $digits/digits_test.csv >"$out/digits-x64.jsonl" 2>"$out/digits-x64.err"
 check replay-x64-92-windows test "$(wc -l <"$out/replay-x64.jsonl")" -eq 92
+# The block-pruned int8 MLP: its hidden layers run through the sparse int8 kernel (SMULL on A53/A72, SDOT in the
+# jitted run on A76), and must give x64's bytes.
+pruned=tests/fixtures/digits_pruned/digits_pruned_int8.eim
+"$out/device-x64/edgeinfer-device" --model $pruned --input $digits/digits_test.csv >"$out/pruned-x64.jsonl" 2>"$out/pruned-x64.err"
+check pruned-x64-360-samples test "$(wc -l <"$out/pruned-x64.jsonl")" -eq 360
 for cpu in $cpus; do
     qemu-aarch64 -cpu "$cpu" "$out/device-arm64-accel/edgeinfer-device" --config $accel/device.json --replay $accel/accel_recording.csv \
         >"$out/replay-arm64-$cpu.jsonl" 2>"$out/replay-arm64-$cpu.err" || true
@@ -159,6 +164,9 @@ for cpu in $cpus; do
     qemu-aarch64 -cpu "$cpu" "$out/device-arm64/edgeinfer-device" --model $digits/digits_cnn.eim --input $digits/digits_test.csv \
         >"$out/digits-arm64-$cpu.jsonl" 2>"$out/digits-arm64-$cpu.err" || true
     check "digits-arm64-$cpu-equals-x64" cmp "$out/digits-x64.jsonl" "$out/digits-arm64-$cpu.jsonl"
+    qemu-aarch64 -cpu "$cpu" "$out/device-arm64/edgeinfer-device" --model $pruned --input $digits/digits_test.csv \
+        >"$out/pruned-arm64-$cpu.jsonl" 2>"$out/pruned-arm64-$cpu.err" || true
+    check "pruned-arm64-$cpu-equals-x64" cmp "$out/pruned-x64.jsonl" "$out/pruned-arm64-$cpu.jsonl"
 done
 qemu-aarch64 -cpu cortex-a76 "$out/device-arm64-jit/edgeinfer-device" --config $accel/device.json --replay $accel/accel_recording.csv \
     >"$out/replay-arm64-jit-a76.jsonl" 2>"$out/replay-arm64-jit-a76.err" || true
@@ -166,6 +174,9 @@ check replay-arm64-jit-dotproduct-equals-x64 cmp "$out/replay-x64.jsonl" "$out/r
 qemu-aarch64 -cpu cortex-a76 "$out/device-arm64-jit/edgeinfer-device" --model $digits/digits_cnn.eim --input $digits/digits_test.csv \
     >"$out/digits-arm64-jit-a76.jsonl" 2>"$out/digits-arm64-jit-a76.err" || true
 check digits-arm64-jit-dotproduct-equals-x64 cmp "$out/digits-x64.jsonl" "$out/digits-arm64-jit-a76.jsonl"
+qemu-aarch64 -cpu cortex-a76 "$out/device-arm64-jit/edgeinfer-device" --model $pruned --input $digits/digits_test.csv \
+    >"$out/pruned-arm64-jit-a76.jsonl" 2>"$out/pruned-arm64-jit-a76.err" || true
+check pruned-arm64-jit-dotproduct-equals-x64 cmp "$out/pruned-x64.jsonl" "$out/pruned-arm64-jit-a76.jsonl"
 
 # ---- size -----------------------------------------------------------------------------------------------------
 accel_size=$(stat -c %s "$out/device-arm64-accel/edgeinfer-device")

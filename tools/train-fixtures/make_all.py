@@ -13,7 +13,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-SCRIPTS = ["make_digits.py", "make_digits_mobile.py", "make_digits_mnv3.py", "make_accel.py", "make_mobilenet.py"]
+SCRIPTS = ["make_digits.py", "make_digits_mobile.py", "make_digits_mnv3.py", "make_digits_pruned.py", "make_accel.py",
+           "make_accel_gru.py", "make_mobilenet.py"]
 
 
 def main():
