@@ -26,21 +26,7 @@ public class FullyConnectedInt8Tests
             sbyte[] y = KernelRunner.RunInt8(OpCode.FullyConnected, clamp,
                 [TestTensor.Int8([rows, depth], x, sx, zx), TestTensor.Int8Weights([units, depth], w, ws), TestTensor.Int32Const([units], bias)],
                 TestTensor.Int8Output([rows, units], sy, zy));
-            (int lo, int hi) = TfliteReference.ActivationRange(clamp.Min, clamp.Max, sy, zy);
-            for (int m = 0; m < rows; m++)
-            {
-                for (int n = 0; n < units; n++)
-                {
-                    int acc = bias[n];
-                    for (int k = 0; k < depth; k++)
-                    {
-                        acc += (x[m * depth + k] - zx) * w[n * depth + k];
-                    }
-
-                    double real = (double)sx * ws[perChannel ? n : 0] / sy;
-                    Assert.Equal(TfliteReference.Requantize(acc, real, zy, lo, hi), y[m * units + n]);
-                }
-            }
+            Assert.Equal(Reference(x, w, bias, rows, depth, units, sx, zx, ws, sy, zy, clamp), y);
         }
     }
 
@@ -62,7 +48,15 @@ public class FullyConnectedInt8Tests
         byte[] y = KernelRunner.RunEveryPath(OpCode.FullyConnected, ClampOptions.Relu,
             [TestTensor.Int8([rows, depth], x, sx, zx), TestTensor.Int8Weights([units, depth], w, ws), TestTensor.Int32Const([units], bias)],
             TestTensor.Int8Output([rows, units], sy, zy));
-        (int lo, int hi) = TfliteReference.ActivationRange(0, float.PositiveInfinity, sy, zy);
+        Assert.Equal(Reference(x, w, bias, rows, depth, units, sx, zx, ws, sy, zy, ClampOptions.Relu), System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(y).ToArray());
+    }
+
+    /// <summary>TFLite's reference FullyConnected: Σ (x − zx)·w + bias, requantized with each channel's scale (one scale: per tensor).</summary>
+    internal static sbyte[] Reference(sbyte[] x, sbyte[] w, int[] bias, int rows, int depth, int units, float sx, int zx, float[] ws,
+        float sy, int zy, ClampOptions clamp)
+    {
+        (int lo, int hi) = TfliteReference.ActivationRange(clamp.Min, clamp.Max, sy, zy);
+        var y = new sbyte[rows * units];
         for (int m = 0; m < rows; m++)
         {
             for (int n = 0; n < units; n++)
@@ -73,9 +67,11 @@ public class FullyConnectedInt8Tests
                     acc += (x[m * depth + k] - zx) * w[n * depth + k];
                 }
 
-                Assert.Equal(TfliteReference.Requantize(acc, (double)sx * ws[n] / sy, zy, lo, hi), (sbyte)y[m * units + n]);
+                y[m * units + n] = (sbyte)TfliteReference.Requantize(acc, (double)sx * ws[ws.Length == 1 ? 0 : n] / sy, zy, lo, hi);
             }
         }
+
+        return y;
     }
 
     [Fact]

@@ -35,21 +35,8 @@ public class SparseFullyConnectedInt8Tests
                 TestTensor.Int8Output([rows, units], sy, zy));
             byte[] denseBytes = KernelRunner.RunEveryPath(OpCode.FullyConnected, clamp, Inputs(dense), TestTensor.Int8Output([rows, units], sy, zy));
             Assert.Equal(denseBytes, sparseBytes);
-
-            (int lo, int hi) = TfliteReference.ActivationRange(clamp.Min, clamp.Max, sy, zy);
-            for (int m = 0; m < rows; m++)
-            {
-                for (int n = 0; n < units; n++)
-                {
-                    int acc = bias[n];
-                    for (int k = 0; k < depth; k++)
-                    {
-                        acc += (x[m * depth + k] - zx) * w[n * depth + k];
-                    }
-
-                    Assert.Equal(TfliteReference.Requantize(acc, (double)sx * ws[n] / sy, zy, lo, hi), (sbyte)sparseBytes[m * units + n]);
-                }
-            }
+            Assert.Equal(FullyConnectedInt8Tests.Reference(x, w, bias, rows, depth, units, sx, zx, ws, sy, zy, clamp),
+                System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(sparseBytes).ToArray());
         }
     }
 
