@@ -154,7 +154,10 @@ public sealed unsafe class Model : IDisposable
     /// <summary>Checks a file or buffer the way <see cref="Load"/> does, without keeping it.</summary>
     public static ModelGraph Verify(ReadOnlySpan<byte> bytes, string source) => new ModelReader(bytes, source).ReadGraph();
 
-    /// <summary>A constant's bytes, in place.</summary>
+    /// <summary>
+    /// A constant's bytes, in place: for a constant stored sparse, its stored blocks and indices (<see cref="TensorInfo.Sparse"/>;
+    /// <see cref="SparseBlocks.Expand"/> gives the dense tensor).
+    /// </summary>
     public ReadOnlySpan<byte> ConstantBytes(TensorInfo tensor)
     {
         if (tensor.Storage != TensorStorage.Constant)
