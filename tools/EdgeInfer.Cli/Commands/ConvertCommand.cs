@@ -48,10 +48,11 @@ internal static class ConvertCommand
         labels.DefaultValueFactory = _ => "last-column";
         labels.Description = "Where --eval-data keeps its labels (default: last-column)";
         var keepFloat = new Option<string[]>("--keep-float") { Description = "Node names to keep in float32" };
+        var signKey = new Option<string?>("--sign-key") { Description = "Sign the output with this private key (PEM, from edgeinfer keygen)" };
 
         var command = new Command("convert", "Convert a model to a checksummed .eim file, optionally quantized to int8")
         {
-            model, output, inputShape, quantize, calibration, method, percentile, maxDrop, evalData, labels, keepFloat,
+            model, output, inputShape, quantize, calibration, method, percentile, maxDrop, evalData, labels, keepFloat, signKey,
         };
         command.SetAction(r =>
         {
@@ -67,9 +68,15 @@ internal static class ConvertCommand
                 CommandSupport.ParseLabels(r.GetValue(labels)!),
                 new HashSet<string>(r.GetValue(keepFloat) ?? [], StringComparer.Ordinal));
             string outputPath = r.GetValue(output)!;
+            using ModelSigningKey? key = r.GetValue(signKey) is { } keyPath ? CommandSupport.SigningKey(keyPath) : null; // a bad key fails before the work
             ConvertOutcome outcome = Convert(request, console);
-            CommandSupport.WriteAtomically(outputPath, outcome.File);
+            byte[] file = key is null ? outcome.File : ModelSigner.Sign(outcome.File, key, outputPath);
+            CommandSupport.WriteAtomically(outputPath, file);
             Print(console.Out, request, outcome, outputPath);
+            if (key is not null)
+            {
+                console.Out.WriteLine($"signed {outputPath} with key {key.PublicKey.KeyIdText}: {CommandSupport.Bytes(file.Length)}");
+            }
             return ExitCodes.Ok;
         });
         return command;
