@@ -41,14 +41,19 @@ public static class DeviceConfigLoader
     public static ModelLoadOptions LoadTrust(string? configPath, DeviceConfig? config, IReadOnlyList<string> commandLineKeys)
     {
         ArgumentNullException.ThrowIfNull(commandLineKeys);
-        IEnumerable<string> fromConfig = configPath is null ? [] : (config?.TrustedKeys ?? []).Select(k => ResolvePath(configPath, k));
-        string[] paths = [.. fromConfig, .. commandLineKeys];
-        if (paths.Length == 0)
+        var paths = new List<string>();
+        foreach (string key in configPath is null ? [] : config?.TrustedKeys ?? [])
+        {
+            paths.Add(ResolvePath(configPath!, key));
+        }
+
+        paths.AddRange(commandLineKeys);
+        if (paths.Count == 0)
         {
             return ModelLoadOptions.Default;
         }
 
-        var keys = new List<ModelPublicKey>(paths.Length);
+        var keys = new List<ModelPublicKey>(paths.Count);
         foreach (string path in paths)
         {
             try

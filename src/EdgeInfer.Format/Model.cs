@@ -38,7 +38,7 @@ public sealed unsafe class Model : IDisposable
             Signature = ModelSignature.Find(bytes, _graph.Sections, source);
             if (options is { RequiresSignature: true })
             {
-                TrustedSigner = options.TrustedKeys.First(k => k.KeyId.AsSpan().SequenceEqual(Signature!.KeyId));
+                TrustedSigner = ModelSignature.TrustedKey(options.TrustedKeys, Signature!.KeyId);
             }
         }
         catch

@@ -6,18 +6,36 @@ namespace EdgeInfer.Format;
 /// <summary>
 /// A public key a loader trusts to sign models: ECDSA P-256, read from a PEM "PUBLIC KEY" (SubjectPublicKeyInfo,
 /// what <c>edgeinfer keygen</c> writes as NAME.pub.pem and <c>openssl pkey -pubout</c> prints). Its id is the SHA-256
-/// of that DER, re-encoded from the key (so the same key has the same id whatever PEM it came from).
-/// Immutable; holds no native handle (an <see cref="ECDsa"/> is made per verification).
+/// of that DER. Immutable; holds no native handle (an <see cref="ECDsa"/> is made per verification).
+/// <para>The DER of a P-256 key with an uncompressed point is always the same 27 bytes and then the point, so the
+/// device reads it by comparing that prefix instead of through the BCL's ASN.1 and key-import code, which would add
+/// about 0.4 MB to the NativeAOT binary. Any other key (another curve, RSA, a compressed point) fails the comparison
+/// and is named in the error.</para>
 /// </summary>
 public sealed class ModelPublicKey
 {
-    private readonly ECParameters _parameters;
+    /// <summary>SEQUENCE { SEQUENCE { id-ecPublicKey, prime256v1 }, BIT STRING { 0x04 (uncompressed) X Y } }, up to X.</summary>
+    private static ReadOnlySpan<byte> SpkiPrefix =>
+    [
+        0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01, 0x06, 0x08, 0x2A,
+        0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04,
+    ];
 
-    internal ModelPublicKey(ECDsa key, string source)
+    private static ReadOnlySpan<byte> EcPublicKeyOid => [0x06, 0x07, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01];
+
+    private static ReadOnlySpan<byte> P256Oid => [0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07];
+
+    private const int CoordinateSize = 32;
+
+    private readonly byte[] _x;
+    private readonly byte[] _y;
+
+    private ModelPublicKey(byte[] subjectPublicKeyInfo, string source)
     {
         Source = source;
-        _parameters = key.ExportParameters(includePrivateParameters: false);
-        SubjectPublicKeyInfo = key.ExportSubjectPublicKeyInfo();
+        SubjectPublicKeyInfo = subjectPublicKeyInfo;
+        _x = subjectPublicKeyInfo.AsSpan(SpkiPrefix.Length, CoordinateSize).ToArray();
+        _y = subjectPublicKeyInfo.AsSpan(SpkiPrefix.Length + CoordinateSize, CoordinateSize).ToArray();
         KeyId = SHA256.HashData(SubjectPublicKeyInfo);
     }
 
@@ -44,27 +62,47 @@ public sealed class ModelPublicKey
                 : $"holds a PEM \"{label}\", not a \"PUBLIC KEY\"");
         }
 
-        using ECDsa key = ECDsa.Create();
+        if (der.Length != SpkiPrefix.Length + 2 * CoordinateSize || !der.AsSpan().StartsWith(SpkiPrefix))
+        {
+            ReadOnlySpan<byte> d = der;
+            throw KeyFiles.Error(source, d.IndexOf(EcPublicKeyOid) < 0 ? "is not an EC public key (EdgeInfer signs with ECDSA P-256)"
+                : d.IndexOf(P256Oid) < 0 ? "is an EC key on another curve; EdgeInfer signs with P-256 (prime256v1) only"
+                : "is a P-256 key in a form other than an uncompressed point; re-export it with openssl pkey -pubin -in KEY -pubout");
+        }
+
+        var key = new ModelPublicKey(der, source);
         try
         {
-            key.ImportSubjectPublicKeyInfo(der, out _);
+            using ECDsa check = key.Create(); // refuses a point that is not on the curve
         }
         catch (CryptographicException e)
         {
-            throw KeyFiles.Error(source, "is not an EC public key (EdgeInfer signs with ECDSA P-256)", e);
+            throw KeyFiles.Error(source, "is not a valid P-256 public key (the point is not on the curve)", e);
         }
 
-        EcdsaP256.RequireCurve(key, source);
-        return new ModelPublicKey(key, source);
+        return key;
+    }
+
+    /// <summary>The public key of <paramref name="key"/>, a P-256 key (checked by the caller).</summary>
+    internal static ModelPublicKey FromKey(ECDsa key, string source)
+    {
+        ECPoint q = key.ExportParameters(includePrivateParameters: false).Q;
+        return new ModelPublicKey([.. SpkiPrefix, .. q.X!, .. q.Y!], source);
     }
 
     public string ExportPem() => PemEncoding.WriteString("PUBLIC KEY", SubjectPublicKeyInfo);
 
     internal bool VerifyDigest(ReadOnlySpan<byte> digest, ReadOnlySpan<byte> signature)
     {
-        using ECDsa key = ECDsa.Create(_parameters);
+        using ECDsa key = Create();
         return key.VerifyHash(digest, signature, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
     }
+
+    private ECDsa Create() => ECDsa.Create(new ECParameters
+    {
+        Curve = ECCurve.NamedCurves.nistP256,
+        Q = new ECPoint { X = _x, Y = _y },
+    });
 }
 
 /// <summary>
@@ -81,7 +119,7 @@ public sealed class ModelSigningKey : IDisposable
     {
         _key = key;
         Source = source;
-        PublicKey = new ModelPublicKey(key, source);
+        PublicKey = ModelPublicKey.FromKey(key, source);
     }
 
     public string Source { get; }

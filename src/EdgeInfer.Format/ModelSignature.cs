@@ -85,7 +85,12 @@ public sealed class ModelSignature
     /// </summary>
     internal static void CheckPlacement(ReadOnlySpan<byte> file, SectionInfo[] sections, ModelFlags flags, string source)
     {
-        int at = Array.FindIndex(sections, s => s.Kind == SectionKind.Signature);
+        int at = -1;
+        for (int i = 0; i < sections.Length; i++)
+        {
+            at = sections[i].Kind == SectionKind.Signature ? i : at;
+        }
+
         bool flagged = (flags & ModelFlags.Signed) != 0;
         if (at < 0)
         {
@@ -134,19 +139,10 @@ public sealed class ModelSignature
             Fail(ModelError.SignatureMissing, source, $"not signed; this device requires a model signed by {KeyList(trusted)}");
         }
 
-        ModelPublicKey? key = null;
-        foreach (ModelPublicKey k in trusted)
-        {
-            if (k.KeyId.SequenceEqual(signature.KeyId))
-            {
-                key = k;
-                break;
-            }
-        }
-
+        ModelPublicKey? key = TrustedKey(trusted, signature.KeyId);
         if (key is null)
         {
-            Fail(ModelError.SignatureUntrusted, source, $"signed by key {signature.KeyIdText}, which is not trusted here (trusted: {string.Join(", ", trusted.Select(k => k.KeyIdText))})");
+            Fail(ModelError.SignatureUntrusted, source, $"signed by key {signature.KeyIdText}, which is not trusted here (trusted: {KeyIds(trusted)})");
         }
 
         SectionInfo sign = sections[^1];
@@ -222,8 +218,34 @@ public sealed class ModelSignature
             s.Slice(SignatureAt, EcdsaP256SignatureSize).ToArray());
     }
 
+    /// <summary>The key among <paramref name="trusted"/> with this id, or null.</summary>
+    internal static ModelPublicKey? TrustedKey(IReadOnlyList<ModelPublicKey> trusted, ReadOnlySpan<byte> keyId)
+    {
+        foreach (ModelPublicKey k in trusted)
+        {
+            if (keyId.SequenceEqual(k.KeyId))
+            {
+                return k;
+            }
+        }
+
+        return null;
+    }
+
     private static string KeyList(IReadOnlyList<ModelPublicKey> keys)
-        => keys.Count == 1 ? $"key {keys[0].KeyIdText}" : $"one of the keys {string.Join(", ", keys.Select(k => k.KeyIdText))}";
+        => keys.Count == 1 ? $"key {keys[0].KeyIdText}" : $"one of the keys {KeyIds(keys)}";
+
+    // No LINQ here: this code is in the device binary, and every generic instantiation costs bytes there.
+    private static string KeyIds(IReadOnlyList<ModelPublicKey> keys)
+    {
+        var ids = new string[keys.Count];
+        for (int i = 0; i < ids.Length; i++)
+        {
+            ids[i] = keys[i].KeyIdText;
+        }
+
+        return string.Join(", ", ids);
+    }
 
     [DoesNotReturn]
     private static void Fail(ModelError error, string source, string problem) => throw new EdgeInferModelException(error, source, problem);

@@ -59,6 +59,20 @@ public sealed class ModelKeyTests
     }
 
     [Fact]
+    public void CompressedPoint_AndAPointOffTheCurve_AreRefused()
+    {
+        using var ecdsa = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        byte[] spki = ecdsa.ExportSubjectPublicKeyInfo();
+        Assert.Equal(91, spki.Length);
+        byte[] compressed = [0x30, 0x39, .. spki[2..23], 0x03, 0x22, 0x00, (byte)(2 + (spki[^1] & 1)), .. spki[27..59]];
+        KeyRefused(() => ModelPublicKey.FromPem(PemEncoding.WriteString("PUBLIC KEY", compressed), "k.pem"), "other than an uncompressed point");
+
+        byte[] offCurve = (byte[])spki.Clone();
+        offCurve[^1] ^= 1;
+        KeyRefused(() => ModelPublicKey.FromPem(PemEncoding.WriteString("PUBLIC KEY", offCurve), "k.pem"), "not on the curve");
+    }
+
+    [Fact]
     public void EncryptedPrivateKey_IsRefusedWithTheWayOut()
     {
         using var ecdsa = ECDsa.Create(ECCurve.NamedCurves.nistP256);
