@@ -9,7 +9,7 @@ namespace EdgeInfer.Format;
 /// of that DER. Immutable; holds no native handle (an <see cref="ECDsa"/> is made per verification).
 /// <para>The DER of a P-256 key with an uncompressed point is always the same 27 bytes and then the point, so the
 /// device reads it by comparing that prefix instead of through the BCL's ASN.1 and key-import code, which would add
-/// about 0.4 MB to the NativeAOT binary. Any other key (another curve, RSA, a compressed point) fails the comparison
+/// about 185 KB to the NativeAOT binary. Any other key (another curve, RSA, a compressed point) fails the comparison
 /// and is named in the error.</para>
 /// </summary>
 public sealed class ModelPublicKey
