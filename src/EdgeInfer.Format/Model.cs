@@ -134,7 +134,10 @@ public sealed unsafe class Model : IDisposable
         return new Model(source, (byte*)pin.AddrOfPinnedObject(), bytes.Length, pin, null, null, options);
     }
 
-    /// <summary>Maps the file read-only and validates it; pages are shared with the page cache.</summary>
+    /// <summary>
+    /// Maps the file read-only and validates it; pages are shared with the page cache. With trusted keys, prefer
+    /// <see cref="Load"/>: whoever can write the file can change mapped bytes after the signature was checked.
+    /// </summary>
     public static Model MapFile(string path, ModelLoadOptions? options = null)
     {
         MemoryMappedFile? map = null;
