@@ -36,6 +36,12 @@ public sealed class DeviceConfig
 
     /// <summary>Seconds between status lines on stderr; 0 for none.</summary>
     public double StatusIntervalS { get; set; } = 10;
+
+    /// <summary>
+    /// Public keys (PEM) a model must be signed by, relative to the config; absent: unsigned models run too. Loaded by
+    /// <see cref="DeviceConfigLoader.LoadTrust"/>.
+    /// </summary>
+    public string[]? TrustedKeys { get; set; }
 }
 
 public sealed class SensorConfig

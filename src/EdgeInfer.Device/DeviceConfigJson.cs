@@ -74,6 +74,7 @@ internal ref struct DeviceConfigJson
                 case "outputs": c.Outputs = ReadOutputs(); break;
                 case "faults": c.Faults = ReadFaults(); break;
                 case "status_interval_s": c.StatusIntervalS = Number(key); break;
+                case "trusted_keys": c.TrustedKeys = Strings(key); break;
                 default: throw Unknown(key, "the config");
             }
         }

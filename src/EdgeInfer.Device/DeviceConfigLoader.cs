@@ -1,3 +1,4 @@
+using EdgeInfer.Format;
 using EdgeInfer.Sensors.Windowing;
 
 namespace EdgeInfer.Device;
@@ -31,6 +32,42 @@ public static class DeviceConfigLoader
     /// <summary>The model path, resolved against the config file's directory.</summary>
     public static string ResolvePath(string configPath, string path)
         => Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(configPath)) ?? ".", path));
+
+    /// <summary>
+    /// The load options for the config's "trusted_keys" (resolved against the config's directory) and the
+    /// --trusted-key files. A key that cannot be read or used is a <see cref="ConfigException"/> naming it: the
+    /// device's trust, not the model, is what is wrong.
+    /// </summary>
+    public static ModelLoadOptions LoadTrust(string? configPath, DeviceConfig? config, IReadOnlyList<string> commandLineKeys)
+    {
+        ArgumentNullException.ThrowIfNull(commandLineKeys);
+        var paths = new List<string>();
+        foreach (string key in configPath is null ? [] : config?.TrustedKeys ?? [])
+        {
+            paths.Add(ResolvePath(configPath!, key));
+        }
+
+        paths.AddRange(commandLineKeys);
+        if (paths.Count == 0)
+        {
+            return ModelLoadOptions.Default;
+        }
+
+        var keys = new List<ModelPublicKey>(paths.Count);
+        foreach (string path in paths)
+        {
+            try
+            {
+                keys.Add(ModelPublicKey.Load(path));
+            }
+            catch (EdgeInferModelException e)
+            {
+                throw new ConfigException($"trusted key {e.Message}", e);
+            }
+        }
+
+        return new ModelLoadOptions { TrustedKeys = keys };
+    }
 
     public static InputLayout ParseLayout(string? layout, string source) => layout?.ToLowerInvariant() switch
     {
@@ -109,6 +146,11 @@ public static class DeviceConfigLoader
         if (c.Faults is { } f && (f.MaxRetries < 0 || !(f.RetryBackoffMs >= 0) || !(f.LatenessTolerance > 0) || f.LatenessTolerance >= 1))
         {
             throw new ConfigException($"{source}: faults: max_retries ≥ 0, retry_backoff_ms ≥ 0 and 0 < lateness_tolerance < 1 are required");
+        }
+
+        if (c.TrustedKeys is { Length: 0 })
+        {
+            throw new ConfigException($"{source}: trusted_keys is empty, which would trust nothing; list the public keys, or remove it to run unsigned models");
         }
 
         if (c.Sensor.Channels is { Length: 0 })

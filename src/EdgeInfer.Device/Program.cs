@@ -25,7 +25,7 @@ public static class Program
 
     private const string Usage = """
         usage: edgeinfer-device [--config FILE] [--model FILE] [--replay FILE | --input FILE] [--once] [--max-windows N]
-                                [--status-interval S]
+                                [--status-interval S] [--trusted-key FILE ...]
           --config FILE        device.json (default: ./device.json, then /etc/edgeinfer/device.json)
           --model FILE         the .eim model (overrides "model" in the config; with --input no config is needed)
           --replay FILE        read samples from a CSV recording (timestamp_us,<channels>) as fast as possible
@@ -34,6 +34,7 @@ public static class Program
           --once               run until one window (or one --input row) has been inferred, then exit
           --max-windows N      stop after N windows
           --status-interval S  seconds between status lines on stderr (overrides the config; 0 = none)
+          --trusted-key FILE   a public key (PEM) the model must be signed by; adds to "trusted_keys" in the config
           --version            print the version and the sensors this build carries
         """;
 
@@ -90,18 +91,31 @@ public static class Program
                 return ExitConfig;
             }
 
-            return TensorRows.Run(options.ModelPath, options.InputPath, classes: null, options.Once, stdout, error, stop);
+            ModelLoadOptions inputTrust;
+            try
+            {
+                inputTrust = DeviceConfigLoader.LoadTrust(null, null, options.TrustedKeys);
+            }
+            catch (ConfigException e)
+            {
+                error.WriteLine($"edgeinfer-device: {e.Message}");
+                return ExitConfig;
+            }
+
+            return TensorRows.Run(options.ModelPath, inputTrust, options.InputPath, classes: null, options.Once, stdout, error, stop);
         }
 
         DeviceConfig config;
+        ModelLoadOptions trust;
         string configPath = options.ConfigPath ?? FindConfig();
         try
         {
             config = DeviceConfigLoader.Load(configPath);
+            trust = DeviceConfigLoader.LoadTrust(configPath, config, options.TrustedKeys);
             if (options.InputPath is not null)
             {
                 string inputModel = options.ModelPath ?? DeviceConfigLoader.ResolvePath(configPath, config.Model!);
-                return TensorRows.Run(inputModel, options.InputPath, config.Classes, options.Once, stdout, error, stop);
+                return TensorRows.Run(inputModel, trust, options.InputPath, config.Classes, options.Once, stdout, error, stop);
             }
 
             if (options.ReplayPath is null)
@@ -120,7 +134,7 @@ public static class Program
         Interpreter interpreter;
         try
         {
-            model = Model.Load(modelPath);
+            model = Model.Load(modelPath, trust);
         }
         catch (EdgeInferModelException e)
         {
@@ -130,6 +144,7 @@ public static class Program
 
         using (model)
         {
+            ReportSigner(model, error);
             try
             {
                 interpreter = new Interpreter(model);
@@ -321,6 +336,15 @@ public static class Program
         }
     }
 
+    /// <summary>One line on stderr when the model had to be signed, so the journal says whose model is running.</summary>
+    internal static void ReportSigner(Model model, StreamWriter error)
+    {
+        if (model.TrustedSigner is { } key)
+        {
+            error.WriteLine($"edgeinfer-device: {model.Source}: signed by {key.KeyIdText} ({key.Source}), signature OK");
+        }
+    }
+
     private static string FindConfig()
     {
         const string System = "/etc/edgeinfer/device.json";
@@ -343,6 +367,7 @@ public static class Program
         public bool Once { get; private set; }
         public long MaxWindows { get; private set; }
         public double? StatusIntervalS { get; private set; }
+        public List<string> TrustedKeys { get; } = [];
         public bool Help { get; private set; }
         public bool Version { get; private set; }
 
@@ -365,6 +390,9 @@ public static class Program
                         break;
                     case "--model":
                         o.ModelPath = Value(args, ref i);
+                        break;
+                    case "--trusted-key":
+                        o.TrustedKeys.Add(Value(args, ref i));
                         break;
                     case "--once":
                         o.Once = true;

@@ -14,12 +14,12 @@ namespace EdgeInfer.Device;
 /// </summary>
 internal static class TensorRows
 {
-    public static int Run(string modelPath, string inputPath, IReadOnlyList<string>? classes, bool once, Stream stdout, StreamWriter error, CancellationToken stop)
+    public static int Run(string modelPath, ModelLoadOptions trust, string inputPath, IReadOnlyList<string>? classes, bool once, Stream stdout, StreamWriter error, CancellationToken stop)
     {
         Model model;
         try
         {
-            model = Model.Load(modelPath);
+            model = Model.Load(modelPath, trust);
         }
         catch (EdgeInferModelException e)
         {
@@ -29,6 +29,7 @@ internal static class TensorRows
 
         using (model)
         {
+            Program.ReportSigner(model, error);
             Interpreter interpreter;
             try
             {

@@ -59,7 +59,7 @@ public enum SectionKind : uint
     Weights = 'W' | ('G' << 8) | ('H' << 16) | ('T' << 24),
     /// <summary>Key/value strings about the model (producer, source, labels). Not needed to run.</summary>
     Metadata = 'M' | ('E' << 8) | ('T' << 16) | ('A' << 24),
-    /// <summary>Reserved for signed models: always the last section.</summary>
+    /// <summary>The signature of a signed model (<see cref="ModelSignature"/>): always the last section.</summary>
     Signature = 'S' | ('I' << 8) | ('G' << 16) | ('N' << 24),
 }
 

@@ -23,7 +23,7 @@ public sealed unsafe class Model : IDisposable
     private MemoryMappedViewAccessor? _view;
     private bool _disposed;
 
-    private Model(string source, byte* pointer, int length, GCHandle pin, MemoryMappedFile? map, MemoryMappedViewAccessor? view)
+    private Model(string source, byte* pointer, int length, GCHandle pin, MemoryMappedFile? map, MemoryMappedViewAccessor? view, ModelLoadOptions? options)
     {
         Source = source;
         _pointer = pointer;
@@ -33,7 +33,13 @@ public sealed unsafe class Model : IDisposable
         _view = view;
         try
         {
-            _graph = new ModelReader(new ReadOnlySpan<byte>(pointer, length), source).ReadGraph();
+            var bytes = new ReadOnlySpan<byte>(pointer, length);
+            _graph = new ModelReader(bytes, source).ReadGraph(options);
+            Signature = ModelSignature.Find(bytes, _graph.Sections, source);
+            if (options is { RequiresSignature: true })
+            {
+                TrustedSigner = ModelSignature.TrustedKey(options.TrustedKeys, Signature!.KeyId);
+            }
         }
         catch
         {
@@ -59,6 +65,12 @@ public sealed unsafe class Model : IDisposable
 
     public int FileLength => _length;
 
+    /// <summary>The SIGN section, or null for an unsigned model. Its presence alone proves nothing: see <see cref="TrustedSigner"/>.</summary>
+    public ModelSignature? Signature { get; }
+
+    /// <summary>The trusted key whose signature was verified at load; null when the model was loaded without trusted keys.</summary>
+    public ModelPublicKey? TrustedSigner { get; }
+
     public ReadOnlySpan<byte> Bytes
     {
         get
@@ -69,7 +81,7 @@ public sealed unsafe class Model : IDisposable
     }
 
     /// <summary>Reads the file into a pinned, 64-byte aligned buffer and validates it.</summary>
-    public static Model Load(string path)
+    public static Model Load(string path, ModelLoadOptions? options = null)
     {
         byte[] buffer;
         int start;
@@ -111,19 +123,22 @@ public sealed unsafe class Model : IDisposable
 
         var pin = GCHandle.Alloc(buffer, GCHandleType.Pinned);
         byte* pointer = (byte*)pin.AddrOfPinnedObject() + start;
-        return new Model(path, pointer, length, pin, null, null);
+        return new Model(path, pointer, length, pin, null, null, options);
     }
 
     /// <summary>Uses the caller's array in place (pinned until Dispose) and validates it.</summary>
-    public static Model FromBytes(byte[] bytes, string source = "<memory>")
+    public static Model FromBytes(byte[] bytes, string source = "<memory>", ModelLoadOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(bytes);
         var pin = GCHandle.Alloc(bytes, GCHandleType.Pinned);
-        return new Model(source, (byte*)pin.AddrOfPinnedObject(), bytes.Length, pin, null, null);
+        return new Model(source, (byte*)pin.AddrOfPinnedObject(), bytes.Length, pin, null, null, options);
     }
 
-    /// <summary>Maps the file read-only and validates it; pages are shared with the page cache.</summary>
-    public static Model MapFile(string path)
+    /// <summary>
+    /// Maps the file read-only and validates it; pages are shared with the page cache. With trusted keys, prefer
+    /// <see cref="Load"/>: whoever can write the file can change mapped bytes after the signature was checked.
+    /// </summary>
+    public static Model MapFile(string path, ModelLoadOptions? options = null)
     {
         MemoryMappedFile? map = null;
         MemoryMappedViewAccessor? view = null;
@@ -133,7 +148,7 @@ public sealed unsafe class Model : IDisposable
             if (size == 0 || size > int.MaxValue)
             {
                 // Mapping an empty file fails with an unhelpful message; the reader gives the real one.
-                return size == 0 ? FromBytes([], path) : throw new EdgeInferModelException(ModelError.FileUnreadable, path, $"file of {size} bytes exceeds the 2 GiB limit");
+                return size == 0 ? FromBytes([], path, options) : throw new EdgeInferModelException(ModelError.FileUnreadable, path, $"file of {size} bytes exceeds the 2 GiB limit");
             }
 
             map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
@@ -141,7 +156,7 @@ public sealed unsafe class Model : IDisposable
             byte* pointer = null;
             view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
             pointer += view.PointerOffset;
-            return new Model(path, pointer, (int)size, default, map, view);
+            return new Model(path, pointer, (int)size, default, map, view, options);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
         {
@@ -152,7 +167,7 @@ public sealed unsafe class Model : IDisposable
     }
 
     /// <summary>Checks a file or buffer the way <see cref="Load"/> does, without keeping it.</summary>
-    public static ModelGraph Verify(ReadOnlySpan<byte> bytes, string source) => new ModelReader(bytes, source).ReadGraph();
+    public static ModelGraph Verify(ReadOnlySpan<byte> bytes, string source, ModelLoadOptions? options = null) => new ModelReader(bytes, source).ReadGraph(options);
 
     /// <summary>
     /// A constant's bytes, in place: for a constant stored sparse, its stored blocks and indices (<see cref="TensorInfo.Sparse"/>;

@@ -58,6 +58,10 @@ public enum ModelError
     // 5xx signatures
     SignatureMissing = 500,
     SignatureInvalid = 501,
+    /// <summary>Signed, and the signature may be good, but by a key the loader was not told to trust.</summary>
+    SignatureUntrusted = 502,
+    /// <summary>A key file (not a model) is unusable: not PEM, encrypted, not EC, not P-256, the wrong half.</summary>
+    KeyInvalid = 503,
 
     // 9xx file system
     FileUnreadable = 900,

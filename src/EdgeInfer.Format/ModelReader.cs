@@ -11,7 +11,8 @@ namespace EdgeInfer.Format;
 /// <item>the header: length, magic, version, requirement flags, header length, section count, file length;</item>
 /// <item>the header hash (CRC-64 over the header and section table);</item>
 /// <item>the section table: alignment, bounds, order, no overlap, known critical kinds, one of each kind;</item>
-/// <item>every section's hash, and that every byte outside the sections (padding) is zero;</item>
+/// <item>every section's hash, and that every byte outside the sections (padding) is zero; a SIGN section's
+/// placement and fields (<see cref="ModelSignature"/>), and, when the caller trusts keys, the signature;</item>
 /// <item>the graph: counts against section lengths before anything is allocated, strings, tensor records
 /// (type, rank, dimensions, overflow-checked element counts, byte lengths, storage ranges), quantization,
 /// nodes (opcodes, edges, options ranges), topological order, single producers, graph inputs and outputs;</item>
@@ -164,13 +165,22 @@ public ref struct ModelReader
         }
 
         ZeroCheck(d, (int)previousEnd, d.Length, "after the last section");
+        ModelSignature.CheckPlacement(d, sections, flags, _source);
         return sections;
     }
 
-    /// <summary>Validates everything (steps 1-6) and returns the graph.</summary>
-    public readonly ModelGraph ReadGraph()
+    /// <summary>
+    /// Validates everything (steps 1-6) and returns the graph. With trusted keys in <paramref name="options"/>, the
+    /// signature is checked between the container and the graph, so no graph byte is parsed before it is trusted.
+    /// </summary>
+    public readonly ModelGraph ReadGraph(ModelLoadOptions? options = null)
     {
         SectionInfo[] sections = ReadContainer(out ushort minor, out ModelFlags flags);
+        if (options is { RequiresSignature: true })
+        {
+            ModelSignature.Verify(_data, sections, options.TrustedKeys, _source);
+        }
+
         ReadOnlySpan<byte> grph = Required(sections, SectionKind.Graph);
         ReadOnlySpan<byte> tens = Required(sections, SectionKind.Tensors);
         ReadOnlySpan<byte> node = Required(sections, SectionKind.Nodes);
@@ -521,7 +531,7 @@ public ref struct ModelReader
 
     private static bool IsKnownSection(uint kind) => (SectionKind)kind is SectionKind.Graph or SectionKind.Tensors
         or SectionKind.Nodes or SectionKind.Edges or SectionKind.Options or SectionKind.Strings or SectionKind.Quantization
-        or SectionKind.Weights or SectionKind.Metadata;
+        or SectionKind.Weights or SectionKind.Metadata or SectionKind.Signature;
 
     /// <summary>
     /// Tensors whose lifetimes intersect must not share arena bytes. Lifetimes run from the producing step to the

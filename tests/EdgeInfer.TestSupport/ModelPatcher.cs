@@ -43,6 +43,58 @@ public static class ModelPatcher
         return Rehash(copy);
     }
 
+    /// <summary>The sections of a well-formed file in table order, as raw kind, flags and bytes.</summary>
+    public static List<RawSection> Sections(byte[] file)
+    {
+        int count = (int)BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(20));
+        var list = new List<RawSection>();
+        for (int i = 0; i < count; i++)
+        {
+            Span<byte> e = file.AsSpan(FormatConstants.HeaderSize + i * FormatConstants.SectionEntrySize, FormatConstants.SectionEntrySize);
+            int offset = (int)BinaryPrimitives.ReadUInt64LittleEndian(e[8..]);
+            int length = (int)BinaryPrimitives.ReadUInt64LittleEndian(e[16..]);
+            list.Add(new RawSection(BinaryPrimitives.ReadUInt32LittleEndian(e), BinaryPrimitives.ReadUInt32LittleEndian(e[4..]), file.AsSpan(offset, length).ToArray()));
+        }
+
+        return list;
+    }
+
+    /// <summary>
+    /// A file with <paramref name="file"/>'s first 64 header bytes (flags edited by <paramref name="flags"/>) and these
+    /// sections, packed 64-aligned in the order given; counts, lengths and every hash rewritten. Written here from the
+    /// spec, apart from the code under test, so tests can build shapes the writer and signer never produce.
+    /// </summary>
+    public static byte[] Assemble(byte[] file, IReadOnlyList<RawSection> sections, Func<ModelFlags, ModelFlags>? flags = null)
+    {
+        int headerLength = FormatConstants.HeaderSize + sections.Count * FormatConstants.SectionEntrySize;
+        var offsets = new long[sections.Count];
+        long position = FormatConstants.AlignUp(headerLength);
+        for (int i = 0; i < sections.Count; i++)
+        {
+            offsets[i] = position;
+            position = i == sections.Count - 1 ? position + sections[i].Data.Length : FormatConstants.AlignUp(position + sections[i].Data.Length);
+        }
+
+        var result = new byte[position];
+        file.AsSpan(0, FormatConstants.HeaderSize).CopyTo(result);
+        var header = (ModelFlags)BinaryPrimitives.ReadUInt32LittleEndian(result.AsSpan(16));
+        BinaryPrimitives.WriteUInt32LittleEndian(result.AsSpan(12), (uint)headerLength);
+        BinaryPrimitives.WriteUInt32LittleEndian(result.AsSpan(16), (uint)(flags?.Invoke(header) ?? header));
+        BinaryPrimitives.WriteUInt32LittleEndian(result.AsSpan(20), (uint)sections.Count);
+        BinaryPrimitives.WriteUInt64LittleEndian(result.AsSpan(24), (ulong)position);
+        for (int i = 0; i < sections.Count; i++)
+        {
+            Span<byte> e = result.AsSpan(FormatConstants.HeaderSize + i * FormatConstants.SectionEntrySize, FormatConstants.SectionEntrySize);
+            BinaryPrimitives.WriteUInt32LittleEndian(e, sections[i].Kind);
+            BinaryPrimitives.WriteUInt32LittleEndian(e[4..], sections[i].Flags);
+            BinaryPrimitives.WriteUInt64LittleEndian(e[8..], (ulong)offsets[i]);
+            BinaryPrimitives.WriteUInt64LittleEndian(e[16..], (ulong)sections[i].Data.Length);
+            sections[i].Data.CopyTo(result.AsSpan((int)offsets[i]));
+        }
+
+        return Rehash(result);
+    }
+
     /// <summary>Recomputes every section hash and the header hash in place (as far as the table is readable).</summary>
     public static byte[] Rehash(byte[] file)
     {
@@ -66,4 +118,10 @@ public static class ModelPatcher
 
         return file;
     }
+}
+
+/// <summary>One section as its table entry's kind and flags, and its bytes.</summary>
+public sealed record RawSection(uint Kind, uint Flags, byte[] Data)
+{
+    public bool Is(SectionKind kind) => Kind == (uint)kind;
 }

@@ -24,6 +24,8 @@ public static class EdgeInferCli
                 RunCommand.Create(console),
                 InspectCommand.Create(console),
                 VerifyCommand.Create(console),
+                SignCommand.Create(console),
+                KeygenCommand.Create(console),
                 EvalCommand.Create(console),
                 ReportCommand.Create(console),
                 BenchCommand.Create(console),

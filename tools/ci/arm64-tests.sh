@@ -6,7 +6,8 @@
 #      CPU has: Scalar and Vector128 (AdvSimd) on all three, DotProduct (SDOT) on the A76.
 #   2. NativeAOT-publish edgeinfer-device for linux-arm64 and linux-x64, run both on the bundled accelerometer
 #      model and recording (--replay) and on the digits model (--input), and compare the outputs byte for byte.
-#   3. check the size of the accelerometer-only arm64 binary (<= 3 MB).
+#   3. check the size of the accelerometer-only arm64 binary (<= 3.25 MiB; 3 MiB before signed models: verifying an
+#      ECDSA P-256 signature links the BCL's OpenSSL interop, about 235 KB, NOTES-device.md).
 # Every check that is not an xunit run prints exactly "check <name>: passed" or "check <name>: failed".
 # Exit status: non-zero if any test run or check failed.
 #
@@ -26,7 +27,7 @@ runtime_args=${ARM64_RUNTIME_TEST_ARGS:-}
 parallel=${ARM64_PARALLEL:-$(nproc)}
 (( parallel > 3 )) && parallel=3
 (( parallel < 1 )) && parallel=1
-size_limit=$((3 * 1024 * 1024))
+size_limit=$((13 * 1024 * 1024 / 4))
 
 export QEMU_LD_PREFIX=${QEMU_LD_PREFIX:-/usr/aarch64-linux-gnu}
 # The guest's loader comes from QEMU_LD_PREFIX (libc6-dev-arm64-cross); its libc must come from the same place. Once
@@ -183,7 +184,7 @@ accel_size=$(stat -c %s "$out/device-arm64-accel/edgeinfer-device")
 full_size=$(stat -c %s "$out/device-arm64/edgeinfer-device")
 x64_size=$(stat -c %s "$out/device-x64/edgeinfer-device")
 echo "== edgeinfer-device sizes: linux-arm64 mpu6050 only $accel_size bytes, linux-arm64 all sensors $full_size, linux-x64 all sensors $x64_size"
-check size-arm64-accel-le-3MB test "$accel_size" -le "$size_limit"
+check size-arm64-accel-le-3.25MiB test "$accel_size" -le "$size_limit"
 
 echo "arm64: done in $((SECONDS - started)) s, $failures failure(s)"
 exit $(( failures > 0 ? 1 : 0 ))

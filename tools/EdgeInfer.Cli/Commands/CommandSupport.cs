@@ -70,8 +70,12 @@ internal static class CommandSupport
         return checked((int)model.Graph.Tensors[model.Graph.Inputs[0]].ElementCount);
     }
 
-    /// <summary>Writes a file so that a failure part-way leaves any earlier file of that name intact.</summary>
-    public static void WriteAtomically(string path, ReadOnlySpan<byte> bytes)
+    /// <summary>
+    /// Writes a file so that a failure part-way leaves any earlier file of that name intact. <paramref name="mode"/>
+    /// is the Unix mode the file is created with (never widened afterwards: a private key is 0600 from its first
+    /// byte); without <paramref name="overwrite"/> an existing file is an error and is left alone.
+    /// </summary>
+    public static void WriteAtomically(string path, ReadOnlySpan<byte> bytes, UnixFileMode? mode = null, bool overwrite = true)
     {
         string full = Path.GetFullPath(path);
         string? directory = Path.GetDirectoryName(full);
@@ -83,14 +87,50 @@ internal static class CommandSupport
         string temp = full + ".tmp-" + Environment.ProcessId;
         try
         {
-            File.WriteAllBytes(temp, bytes);
-            File.Move(temp, full, overwrite: true);
+            File.Delete(temp); // a leftover of a crashed run must not lend its mode to this file
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (mode is { } m && !OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = m;
+            }
+
+            using (var stream = new FileStream(temp, options))
+            {
+                stream.Write(bytes);
+            }
+
+            File.Move(temp, full, overwrite);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             File.Delete(temp); // no-op when it was never created
-            throw new CliError($"{path}: cannot write it: {e.Message.Replace(temp, full, StringComparison.Ordinal)}");
+            throw !overwrite && File.Exists(full)
+                ? new CliError($"{path}: already exists; not overwritten")
+                : new CliError($"{path}: cannot write it: {e.Message.Replace(temp, full, StringComparison.Ordinal)}");
         }
+    }
+
+    /// <summary>The trusted public keys named by --trusted-key, as load options (none: integrity and structure only).</summary>
+    public static ModelLoadOptions TrustedKeys(string[]? paths)
+    {
+        if (paths is null || paths.Length == 0)
+        {
+            return ModelLoadOptions.Default;
+        }
+
+        foreach (string path in paths)
+        {
+            RequireFile(path);
+        }
+
+        return new ModelLoadOptions { TrustedKeys = [.. paths.Select(ModelPublicKey.Load)] };
+    }
+
+    /// <summary>Loads the private key named by --key or --sign-key (the caller disposes it).</summary>
+    public static ModelSigningKey SigningKey(string path)
+    {
+        RequireFile(path);
+        return ModelSigningKey.Load(path);
     }
 
     public static string Bytes(long n) => n < 10_000 ? $"{n:N0} B" : n < 10_000_000 ? $"{n / 1024.0:F1} KiB" : $"{n / (1024.0 * 1024):F2} MiB";

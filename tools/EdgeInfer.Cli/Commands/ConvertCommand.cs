@@ -73,9 +73,12 @@ internal static class ConvertCommand
             DefaultValueFactory = _ => SparseBlocks.DefaultBlockWidth,
         };
 
+        var signKey = new Option<string?>("--sign-key") { Description = "Sign the output with this private key (PEM, from edgeinfer keygen)" };
+
         var command = new Command("convert", "Convert a model to a checksummed .eim file, optionally quantized to int8")
         {
             model, output, inputShape, quantize, calibration, method, percentile, maxDrop, evalData, labels, keepFloat, prune, pruneBlock, pruneMaxDrop, dense,
+            signKey,
         };
         command.SetAction(r =>
         {
@@ -95,9 +98,15 @@ internal static class ConvertCommand
                 r.GetValue(pruneMaxDrop),
                 r.GetValue(dense));
             string outputPath = r.GetValue(output)!;
+            using ModelSigningKey? key = r.GetValue(signKey) is { } keyPath ? CommandSupport.SigningKey(keyPath) : null; // a bad key fails before the work
             ConvertOutcome outcome = Convert(request, console);
-            CommandSupport.WriteAtomically(outputPath, outcome.File);
+            byte[] file = key is null ? outcome.File : ModelSigner.Sign(outcome.File, key, outputPath);
+            CommandSupport.WriteAtomically(outputPath, file);
             Print(console.Out, request, outcome, outputPath);
+            if (key is not null)
+            {
+                console.Out.WriteLine($"signed {outputPath} with key {key.PublicKey.KeyIdText}: {CommandSupport.Bytes(file.Length)}");
+            }
             return ExitCodes.Ok;
         });
         return command;

@@ -2,7 +2,7 @@ namespace EdgeInfer.Cli.Commands;
 
 /// <summary>
 /// Where a .eim file's bytes go: the constants by data type, the quantization parameters, the graph's records, its
-/// strings and metadata, the header with its section table, and the zero padding that aligns sections and constants
+/// strings and metadata, the signature, the header with its section table, and the zero padding that aligns sections and constants
 /// to 64 bytes. The parts add up to the file length exactly. On a small model the parts other than the constants
 /// decide the int8/float size ratio, and this shows by how much.
 /// </summary>
@@ -13,6 +13,7 @@ internal sealed record FileSizeBreakdown(
     long GraphRecords,
     long Strings,
     long Metadata,
+    long Signature,
     long HeaderAndTable,
     long Padding)
 {
@@ -33,11 +34,12 @@ internal sealed record FileSizeBreakdown(
         long records = Section(SectionKind.Graph, SectionKind.Tensors, SectionKind.Nodes, SectionKind.Edges, SectionKind.Options);
         long strings = Section(SectionKind.Strings);
         long metadata = Section(SectionKind.Metadata);
+        long signature = Section(SectionKind.Signature);
         long header = FormatConstants.HeaderSize + (long)FormatConstants.SectionEntrySize * g.Sections.Count;
         // Everything else: the WGHT padding between constants, the padding between sections, and any section this
         // reader skips (none today).
-        long accounted = constantBytes + quantization + records + strings + metadata + header;
-        return new FileSizeBreakdown(model.FileLength, constants, quantization, records, strings, metadata, header,
+        long accounted = constantBytes + quantization + records + strings + metadata + signature + header;
+        return new FileSizeBreakdown(model.FileLength, constants, quantization, records, strings, metadata, signature, header,
             model.FileLength - accounted);
     }
 
@@ -46,6 +48,6 @@ internal sealed record FileSizeBreakdown(
         string types = string.Join(", ", Constants.Select(c => $"{c.Type} {c.Bytes:N0}"));
         return $"{FileBytes:N0} B = constants {ConstantBytes:N0} ({types}) + quantization {Quantization:N0}"
             + $" + graph records {GraphRecords:N0} + strings {Strings:N0} + metadata {Metadata:N0}"
-            + $" + header and section table {HeaderAndTable:N0} + alignment padding {Padding:N0}";
+            + (Signature > 0 ? $" + signature {Signature:N0}" : "") + $" + header and section table {HeaderAndTable:N0} + alignment padding {Padding:N0}";
     }
 }

@@ -40,6 +40,7 @@ internal static class InspectCommand
         ModelGraph g = m.Graph;
         var s = new StringBuilder();
         s.AppendLine($"{m.Source}: model '{g.Name}', .eim 1.{g.VersionMinor}, {CommandSupport.Bytes(m.FileLength)}, flags {g.Flags}");
+        s.AppendLine($"signature: {SignatureText(m)}");
         s.AppendLine($"memory: arena {g.ArenaBytes:N0} B, scratch {Known(scratch)}, persistent {Known(persistent)}, constants {g.Tensors.Where(t => t.IsConstant).Sum(t => t.ByteLength):N0} B");
         s.AppendLine($"inputs:  {string.Join("; ", g.Inputs.ToArray().Select(i => g.Tensors[i].ToString()))}");
         s.AppendLine($"outputs: {string.Join("; ", g.Outputs.ToArray().Select(i => g.Tensors[i].ToString()))}");
@@ -74,6 +75,10 @@ internal static class InspectCommand
         return s.ToString();
     }
 
+    private static string SignatureText(Model m) => m.Signature is { } sig
+        ? $"ECDSA P-256 SHA-256 by key {sig.KeyIdText} (inspect does not check it: edgeinfer verify --trusted-key KEY.pub.pem)"
+        : "none (not signed)";
+
     private static string Known(long? bytes) => bytes is long b ? $"{b:N0} B" : "unknown (the runtime refuses this model)";
 
     /// <summary>" [sparse: 31 % of 1×16 blocks stored, dense 16,384 B]" for a constant stored block-sparse.</summary>
@@ -96,6 +101,20 @@ internal static class InspectCommand
             w.WriteString("format_version", $"1.{g.VersionMinor}");
             w.WriteNumber("file_bytes", m.FileLength);
             w.WriteString("flags", g.Flags.ToString());
+            if (m.Signature is { } sig)
+            {
+                w.WriteStartObject("signature");
+                w.WriteString("algorithm", "ecdsa-p256-sha256");
+                w.WriteString("key_id", sig.KeyIdText);
+                w.WriteString("digest_sha256", sig.DigestText);
+                w.WriteBoolean("verified", false);
+                w.WriteEndObject();
+            }
+            else
+            {
+                w.WriteNull("signature");
+            }
+
             w.WriteNumber("arena_bytes", g.ArenaBytes);
             Nullable(w, "scratch_bytes", scratch);
             Nullable(w, "persistent_bytes", persistent);
@@ -230,6 +249,7 @@ internal static class InspectCommand
         w.WriteNumber("graph_records", b.GraphRecords);
         w.WriteNumber("strings", b.Strings);
         w.WriteNumber("metadata", b.Metadata);
+        w.WriteNumber("signature", b.Signature);
         w.WriteNumber("header_and_section_table", b.HeaderAndTable);
         w.WriteNumber("padding", b.Padding);
         w.WriteEndObject();
