@@ -5,7 +5,8 @@
 #      Microsoft.Testing.Platform summary (total / failed / succeeded). The Runtime tests force every kernel path the
 #      CPU has: Scalar and Vector128 (AdvSimd) on all three, DotProduct (SDOT) on the A76.
 #   2. NativeAOT-publish edgeinfer-device for linux-arm64 and linux-x64, run both on the bundled accelerometer
-#      model and recording (--replay) and on the digits model (--input), and compare the outputs byte for byte.
+#      model and recording (--replay) and on the digits models, dense and block-pruned (--input), and compare the
+#      outputs byte for byte; the same for the Pi 5 profile (ARMv8.2 + dotprod) on the A76, which must refuse the A72.
 #   3. check the size of the accelerometer-only arm64 binary (<= 3.25 MiB; 3 MiB before signed models: verifying an
 #      ECDSA P-256 signature links the BCL's OpenSSL interop, about 235 KB, NOTES-device.md).
 # Every check that is not an xunit run prints exactly "check <name>: passed" or "check <name>: failed".
@@ -90,6 +91,7 @@ publish_device() { # publish_device PROFILE DIR
 }
 publish_device linux-arm64-accel "$out/device-arm64-accel"
 publish_device linux-arm64 "$out/device-arm64"
+publish_device linux-arm64-pi5 "$out/device-arm64-pi5"
 publish_device linux-x64 "$out/device-x64"
 # NativeAOT code is compiled for the arm64 baseline (AdvSimd): the SDOT path runs only where a JIT sees the CPU.
 # A jitted build of the same app checks the device loop on the DotProduct path too.
@@ -146,6 +148,11 @@ done
 qemu-aarch64 -cpu cortex-a76 "$out/device-arm64-jit/edgeinfer-device" --version >"$out/version-jit-cortex-a76.txt" 2>&1 || true
 echo "== jitted edgeinfer-device --version on cortex-a76: $(cat "$out/version-jit-cortex-a76.txt")"
 check kernels-jit-a76-dotproduct grep -q 'best=DotProduct supported=Scalar,Vector128,DotProduct' "$out/version-jit-cortex-a76.txt"
+# The Pi 5 profile: NativeAOT for ARMv8.2 with dotprod runs SDOT on the A76 and refuses to start on the A72.
+qemu-aarch64 -cpu cortex-a76 "$out/device-arm64-pi5/edgeinfer-device" --version >"$out/version-pi5-cortex-a76.txt" 2>&1 || true
+echo "== edgeinfer-device (linux-arm64-pi5) --version on cortex-a76: $(cat "$out/version-pi5-cortex-a76.txt")"
+check kernels-aot-pi5-a76-dotproduct grep -q 'best=DotProduct supported=Scalar,Vector128,DotProduct' "$out/version-pi5-cortex-a76.txt"
+check aot-pi5-refuses-a72 bash -c "! qemu-aarch64 -cpu cortex-a72 '$out/device-arm64-pi5/edgeinfer-device' --version >/dev/null 2>&1"
 
 # ---- arm64 and x64 compute the same bytes ----------------------------------------------------------------------
 accel=tests/fixtures/accel
@@ -178,6 +185,13 @@ check digits-arm64-jit-dotproduct-equals-x64 cmp "$out/digits-x64.jsonl" "$out/d
 qemu-aarch64 -cpu cortex-a76 "$out/device-arm64-jit/edgeinfer-device" --model $pruned --input $digits/digits_test.csv \
     >"$out/pruned-arm64-jit-a76.jsonl" 2>"$out/pruned-arm64-jit-a76.err" || true
 check pruned-arm64-jit-dotproduct-equals-x64 cmp "$out/pruned-x64.jsonl" "$out/pruned-arm64-jit-a76.jsonl"
+for model in digits pruned; do
+    eim=$digits/digits_cnn.eim
+    [ $model = pruned ] && eim=$pruned
+    qemu-aarch64 -cpu cortex-a76 "$out/device-arm64-pi5/edgeinfer-device" --model $eim --input $digits/digits_test.csv \
+        >"$out/$model-arm64-pi5-a76.jsonl" 2>"$out/$model-arm64-pi5-a76.err" || true
+    check "$model-arm64-pi5-dotproduct-equals-x64" cmp "$out/$model-x64.jsonl" "$out/$model-arm64-pi5-a76.jsonl"
+done
 
 # ---- size -----------------------------------------------------------------------------------------------------
 accel_size=$(stat -c %s "$out/device-arm64-accel/edgeinfer-device")
