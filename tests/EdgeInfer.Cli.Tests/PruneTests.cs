@@ -51,3 +51,49 @@ public sealed class PruneTests : IDisposable
         Assert.False(File.Exists(eim));
     }
 }
+
+/// <summary><c>eval a b c</c>: several models side by side on the same data.</summary>
+public sealed class EvalComparisonTests : IDisposable
+{
+    private readonly string _dir = CliRunner.TempDirectory();
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void Eval_SeveralModels_ComparesSizeAccuracyAgreementAndLatency()
+    {
+        string onnx = CliRunner.Fixture("digits_pruned", "digits_pruned.onnx");
+        string sparse = CliRunner.Fixture("digits_pruned", "digits_pruned_int8.eim");
+        string dense = Path.Combine(_dir, "dense_int8.eim");
+        var convert = CliRunner.Run("convert", onnx, "-o", dense, "--dense", "--quantize", "int8", "--calibration", CliRunner.Fixture("digits", "digits_calib.csv"));
+        Assert.True(convert.Exit == 0, convert.Err);
+
+        var eval = CliRunner.Run("eval", onnx, dense, sparse, "--data", CliRunner.Fixture("digits", "digits_test.csv"), "--labels", "last-column", "--json");
+        Assert.True(eval.Exit == 0, eval.Err);
+        using JsonDocument doc = JsonDocument.Parse(eval.Out);
+        JsonElement[] models = [.. doc.RootElement.GetProperty("models").EnumerateArray()];
+        Assert.Equal([onnx, dense, sparse], models.Select(m => m.GetProperty("model").GetString()));
+        Assert.Equal(new FileInfo(dense).Length, models[1].GetProperty("file_bytes").GetInt64());
+        Assert.Equal(new FileInfo(sparse).Length, models[2].GetProperty("file_bytes").GetInt64());
+        Assert.True(models[2].GetProperty("file_bytes").GetInt64() * 3 < models[1].GetProperty("file_bytes").GetInt64());
+        Assert.All(models, m => Assert.Equal(0.9806, m.GetProperty("accuracy").GetDouble(), 4));
+        Assert.All(models, m => Assert.True(m.GetProperty("median_us").GetDouble() > 0));
+        // The two int8 files hold the same numbers: the same outputs, so the same agreement with the float model.
+        Assert.Equal(models[1].GetProperty("agreement").GetProperty("sqnr_db").GetDouble(), models[2].GetProperty("agreement").GetProperty("sqnr_db").GetDouble());
+        Assert.Equal(JsonValueKind.Null, models[0].GetProperty("agreement").GetProperty("sqnr_db").ValueKind); // itself: exact
+
+        var text = CliRunner.Run("eval", onnx, sparse, "--data", CliRunner.Fixture("digits", "digits_test.csv"), "--labels", "last-column");
+        Assert.True(text.Exit == 0, text.Err);
+        Assert.Contains("agreement and difference against " + onnx, text.Out, StringComparison.Ordinal);
+        Assert.Contains("25.5 KiB    98.06 %     0.00    100.0 %", text.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Eval_SeveralModels_WithPerLayer_IsRefused()
+    {
+        string onnx = CliRunner.Fixture("digits", "digits_mlp.onnx");
+        var eval = CliRunner.Run("eval", onnx, onnx, "--data", CliRunner.Fixture("digits", "digits_test.csv"), "--reference", onnx, "--per-layer");
+        Assert.Equal(2, eval.Exit);
+        Assert.Contains("--per-layer compares one model", eval.Err, StringComparison.Ordinal);
+    }
+}

@@ -20,7 +20,11 @@ internal static class EvalCommand
 
     public static Command Create(CliConsole console)
     {
-        var model = new Argument<string>("model") { Description = "The model to evaluate (.eim, or .onnx / .tflite / .h5 converted in memory)" };
+        var model = new Argument<string[]>("model")
+        {
+            Description = "The model to evaluate (.eim, or .onnx / .tflite / .h5 converted in memory); several models are compared side by side",
+            Arity = ArgumentArity.OneOrMore,
+        };
         var data = new Option<string>("--data", "-d") { Description = "Test data: CSV or .npy", Required = true };
         var labels = CommandSupport.LabelsOption();
         var reference = new Option<string?>("--reference") { Description = "The float model to compare with (.eim, or .onnx / .tflite / .h5 converted in memory)" };
@@ -31,13 +35,20 @@ internal static class EvalCommand
         command.SetAction(r =>
         {
             string? referencePath = r.GetValue(reference);
-            if (r.GetValue(perLayer) && referencePath is null)
+            string[] models = r.GetValue(model)!;
+            if (r.GetValue(perLayer) && (referencePath is null || models.Length > 1))
             {
-                throw new CliError("--per-layer compares against a float model: give it with --reference model.onnx");
+                throw new CliError("--per-layer compares one model against a float model: give one model and --reference model.onnx");
             }
 
             var options = new InterpreterOptions { KernelPath = CommandSupport.ParseKernels(r.GetValue(kernels)!) };
-            using Model m = CommandSupport.LoadModel(r.GetValue(model)!);
+            if (models.Length > 1)
+            {
+                console.Out.Write(EvalComparison.Run(models, referencePath, r.GetValue(data)!, CommandSupport.ParseLabels(r.GetValue(labels)!), options, r.GetValue(json), console));
+                return ExitCodes.Ok;
+            }
+
+            using Model m = CommandSupport.LoadModel(models[0]);
             Dataset set = SampleFile.Read(r.GetValue(data)!, CommandSupport.InputWidth(m), CommandSupport.ParseLabels(r.GetValue(labels)!));
             EvaluationResult result = console.WithProgress("evaluating", p => ModelEvaluator.Evaluate(m, set, options, p));
             using Model? referenceModel = referencePath is null ? null : CommandSupport.LoadModel(referencePath);
@@ -92,7 +103,7 @@ internal static class EvalCommand
 
     private static System.Globalization.CultureInfo Invariant => System.Globalization.CultureInfo.InvariantCulture;
 
-    private static string Db(double db) => double.IsPositiveInfinity(db) ? "exact" : db.ToString("F1", Invariant);
+    internal static string Db(double db) => double.IsPositiveInfinity(db) ? "exact" : db.ToString("F1", Invariant);
 
     private static string Top1(OutputAgreement a)
         => a.SameTop1 is int same ? $"same top-1 class on {same} of {a.Samples} samples ({(100.0 * same / a.Samples).ToString("F2", Invariant)}%), " : "";
@@ -113,27 +124,7 @@ internal static class EvalCommand
 
             if (agreement is not null)
             {
-                w.WriteStartObject("agreement");
-                if (agreement.Top1Agreement is double t)
-                {
-                    w.WriteNumber("top1", t);
-                }
-                else
-                {
-                    w.WriteNull("top1");
-                }
-
-                if (double.IsPositiveInfinity(agreement.SqnrDb))
-                {
-                    w.WriteNull("sqnr_db");
-                }
-                else
-                {
-                    w.WriteNumber("sqnr_db", Math.Round(agreement.SqnrDb, 3));
-                }
-
-                w.WriteNumber("max_abs_diff", agreement.MaxAbsDifference);
-                w.WriteEndObject();
+                Agreement(w, agreement);
             }
 
             w.WriteStartArray("layers");
@@ -162,7 +153,33 @@ internal static class EvalCommand
         return Encoding.UTF8.GetString(stream.ToArray()) + Environment.NewLine;
     }
 
-    private static void Scores(Utf8JsonWriter w, string source, EvaluationResult r)
+    /// <summary>"agreement": { top1, sqnr_db (null when exact), max_abs_diff }.</summary>
+    internal static void Agreement(Utf8JsonWriter w, OutputAgreement agreement)
+    {
+        w.WriteStartObject("agreement");
+        if (agreement.Top1Agreement is double t)
+        {
+            w.WriteNumber("top1", t);
+        }
+        else
+        {
+            w.WriteNull("top1");
+        }
+
+        if (double.IsPositiveInfinity(agreement.SqnrDb))
+        {
+            w.WriteNull("sqnr_db");
+        }
+        else
+        {
+            w.WriteNumber("sqnr_db", Math.Round(agreement.SqnrDb, 3));
+        }
+
+        w.WriteNumber("max_abs_diff", agreement.MaxAbsDifference);
+        w.WriteEndObject();
+    }
+
+    internal static void Scores(Utf8JsonWriter w, string source, EvaluationResult r)
     {
         w.WriteString("model", source);
         w.WriteNumber("samples", r.Samples);
