@@ -54,6 +54,12 @@ public class Conv2DInt8Tests
         new[] { 1, 13, 10, 1, 8, 3, 3, 1, 1, 1, 1 },    // strips, 130 pixels = 64 + 64 + 2
         new[] { 1, 15, 13, 2, 16, 3, 3, 1, 1, 1, 1 },   // strips, 195 pixels: last chunk of 3
         new[] { 1, 5, 13, 3, 24, 3, 3, 1, 1, 1, 1 },    // strips, 65 pixels: last chunk of one row
+        // One to three output pixels (the sparse kernel's products, when the weights are stored sparse).
+        new[] { 1, 1, 1, 40, 24, 1, 1, 1, 1, 0, 1 },    // pointwise on one pixel (squeeze-and-excitation)
+        new[] { 1, 1, 3, 72, 17, 1, 1, 1, 1, 0, 1 },    // pointwise on three pixels, K past a block
+        new[] { 1, 3, 3, 20, 33, 3, 3, 1, 1, 0, 1 },    // 3×3 valid on 3×3: one im2col row of 180
+        new[] { 2, 2, 2, 5, 16, 2, 2, 1, 1, 0, 1 },     // batch 2, one pixel each: one im2col row per image
+        new[] { 1, 3, 4, 6, 12, 3, 2, 1, 1, 0, 1 },     // 1×3 output: three im2col rows of 36
     };
 
     [Theory]
@@ -84,8 +90,9 @@ public class Conv2DInt8Tests
     [MemberData(nameof(Geometries))]
     public void Invoke_EveryPath_SparseWeights_MatchReference(int[] geometry)
     {
-        // Ungrouped convolutions with 60 % of their 16-wide weight blocks zero and stored sparse: the pointwise and
-        // im2col routes through the sparse product must give the reference's bytes (grouped ones keep dense kernels).
+        // Convolutions with 60 % of their 16-wide weight blocks zero and stored sparse: on fewer than four output
+        // pixels the pointwise and im2col routes go through the sparse product, otherwise (and for grouped ones) the
+        // blocks are expanded for the dense strategies; either way the reference's bytes.
         var c = new ConvCase(geometry, perChannel: true, ClampOptions.Relu, seed: 91 + geometry.Sum(), zeroFraction: 0.6);
         byte[] bytes = KernelRunner.RunEveryPath(OpCode.Conv2D, c.Options, c.Inputs, c.Output);
         Assert.Equal(c.Reference(), System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(bytes).ToArray());

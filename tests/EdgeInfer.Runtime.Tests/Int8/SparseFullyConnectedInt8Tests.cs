@@ -58,6 +58,29 @@ public class SparseFullyConnectedInt8Tests
         }
     }
 
+    [Fact]
+    public void Prepare_ManyRows_ExpandTheBlocks_OnePixelConvolutionReadsThemInPlace()
+    {
+        // The sparse kernel serves products of fewer than four rows; a FullyConnected over 16 rows expands the blocks
+        // for the dense GEMM (persistent memory above the dense weights), a 1×1 convolution on one pixel does not.
+        var rng = new Random(8);
+        const int units = 256, depth = 1024;
+        TestTensor weights = TestTensor.Int8Weights([units, depth], PrunedWeights(rng, units, depth, 0.9), [0.01f]) with { SparseBlockWidth = 16 };
+        TestTensor convWeights = weights with { Shape = [units, 1, 1, depth] };
+        long Persistent(byte[] file)
+        {
+            using Model model = Model.FromBytes(file, "sparse.eim");
+            return new Interpreter(model, new InterpreterOptions { KernelPath = KernelPath.Scalar }).PersistentBytes;
+        }
+
+        long rows16 = Persistent(KernelRunner.BuildModel(OpCode.FullyConnected, ClampOptions.None,
+            [TestTensor.Int8([16, depth], new sbyte[16 * depth], 0.05f, 0), weights, null], [TestTensor.Int8Output([16, units], 0.1f, 0)]));
+        long pixel = Persistent(KernelRunner.BuildModel(OpCode.Conv2D, new Conv2DOptions(1, 1, 1, 1, 0, 0, 0, 0, 1, ClampOptions.None),
+            [TestTensor.Int8([1, 1, 1, depth], new sbyte[depth], 0.05f, 0), convWeights, null], [TestTensor.Int8Output([1, 1, 1, units], 0.1f, 0)]));
+        Assert.True(rows16 >= units * depth, $"16 rows: {rows16} persistent bytes");
+        Assert.True(pixel < units * depth / 2, $"one pixel: {pixel} persistent bytes");
+    }
+
     /// <summary>Random int8 weights in [−127, 127] with round(fraction·blocks) of their 16-wide blocks zero.</summary>
     internal static sbyte[] PrunedWeights(Random rng, int units, int depth, double zeroFraction)
     {

@@ -12,7 +12,8 @@ namespace EdgeInfer.Runtime.Kernels;
 /// scratch (padding written as zx, which the folded bias cancels), then <see cref="Int8Gemm"/> into the group's
 /// output channels.</item>
 /// </list>
-/// Weights stored block-sparse (one group) take the pointwise or im2col route through <see cref="SparseInt8Gemm"/>.
+/// Weights stored block-sparse (one group, fewer than four output pixels) take the pointwise or im2col route through
+/// <see cref="SparseInt8Gemm"/>.
 /// </summary>
 public unsafe partial struct Conv2DInt8Kernel : IKernel<Conv2DInt8Kernel>
 {
@@ -52,7 +53,6 @@ public unsafe partial struct Conv2DInt8Kernel : IKernel<Conv2DInt8Kernel>
         (float outputScale, int outputZero) = QuantizedTensors.PerTensor(ref context, output, "output");
         float[] weightScales = QuantizedTensors.SymmetricWeights(ref context, weights, g.OutputChannels, "weights");
         int* bias = QuantizedTensors.Bias(ref context, 2, g.OutputChannels);
-        sbyte* w = (sbyte*)context.InputBuffer(1).Pointer;
         var kernel = new Conv2DInt8Kernel
         {
             _input = context.InputBuffer(0),
@@ -65,7 +65,7 @@ public unsafe partial struct Conv2DInt8Kernel : IKernel<Conv2DInt8Kernel>
         if (g.IsDepthwise)
         {
             kernel._mode = 1;
-            kernel._depthwise = DepthwiseConv2DInt8.Create(ref context, g, w, bias, inputScale, inputZero, weightScales, outputScale, outputZero, options.Clamp);
+            kernel._depthwise = DepthwiseConv2DInt8.Create(ref context, g, (sbyte*)context.InputBuffer(1).Pointer, bias, inputScale, inputZero, weightScales, outputScale, outputZero, options.Clamp);
             return kernel;
         }
 
@@ -74,15 +74,19 @@ public unsafe partial struct Conv2DInt8Kernel : IKernel<Conv2DInt8Kernel>
         int depth = g.KernelHeight * g.KernelWidth * groupIn;
         kernel._depth = depth;
         int gemmScratch = 0;
-        if (g.Groups == 1 && context.SparseInput(1, SparseInt8Gemm.BlockWidth, out SparseMatrix sparse))
+        if (g.Groups == 1 && SparseInt8Gemm.Serves(g.Batch * g.OutputHeight * g.OutputWidth)
+            && context.SparseInput(1, SparseInt8Gemm.BlockWidth, out SparseMatrix sparse))
         {
-            // Pruned weights stored as 16-wide blocks along [KH·KW·Cin]: the pointwise or im2col rows go through the
-            // sparse product (same bytes as dense), whose work follows the stored blocks.
+            // Pruned weights stored as 16-wide blocks along [KH·KW·Cin], on fewer than four output pixels (a 1×1
+            // convolution on one pixel: squeeze-and-excitation, a convolutional classifier): the sparse product
+            // (same bytes as dense). On more pixels the blocks are expanded and the dense strategies run.
             kernel._sparse = SparseInt8Gemm.Create(ref context, sparse, bias, inputZero, inputScale, weightScales, outputScale, outputZero, options.Clamp);
             kernel._isSparse = true;
             gemmScratch = kernel._sparse.ScratchBytes;
         }
 
+        // Dense weights (or sparse ones expanded here, once: InputBuffer expands on first use).
+        sbyte* w = kernel._isSparse ? null : (sbyte*)context.InputBuffer(1).Pointer;
         kernel._gemms = new Int8Gemm[kernel._isSparse ? 0 : g.Groups];
         for (int group = 0; group < kernel._gemms.Length; group++)
         {

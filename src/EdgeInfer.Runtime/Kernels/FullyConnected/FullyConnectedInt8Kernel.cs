@@ -5,7 +5,7 @@ namespace EdgeInfer.Runtime.Kernels;
 /// <summary>
 /// Y[M,N] = clamp(zy + MBQM(Σ_k (X[m,k] − zx)·W[n,k] + B[n], M_n, shift_n)) on int8 activations, symmetric int8
 /// weights (per tensor or per output channel) and an optional int32 bias. The work is <see cref="Int8Gemm"/>'s, or
-/// <see cref="SparseInt8Gemm"/>'s when the weights are stored in 16-wide sparse blocks.
+/// <see cref="SparseInt8Gemm"/>'s when the weights are stored in 16-wide sparse blocks and there are fewer than four rows.
 /// </summary>
 public unsafe struct FullyConnectedInt8Kernel : IKernel<FullyConnectedInt8Kernel>
 {
@@ -39,9 +39,10 @@ public unsafe struct FullyConnectedInt8Kernel : IKernel<FullyConnectedInt8Kernel
         int* bias = QuantizedTensors.Bias(ref context, 2, units);
         ClampOptions clamp = ClampOptions.Read(context.Options);
         context.Require(!(clamp.Min > clamp.Max), $"clamp [{clamp.Min}, {clamp.Max}] is empty");
-        if (context.SparseInput(1, SparseInt8Gemm.BlockWidth, out SparseMatrix sparse))
+        if (SparseInt8Gemm.Serves(rows) && context.SparseInput(1, SparseInt8Gemm.BlockWidth, out SparseMatrix sparse))
         {
-            // Pruned weights stored as 16-wide blocks: the work follows the stored blocks (same bytes as dense).
+            // Pruned weights stored as 16-wide blocks, a matrix–vector product: the work follows the stored blocks
+            // (same bytes as dense). With more rows the blocks are expanded and the dense GEMM runs.
             var product = SparseInt8Gemm.Create(ref context, sparse, bias, inputZero, inputScale, weightScales, outputScale, outputZero, clamp);
             context.RequestScratch(product.ScratchBytes);
             return new FullyConnectedInt8Kernel { _input = context.InputBuffer(0), _output = context.OutputBuffer(0), _rows = rows, _sparse = product, _isSparse = true };

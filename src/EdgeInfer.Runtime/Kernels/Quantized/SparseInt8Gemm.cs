@@ -28,6 +28,18 @@ internal unsafe struct SparseInt8Gemm
     /// <summary>The block width the vector paths read as one 128-bit vector of int8.</summary>
     public const int BlockWidth = 16;
 
+    /// <summary>
+    /// Products of fewer rows than this take the sparse kernel; with more, the layer's blocks are expanded and the
+    /// dense kernel runs. The sparse kernel is a matrix–vector kernel: per row it pays a fixed cost per output channel
+    /// (its own block count, a branch the predictor cannot learn, a reduction), while the dense GEMM's 4×16 tiles reuse
+    /// each weight over four rows. Measured on MobileNetV2-0.35 pruned to 80 % and 90 %: its pointwise layers (144 to
+    /// 2,304 rows) ran 5 to 10 times slower sparse, while its classifier (one row) ran 1.6 to 2 times faster.
+    /// </summary>
+    public const int MaxRows = 4;
+
+    /// <summary>True when a product of <paramref name="rows"/> rows is one the sparse kernel serves (see <see cref="MaxRows"/>).</summary>
+    public static bool Serves(int rows) => rows is > 0 and < MaxRows;
+
     private KernelPath _path;
     private SparseMatrix _weights;
     private int _depth;
