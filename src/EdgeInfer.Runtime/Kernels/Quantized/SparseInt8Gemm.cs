@@ -93,10 +93,12 @@ internal unsafe struct SparseInt8Gemm
                 gemm._wide[i] = (short)(values[i] * scale);
             }
         }
-        else if (gemm._path == KernelPath.Vector128 && AdvSimd.Arm64.IsSupported ? minWeight == sbyte.MinValue
-            : gemm._path == KernelPath.DotProduct ? !Dp.IsSupported : gemm._path != KernelPath.Scalar)
+        else
         {
-            gemm._path = KernelPath.Scalar;
+            // arm64 reads the int8 blocks in place: SDOT, or SMULL/SMLAL2, which is exact only without −128.
+            bool smull = gemm._path == KernelPath.Vector128 && AdvSimd.Arm64.IsSupported && minWeight > sbyte.MinValue;
+            bool sdot = gemm._path == KernelPath.DotProduct && Dp.IsSupported;
+            gemm._path = smull || sdot ? gemm._path : KernelPath.Scalar;
         }
 
         return gemm;
