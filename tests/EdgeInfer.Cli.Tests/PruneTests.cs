@@ -89,6 +89,20 @@ public sealed class EvalComparisonTests : IDisposable
     }
 
     [Fact]
+    public void Report_PrunedModel_MarksItsSparseLayers()
+    {
+        string html = Path.Combine(_dir, "pruned.html");
+        var report = CliRunner.Run("report", CliRunner.Fixture("digits_pruned", "digits_pruned_int8.eim"), "--reference", CliRunner.Fixture("digits_pruned", "digits_pruned.onnx"),
+            "--eval-data", CliRunner.Fixture("digits", "digits_test.csv"), "-o", html);
+        Assert.True(report.Exit == 0, report.Err);
+        string page = File.ReadAllText(html);
+        // fc1 and fc2 (weights and bias as stored, against dense), fc3 dense.
+        Assert.Contains("(sparse, 28 % of 17.0 KiB)", page, StringComparison.Ordinal);
+        Assert.Contains("(sparse, 20 % of 65.0 KiB)", page, StringComparison.Ordinal);
+        Assert.Equal(2, page.Split("(sparse, ").Length - 1);
+    }
+
+    [Fact]
     public void Eval_SeveralModels_WithPerLayer_IsRefused()
     {
         string onnx = CliRunner.Fixture("digits", "digits_mlp.onnx");

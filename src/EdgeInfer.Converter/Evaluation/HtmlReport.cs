@@ -143,8 +143,15 @@ public static class HtmlReport
 
     private static void ParameterBars(StringBuilder html, ModelGraph g)
     {
+        // Bytes as stored: a sparse constant counts its blocks and indices, and its bar says how much of the dense
+        // tensor that is (pruned layers stand out in a second colour).
         var rows = g.Nodes
-            .Select(n => (n.Name, n.OpCode, Bytes: n.Inputs.ToArray().Where(i => i >= 0 && g.Tensors[i].IsConstant).Sum(i => g.Tensors[i].ByteLength)))
+            .Select(n =>
+            {
+                TensorInfo[] constants = [.. n.Inputs.ToArray().Where(i => i >= 0 && g.Tensors[i].IsConstant).Select(i => g.Tensors[i])];
+                return (n.Name, n.OpCode, Bytes: constants.Sum(t => t.ByteLength), Dense: constants.Sum(t => t.DenseByteLength),
+                    Sparse: constants.Any(t => t.Sparse is not null));
+            })
             .Where(r => r.Bytes > 0)
             .ToList();
         if (rows.Count == 0)
@@ -154,7 +161,9 @@ public static class HtmlReport
         }
 
         long max = rows.Max(r => r.Bytes);
-        HorizontalBars(html, [.. rows.Select(r => ($"{r.OpCode} {Shorten(r.Name, 22)}", (double)r.Bytes / max, Bytes(r.Bytes), "#5b7bd5"))]);
+        HorizontalBars(html, [.. rows.Select(r => ($"{r.OpCode} {Shorten(r.Name, 22)}", (double)r.Bytes / max,
+            r.Sparse ? $"{Bytes(r.Bytes)} (sparse, {(double)r.Bytes / r.Dense:P0} of {Bytes(r.Dense)})" : Bytes(r.Bytes),
+            r.Sparse ? "#8a5bd5" : "#5b7bd5"))]);
     }
 
     private static void SqnrBars(StringBuilder html, IReadOnlyList<LayerSqnr> layers)
