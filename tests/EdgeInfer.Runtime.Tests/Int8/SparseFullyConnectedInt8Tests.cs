@@ -41,6 +41,34 @@ public class SparseFullyConnectedInt8Tests
     }
 
     [Fact]
+    public void Invoke_EveryPath_WeightOfMinus128_MatchesDense()
+    {
+        // SMULL/SMLAL2 pairs are exact only for weights in [−127, 127]: with a −128 the arm64 Vector128 path must take
+        // the scalar loop (x64 widens to int16 and is exact either way). Extreme inputs make a wrong pair overflow.
+        var rng = new Random(128);
+        const int rows = 1, depth = 96, units = 20;
+        // x = −128 and whole blocks of −128: an int16 lane holding two products (SMULL + SMLAL2) would get
+        // 2 · 16,384 = 32,768, one past int16.
+        sbyte[] x = [.. Enumerable.Repeat(sbyte.MinValue, depth)];
+        sbyte[] w = PrunedWeights(rng, units, depth, 0.5);
+        for (int i = 0; i < w.Length; i += 16)
+        {
+            if ((i / 16) % 2 == 0 && w.AsSpan(i, 16).IndexOfAnyExcept((sbyte)0) >= 0)
+            {
+                w.AsSpan(i, 16).Fill(sbyte.MinValue);
+            }
+        }
+
+        float[] ws = Int8Data.Scales(rng, units, 0.001f, 0.02f);
+        int[] bias = Int8Data.RandomInts(rng, units, -5000, 5000);
+        TestTensor dense = TestTensor.Int8Weights([units, depth], w, ws);
+        TestTensor[] Inputs(TestTensor weights) => [TestTensor.Int8([rows, depth], x, 0.05f, 3), weights, TestTensor.Int32Const([units], bias)];
+        byte[] sparseBytes = KernelRunner.RunEveryPath(OpCode.FullyConnected, ClampOptions.None, Inputs(dense with { SparseBlockWidth = 16 }), TestTensor.Int8Output([rows, units], 10f, 0));
+        Assert.Equal(FullyConnectedInt8Tests.Reference(x, w, bias, rows, depth, units, 0.05f, 3, ws, 10f, 0, ClampOptions.None),
+            System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(sparseBytes).ToArray());
+    }
+
+    [Fact]
     public void Prepare_SparseWeights_AreReadInPlace_NotExpanded()
     {
         // The sparse kernel keeps no dense copy: a layer at 10 % density holds far less than its dense weights.
