@@ -45,12 +45,20 @@ public enum OpCode : ushort
     /// holds the box's size. Steps ≥ 1. Split, Crop and the gate slices of recurrent cells are Slices.
     /// </summary>
     Slice = 25,
+    /// <summary>y = |x| (the sign bit cleared: −0 → +0, NaN stays NaN).</summary>
+    Abs = 26,
+    /// <summary>y = √x, IEEE (correctly rounded; x &lt; 0 gives NaN, −0 gives −0).</summary>
+    Sqrt = 27,
+    /// <summary>y = eˣ (EdgeInfer's deterministic exp, the one Softmax and Sigmoid use).</summary>
+    Exp = 28,
+    /// <summary>y = Scale · (x &gt; 0 ? x : Alpha · (eˣ − 1)): ONNX Elu (Scale 1) and Selu (Scale = γ).</summary>
+    Elu = 29,
 }
 
 public static class OpCodes
 {
     /// <summary>The highest opcode this build knows. Readers reject anything above it or unnamed below it.</summary>
-    public const OpCode Max = OpCode.Slice;
+    public const OpCode Max = OpCode.Elu;
 
     public static bool IsKnown(OpCode op) => op >= OpCode.FullyConnected && op <= Max;
 
@@ -68,6 +76,7 @@ public static class OpCodes
         OpCode.Concat => ConcatOptions.Size,
         OpCode.Transpose => TransposeOptions.Size,
         OpCode.Slice => SliceOptions.Size,
+        OpCode.Elu => EluOptions.Size,
         OpCode.MatMul => ClampOptions.Size,
         _ => 0,
     };

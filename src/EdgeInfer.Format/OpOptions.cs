@@ -118,6 +118,15 @@ public readonly record struct LeakyReluOptions(float Alpha) : IOpOptions
     public void Write(Span<byte> d) => OptionFields.F32(d, 0, Alpha);
 }
 
+/// <summary>y = Scale · (x &gt; 0 ? x : Alpha · (eˣ − 1)).</summary>
+public readonly record struct EluOptions(float Alpha, float Scale) : IOpOptions
+{
+    public const int Size = 8;
+    public int ByteSize => Size;
+    public static EluOptions Read(ReadOnlySpan<byte> s) { OptionFields.CheckLength(s, Size); return new(OptionFields.F32(s, 0), OptionFields.F32(s, 1)); }
+    public void Write(Span<byte> d) { OptionFields.F32(d, 0, Alpha); OptionFields.F32(d, 1, Scale); }
+}
+
 /// <summary>y = max(0, min(1, Alpha·x + Beta)).</summary>
 public readonly record struct HardSigmoidOptions(float Alpha, float Beta) : IOpOptions
 {

@@ -25,6 +25,7 @@ public static class Int8Quantizer
         OpCode.FullyConnected, OpCode.Conv2D, OpCode.MaxPool2D, OpCode.AveragePool2D, OpCode.GlobalAveragePool,
         OpCode.Add, OpCode.Sub, OpCode.Mul, OpCode.Relu, OpCode.Clip, OpCode.LeakyRelu, OpCode.Sigmoid, OpCode.Tanh,
         OpCode.HardSigmoid, OpCode.HardSwish, OpCode.Swish, OpCode.Softmax, OpCode.Concat, OpCode.Reshape, OpCode.Transpose, OpCode.MatMul, OpCode.Slice,
+        OpCode.Abs, OpCode.Sqrt, OpCode.Exp, OpCode.Elu,
     ];
 
     /// <summary>Operators whose int8 output reuses the input's quantization.</summary>

@@ -45,6 +45,10 @@ internal static class LoweredGraphEvaluator
                 OpCode.HardSigmoid => Array.ConvertAll(x[0]!, v => MathF.Max(0, MathF.Min(1, ((HardSigmoidOptions)n.Options!).Alpha * v + ((HardSigmoidOptions)n.Options!).Beta))),
                 OpCode.HardSwish => Array.ConvertAll(x[0]!, v => v * MathF.Max(0, MathF.Min(1, v / 6f + 0.5f))),
                 OpCode.Swish => Array.ConvertAll(x[0]!, v => v * (1f / (1f + MathF.Exp(-v)))),
+                OpCode.Abs => Array.ConvertAll(x[0]!, MathF.Abs),
+                OpCode.Sqrt => Array.ConvertAll(x[0]!, MathF.Sqrt),
+                OpCode.Exp => Array.ConvertAll(x[0]!, MathF.Exp),
+                OpCode.Elu => Array.ConvertAll(x[0]!, v => Elu(v, (EluOptions)n.Options!)),
                 OpCode.Softmax => Softmax(x[0]!, s[0], ((SoftmaxOptions)n.Options!).Axis),
                 OpCode.Concat => Concat(x, s, ((ConcatOptions)n.Options!).Axis),
                 OpCode.Reshape => (float[])x[0]!.Clone(),
@@ -60,6 +64,8 @@ internal static class LoweredGraphEvaluator
     }
 
     private static long Count(int[] s) => s.Aggregate(1L, (a, d) => a * d);
+
+    private static float Elu(float v, EluOptions o) => o.Scale * (v > 0 ? v : o.Alpha * (MathF.Exp(v) - 1));
 
     private static float Clamp(float v, ClampOptions c) => MathF.Min(MathF.Max(v, c.Min), c.Max);
 

@@ -21,6 +21,11 @@ public class ActivationKernelTests
         new("hard-sigmoid", OpCode.HardSigmoid, new HardSigmoidOptions(0.2f, 0.5f), x => Math.Clamp(0.2f * x + 0.5, 0, 1)),
         new("hard-swish", OpCode.HardSwish, null, x => x * Math.Clamp(x + 3, 0, 6) / 6),
         new("swish", OpCode.Swish, null, x => x / (1 + Math.Exp(-x))),
+        new("abs", OpCode.Abs, null, Math.Abs),
+        new("sqrt", OpCode.Sqrt, null, Math.Sqrt),
+        new("exp", OpCode.Exp, null, Math.Exp),
+        new("elu", OpCode.Elu, new EluOptions(1f, 1f), x => x > 0 ? x : Math.Exp(x) - 1),
+        new("selu", OpCode.Elu, new EluOptions(1.6732632f, 1.050701f), x => (double)1.050701f * (x > 0 ? x : (double)1.6732632f * (Math.Exp(x) - 1))),
     ];
 
     public static TheoryData<Activation, int> Lengths()
@@ -61,11 +66,39 @@ public class ActivationKernelTests
         Assert.True(float.IsNaN(y[^1]));
         for (int i = 0; i < x.Length; i++)
         {
-            if (!float.IsNaN(x[i]) && !float.IsInfinity(x[i]) && a.Op != OpCode.HardSwish)
+            if (double.IsNaN(a.Reference(x[i])))
+            {
+                Assert.True(float.IsNaN(y[i]), $"{a.Name}({x[i]:R}) = {y[i]:R}, expected NaN");
+            }
+            else if (!float.IsInfinity(x[i]) && Math.Abs(a.Reference(x[i])) > float.MaxValue)
+            {
+                Assert.True(float.IsInfinity(y[i]), $"{a.Name}({x[i]:R}) = {y[i]:R}, expected to overflow float");
+            }
+            else if (!float.IsNaN(x[i]) && !float.IsInfinity(x[i]) && a.Op != OpCode.HardSwish && !(a.Op == OpCode.Exp && x[i] > 88))
             {
                 Assert.True(Math.Abs(y[i] - a.Reference(x[i])) <= 1e-6 * Math.Max(1, Math.Abs(a.Reference(x[i]))), $"{a.Name}({x[i]:R}) = {y[i]:R}");
             }
         }
+    }
+
+    [Fact]
+    public void Abs_ClearsTheSignBit_Sqrt_IsIeee_Exp_IsTheSoftmaxExp()
+    {
+        float[] x = [-0f, -2.5f, 3f, float.NegativeInfinity, 2f, 1e-40f, 0.25f];
+        float[] abs = KernelAssert.RunEveryPath(OpCode.Abs, null, [TestTensor.Input([x.Length], x)], [x.Length]);
+        Assert.Equal(x.Select(v => BitConverter.SingleToInt32Bits(MathF.Abs(v))), abs.Select(BitConverter.SingleToInt32Bits));
+        float[] sqrt = KernelAssert.RunEveryPath(OpCode.Sqrt, null, [TestTensor.Input([x.Length], x)], [x.Length]);
+        Assert.Equal(x.Select(v => BitConverter.SingleToInt32Bits(MathF.Sqrt(v))), sqrt.Select(BitConverter.SingleToInt32Bits));
+        float[] exp = KernelAssert.RunEveryPath(OpCode.Exp, null, [TestTensor.Input([x.Length], x)], [x.Length]);
+        Assert.Equal(x.Select(v => Runtime.Kernels.Common.FloatMath.Exp(v)), exp);
+    }
+
+    [Fact]
+    public void Elu_WithNonFiniteOptions_IsRefused()
+    {
+        TestTensor x = TestTensor.Input([4], [1f, -1f, 0f, 2f]);
+        KernelAssert.Refused(OpCode.Elu, new EluOptions(float.NaN, 1f), [x], TestTensor.Output([4]));
+        KernelAssert.Refused(OpCode.Elu, new EluOptions(1f, float.PositiveInfinity), [x], TestTensor.Output([4]));
     }
 
     [Fact]

@@ -12,18 +12,18 @@ public static class OnnxOperators
     /// <summary>Operators that run on activations (after lowering, fusing or removal).</summary>
     public static IReadOnlyList<string> Lowered { get; } =
     [
-        "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant", "Conv", "Div", "Dropout",
-        "Flatten", "GRU", "Gather", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "HardSwish", "Identity", "LSTM", "LeakyRelu",
-        "MatMul", "MaxPool", "Mul", "Neg", "PRelu", "Pad", "ReduceMean", "Relu", "Reshape", "Shape", "Sigmoid", "Size",
-        "Slice", "Softmax", "Split", "Squeeze", "Sub", "Sum", "Tanh", "Tile", "Transpose", "Unsqueeze",
+        "Abs", "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant", "Conv", "Div", "Dropout",
+        "Elu", "Exp", "Flatten", "GRU", "Gather", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "HardSwish", "Identity", "LSTM", "LeakyRelu",
+        "MatMul", "MaxPool", "Mul", "Neg", "PRelu", "Pad", "ReduceMean", "Relu", "Reshape", "Selu", "Shape", "Sigmoid", "Size",
+        "Slice", "Softmax", "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "Tile", "Transpose", "Unsqueeze",
     ];
 
     /// <summary>Operators folded when all their inputs are constants (shape arithmetic); unsupported on activations.</summary>
     public static IReadOnlyList<string> FoldedOnly { get; } =
     [
-        "Abs", "And", "Ceil", "ConstantOfShape", "Equal", "Exp", "Expand", "Floor", "Greater", "GreaterOrEqual",
+        "And", "Ceil", "ConstantOfShape", "Equal", "Expand", "Floor", "Greater", "GreaterOrEqual",
         "Less", "LessOrEqual", "Log", "Max", "Mean", "Min", "Mod", "Not", "Or", "Pow", "Range", "Reciprocal", "ReduceMax",
-        "ReduceMin", "ReduceProd", "ReduceSum", "Sign", "Sqrt", "Where",
+        "ReduceMin", "ReduceProd", "ReduceSum", "Sign", "Where",
     ];
 
     private static readonly HashSet<string> LoweredSet = new(Lowered, StringComparer.Ordinal);

@@ -88,6 +88,22 @@ public static class LowerToEdgeInfer
                 case "HardSwish":
                     ElementwiseLowering.Unary(ctx, n, OpCode.HardSwish, null);
                     break;
+                case "Abs":
+                    ElementwiseLowering.Unary(ctx, n, OpCode.Abs, null);
+                    break;
+                case "Sqrt":
+                    ElementwiseLowering.Unary(ctx, n, OpCode.Sqrt, null);
+                    break;
+                case "Exp":
+                    ElementwiseLowering.Unary(ctx, n, OpCode.Exp, null);
+                    break;
+                case "Elu":
+                    ElementwiseLowering.Unary(ctx, n, OpCode.Elu, new EluOptions(n.GetFloat("alpha", 1f), 1f));
+                    break;
+                case "Selu":
+                    // ONNX's defaults are float32 roundings of Klambauer et al.'s α and γ.
+                    ElementwiseLowering.Unary(ctx, n, OpCode.Elu, new EluOptions(n.GetFloat("alpha", 1.67326319217681884765625f), n.GetFloat("gamma", 1.05070102214813232421875f)));
+                    break;
                 case "LeakyRelu":
                     ElementwiseLowering.Unary(ctx, n, OpCode.LeakyRelu, new LeakyReluOptions(n.GetFloat("alpha", 0.01f)));
                     break;

@@ -182,3 +182,87 @@ public struct HardSwishKernel : IKernel<HardSwishKernel>
         }
     }
 }
+
+/// <summary>y = |x|: the sign bit cleared (exact on every path).</summary>
+public struct AbsKernel : IKernel<AbsKernel>
+{
+    private UnaryFloatMap _map;
+
+    public static OpCode OpCode => OpCode.Abs;
+
+    public static AbsKernel Prepare(ref KernelContext context) => new() { _map = UnaryFloatMap.Prepare(ref context) };
+
+    public void Invoke(Span<byte> scratch) => _map.Run(default(AbsOperator));
+
+    private readonly struct AbsOperator : IFloatUnaryOperator
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public T Apply<T>(T x) where T : struct, IFloatVector<T> => T.And(x, T.CreateFromBits(0x7FFF_FFFF));
+    }
+}
+
+/// <summary>y = √x, IEEE (correctly rounded, so every path gives the same bits).</summary>
+public struct SqrtKernel : IKernel<SqrtKernel>
+{
+    private UnaryFloatMap _map;
+
+    public static OpCode OpCode => OpCode.Sqrt;
+
+    public static SqrtKernel Prepare(ref KernelContext context) => new() { _map = UnaryFloatMap.Prepare(ref context) };
+
+    public void Invoke(Span<byte> scratch) => _map.Run(default(SqrtOperator));
+
+    private readonly struct SqrtOperator : IFloatUnaryOperator
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public T Apply<T>(T x) where T : struct, IFloatVector<T> => T.Sqrt(x);
+    }
+}
+
+/// <summary>y = eˣ by <see cref="FloatMath.Exp{T}(T)"/> (the exp of Softmax and Sigmoid).</summary>
+public struct ExpKernel : IKernel<ExpKernel>
+{
+    private UnaryFloatMap _map;
+
+    public static OpCode OpCode => OpCode.Exp;
+
+    public static ExpKernel Prepare(ref KernelContext context) => new() { _map = UnaryFloatMap.Prepare(ref context) };
+
+    public void Invoke(Span<byte> scratch) => _map.Run(default(ExpOperator));
+
+    private readonly struct ExpOperator : IFloatUnaryOperator
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public T Apply<T>(T x) where T : struct, IFloatVector<T> => FloatMath.Exp(x);
+    }
+}
+
+/// <summary>y = Scale · (x &gt; 0 ? x : Alpha · (eˣ − 1)), eˣ by <see cref="FloatMath.Exp{T}(T)"/>; a NaN input comes out NaN.</summary>
+public struct EluKernel : IKernel<EluKernel>
+{
+    private UnaryFloatMap _map;
+    private EluOperator _op;
+
+    public static OpCode OpCode => OpCode.Elu;
+
+    public static EluKernel Prepare(ref KernelContext context)
+    {
+        var map = UnaryFloatMap.Prepare(ref context);
+        EluOptions options = EluOptions.Read(context.Options);
+        context.Require(float.IsFinite(options.Alpha) && float.IsFinite(options.Scale), $"alpha {options.Alpha} and scale {options.Scale} must be finite");
+        return new EluKernel { _map = map, _op = new EluOperator(options.Alpha, options.Scale) };
+    }
+
+    public void Invoke(Span<byte> scratch) => _map.Run(_op);
+
+    private readonly struct EluOperator(float alpha, float scale) : IFloatUnaryOperator
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public T Apply<T>(T x) where T : struct, IFloatVector<T>
+        {
+            // (eˣ − 1)·α where x ≤ 0 (or NaN: the exp of a NaN is clamped, so the NaN is passed through by the select).
+            T negative = (FloatMath.Exp(x) - T.Create(1f)) * T.Create(alpha);
+            return T.Select(T.GreaterThan(x, T.Zero), x, T.Select(T.LessThan(x, T.Create(float.PositiveInfinity)), negative, x)) * T.Create(scale);
+        }
+    }
+}

@@ -142,3 +142,51 @@ public struct TanhInt8Kernel : IKernel<TanhInt8Kernel>
     public static TanhInt8Kernel Prepare(ref KernelContext context) => new() { _lut = Int8LookupTable.Create(ref context, DeterministicMath.Tanh) };
     public readonly void Invoke(Span<byte> scratch) => _lut.Invoke();
 }
+
+/// <summary>Int8 |x| by lookup table.</summary>
+public struct AbsInt8Kernel : IKernel<AbsInt8Kernel>
+{
+    private Int8LookupTable _lut;
+    public static OpCode OpCode => OpCode.Abs;
+    public static DataType InputType => DataType.Int8;
+    public static AbsInt8Kernel Prepare(ref KernelContext context) => new() { _lut = Int8LookupTable.Create(ref context, Math.Abs) };
+    public readonly void Invoke(Span<byte> scratch) => _lut.Invoke();
+}
+
+/// <summary>Int8 √x by lookup table (IEEE double square root; a negative real input maps to the output zero point, as NaN does).</summary>
+public struct SqrtInt8Kernel : IKernel<SqrtInt8Kernel>
+{
+    private Int8LookupTable _lut;
+    public static OpCode OpCode => OpCode.Sqrt;
+    public static DataType InputType => DataType.Int8;
+    public static SqrtInt8Kernel Prepare(ref KernelContext context) => new() { _lut = Int8LookupTable.Create(ref context, Math.Sqrt) };
+    public readonly void Invoke(Span<byte> scratch) => _lut.Invoke();
+}
+
+/// <summary>Int8 eˣ by lookup table (deterministic exp).</summary>
+public struct ExpInt8Kernel : IKernel<ExpInt8Kernel>
+{
+    private Int8LookupTable _lut;
+    public static OpCode OpCode => OpCode.Exp;
+    public static DataType InputType => DataType.Int8;
+    public static ExpInt8Kernel Prepare(ref KernelContext context) => new() { _lut = Int8LookupTable.Create(ref context, DeterministicMath.Exp) };
+    public readonly void Invoke(Span<byte> scratch) => _lut.Invoke();
+}
+
+/// <summary>Int8 Scale · (x &gt; 0 ? x : Alpha · (eˣ − 1)) by lookup table (deterministic exp).</summary>
+public struct EluInt8Kernel : IKernel<EluInt8Kernel>
+{
+    private Int8LookupTable _lut;
+    public static OpCode OpCode => OpCode.Elu;
+    public static DataType InputType => DataType.Int8;
+
+    public static EluInt8Kernel Prepare(ref KernelContext context)
+    {
+        EluOptions o = EluOptions.Read(context.Options);
+        context.Require(float.IsFinite(o.Alpha) && float.IsFinite(o.Scale), $"alpha {o.Alpha} and scale {o.Scale} must be finite");
+        (double alpha, double scale) = (o.Alpha, o.Scale);
+        return new() { _lut = Int8LookupTable.Create(ref context, x => scale * (x > 0 ? x : alpha * (DeterministicMath.Exp(x) - 1)), EluOptions.Size) };
+    }
+
+    public readonly void Invoke(Span<byte> scratch) => _lut.Invoke();
+}

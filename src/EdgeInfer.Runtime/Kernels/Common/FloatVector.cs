@@ -38,6 +38,9 @@ internal interface IFloatVector<TSelf> where TSelf : struct, IFloatVector<TSelf>
     /// <summary>IEEE 754-2019 maximum: NaN when either lane is NaN, +0 above −0 (Math.Max semantics).</summary>
     static abstract TSelf Max(TSelf a, TSelf b);
 
+    /// <summary>IEEE square root, correctly rounded on every path (so every path gives the same bits).</summary>
+    static abstract TSelf Sqrt(TSelf a);
+
     /// <summary>IEEE 754-2019 minimum: NaN when either lane is NaN, −0 below +0.</summary>
     static abstract TSelf Min(TSelf a, TSelf b);
 
@@ -151,6 +154,8 @@ internal readonly struct ScalarFloat : IFloatVector<ScalarFloat>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ScalarFloat Max(ScalarFloat a, ScalarFloat b) => new(MathF.Max(a._value, b._value));
 
+    public static ScalarFloat Sqrt(ScalarFloat a) => new(MathF.Sqrt(a._value));
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ScalarFloat Min(ScalarFloat a, ScalarFloat b) => new(MathF.Min(a._value, b._value));
 
@@ -235,6 +240,8 @@ internal readonly struct Float128 : IFloatVector<Float128>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Float128 Max(Float128 a, Float128 b) => new(Vector128.Max(a._value, b._value));
 
+    public static Float128 Sqrt(Float128 a) => new(Vector128.Sqrt(a._value));
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Float128 Min(Float128 a, Float128 b) => new(Vector128.Min(a._value, b._value));
 
@@ -309,6 +316,8 @@ internal readonly struct Float256 : IFloatVector<Float256>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Float256 Max(Float256 a, Float256 b) => new(Vector256.Max(a._value, b._value));
+
+    public static Float256 Sqrt(Float256 a) => new(Vector256.Sqrt(a._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Float256 Min(Float256 a, Float256 b) => new(Vector256.Min(a._value, b._value));
