@@ -305,7 +305,7 @@ public class PassTests
             var e = Assert.Throws<UnsupportedOperatorException>(() => ModelConverter.Convert(path, new ConvertOptions()));
             Assert.StartsWith(path + ": node 'erf_1' (Erf): ", e.Message);
             Assert.Contains("operator Erf is not supported", e.Message);
-            Assert.Contains("supported operators: Add, AveragePool, BatchNormalization", e.Message);
+            Assert.Contains("supported operators: Abs, Add, AveragePool, BatchNormalization", e.Message);
             Assert.Contains("on constant inputs only: ", e.Message);
             Assert.DoesNotContain('\n', e.Message);
             Assert.Equal("Erf", e.OpType);
@@ -327,9 +327,9 @@ public class PassTests
     [Fact]
     public void FoldedOnlyOperator_OnActivation_SaysSo()
     {
-        var b = new OnnxBuilder(13).Input("x", 4).Node("Exp", ["x"], ["y"]).Output("y");
+        var b = new OnnxBuilder(13).Input("x", 4).Node("Log", ["x"], ["y"]).Output("y");
         var e = Assert.Throws<UnsupportedOperatorException>(() => TestModels.Lower(b));
-        Assert.Contains("Exp is supported only on constant inputs", e.Message);
+        Assert.Contains("Log is supported only on constant inputs", e.Message);
     }
 
     [Fact]
