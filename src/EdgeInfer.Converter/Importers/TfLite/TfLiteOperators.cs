@@ -30,7 +30,8 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
     private const int Add = 0, AveragePool2D = 1, Concatenation = 2, Conv2D = 3, DepthwiseConv2D = 4, Dequantize = 6,
         FullyConnected = 9, Logistic = 14, MaxPool2D = 17, Mul = 18, Relu = 19, ReluN1To1 = 20, Relu6 = 21, Reshape = 22,
         Softmax = 25, Tanh = 28, Transpose = 39, Mean = 40, Sub = 41, Squeeze = 43, ExpandDims = 70, LeakyRelu = 98,
-        Quantize = 114, HardSwish = 117, Pad = 34, PadV2 = 60, Slice = 65, StridedSlice = 45, Split = 49, SplitV = 102;
+        Quantize = 114, HardSwish = 117, Pad = 34, PadV2 = 60, Slice = 65, StridedSlice = 45, Split = 49, SplitV = 102,
+        Exp = 47, Sqrt = 75, Abs = 101, Elu = 111;
 
     private const int PaddingSame = 0, PaddingValid = 1;
 
@@ -121,13 +122,17 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
             case Relu6: Unary(context, OpCode.Clip, new ClampOptions(0, 6)); break;
             case ReluN1To1: Unary(context, OpCode.Clip, new ClampOptions(-1, 1)); break;
             case HardSwish: Unary(context, OpCode.HardSwish, null); break;
+            case Abs: Unary(context, OpCode.Abs, null); break;
+            case Sqrt: Unary(context, OpCode.Sqrt, null); break;
+            case Exp: Unary(context, OpCode.Exp, null); break;
+            case Elu: Unary(context, OpCode.Elu, new EluOptions(1f, 1f)); break; // TFLite's ELU has alpha 1
             case LeakyRelu:
                 Unary(context, OpCode.LeakyRelu, new LeakyReluOptions(context.Options<LeakyReluOptions_>(BuiltinOptions.LeakyReluOptions)?.Alpha ?? 0f));
                 break;
             default:
                 throw Problem(index, code, custom, "is not supported by EdgeInfer's TFLite importer (supported: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, "
                     + "AVERAGE_POOL_2D, MAX_POOL_2D, MEAN over height and width, ADD, SUB, MUL, RESHAPE, SQUEEZE, EXPAND_DIMS, SOFTMAX, CONCATENATION, TRANSPOSE, "
-                    + "QUANTIZE, DEQUANTIZE, LOGISTIC, TANH, RELU, RELU6, RELU_N1_TO_1, LEAKY_RELU, HARD_SWISH, SLICE, STRIDED_SLICE, SPLIT, SPLIT_V, "
+                    + "QUANTIZE, DEQUANTIZE, LOGISTIC, TANH, RELU, RELU6, RELU_N1_TO_1, LEAKY_RELU, HARD_SWISH, ABS, SQRT, EXP, ELU, SLICE, STRIDED_SLICE, SPLIT, SPLIT_V, "
                     + "and PAD / PADV2 before a convolution)");
         }
     }
@@ -584,6 +589,7 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
         Mean => "MEAN", Sub => "SUB", Squeeze => "SQUEEZE", ExpandDims => "EXPAND_DIMS", LeakyRelu => "LEAKY_RELU",
         Quantize => "QUANTIZE", HardSwish => "HARD_SWISH", Pad => "PAD", PadV2 => "PADV2", 16 => "LSTM", 27 => "SVDF",
         32 => $"CUSTOM '{custom}'", 44 => "UNIDIRECTIONAL_SEQUENCE_LSTM", 45 => "STRIDED_SLICE", 49 => "SPLIT", 65 => "SLICE",
+        Exp => "EXP", Sqrt => "SQRT", Abs => "ABS", Elu => "ELU",
         _ => $"builtin operator {code}",
     };
 
