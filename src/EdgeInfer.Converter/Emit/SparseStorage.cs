@@ -43,9 +43,17 @@ public static class SparseStorage
             data = TensorData.FromFloats(positive).Bytes;
         }
 
+        // Every layout stores at least the non-zero elements: when those alone exceed the budget (any dense trained
+        // model), one counting pass decides, instead of measuring five layouts. The emitter runs once per pruning-search
+        // and accuracy-contract round, so this keeps dense models from paying for sparse storage they never get.
+        int size = DataTypes.SizeOf(v.Type);
+        if ((long)NonZeroElements(data, size) * size > MaxStoredFraction * data.Length)
+        {
+            return null;
+        }
+
         // Blocks of 16 first: the int8 kernels skip them whole. A model pruned in finer blocks (or element by
         // element) is stored in the narrowest width that qualifies, for its size alone: it is expanded at load.
-        int size = DataTypes.SizeOf(v.Type);
         SparseLayout? best = null;
         foreach (int width in (ReadOnlySpan<int>)[SparseBlocks.DefaultBlockWidth, 8, 4, 2, 1])
         {
@@ -63,6 +71,23 @@ public static class SparseStorage
         }
 
         return best is null ? null : (best, data);
+    }
+
+    /// <summary>Elements with a non-zero byte (float −0 has been made +0 by then).</summary>
+    private static int NonZeroElements(ReadOnlySpan<byte> data, int size)
+    {
+        if (size == 1)
+        {
+            return data.Length - data.Count((byte)0);
+        }
+
+        int nonZero = 0;
+        foreach (int bits in System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(data))
+        {
+            nonZero += bits != 0 ? 1 : 0;
+        }
+
+        return nonZero;
     }
 
     private static bool HasNegativeZero(ReadOnlySpan<float> values)
