@@ -53,12 +53,29 @@ public enum OpCode : ushort
     Exp = 28,
     /// <summary>y = Scale · (x &gt; 0 ? x : Alpha · (eˣ − 1)): ONNX Elu (Scale 1) and Selu (Scale = γ).</summary>
     Elu = 29,
+    /// <summary>
+    /// An LSTM over a whole sequence, its input projection already done. Input 0: the projected gates P, float32
+    /// [T, N, 4H] (<see cref="RecurrentOptions.TimeAxis"/> 0) or [N, T, 4H] (1), gate blocks i, f, g, o, both biases
+    /// already added; input 1: the recurrent weights R [4H, H], a constant or derived tensor. Output: the hidden state
+    /// of every step, [T, N, H] or [N, T, H], in time order. Initial states are zero. Per step (first step: h = c = 0,
+    /// so the product is skipped and c = i·g): z = P_t + R·h; i, f, o = gate(z); g = cell(z); c = f·c + i·g;
+    /// h = o·output(c). Options: <see cref="RecurrentOptions"/>.
+    /// </summary>
+    Lstm = 30,
+    /// <summary>
+    /// A GRU over a whole sequence, its input projection already done. Input 0: P [T, N, 3H] or [N, T, 3H], gate
+    /// blocks z, r, n, with the recurrent biases of z and r (and of n, unless reset-after) already added; input 1: R
+    /// [3H, H], constant or derived; input 2 (reset-after only): the candidate's recurrent bias [H]. Output as
+    /// <see cref="Lstm"/>. Per step (first step: h = 0): z, r = gate(P_t + R_zr·h); reset-after: n = candidate(P_n +
+    /// r·(R_n·h + b)), otherwise n = candidate(P_n + R_n·(r·h)); h = n + z·(h − n) (first step: n − z·n).
+    /// </summary>
+    Gru = 31,
 }
 
 public static class OpCodes
 {
     /// <summary>The highest opcode this build knows. Readers reject anything above it or unnamed below it.</summary>
-    public const OpCode Max = OpCode.Elu;
+    public const OpCode Max = OpCode.Gru;
 
     public static bool IsKnown(OpCode op) => op >= OpCode.FullyConnected && op <= Max;
 
@@ -77,6 +94,7 @@ public static class OpCodes
         OpCode.Transpose => TransposeOptions.Size,
         OpCode.Slice => SliceOptions.Size,
         OpCode.Elu => EluOptions.Size,
+        OpCode.Lstm or OpCode.Gru => RecurrentOptions.Size,
         OpCode.MatMul => ClampOptions.Size,
         _ => 0,
     };

@@ -127,6 +127,67 @@ public readonly record struct EluOptions(float Alpha, float Scale) : IOpOptions
     public void Write(Span<byte> d) { OptionFields.F32(d, 0, Alpha); OptionFields.F32(d, 1, Scale); }
 }
 
+/// <summary>
+/// One activation of a recurrent cell: <see cref="OpCode.Sigmoid"/>, <see cref="OpCode.Tanh"/>,
+/// <see cref="OpCode.Relu"/> or <see cref="OpCode.HardSigmoid"/> (with Alpha and Beta), computed exactly as that
+/// operator's kernel computes it; <see cref="None"/> for a slot the cell does not use (a GRU's third).
+/// </summary>
+public readonly record struct RecurrentActivation(OpCode Op, float Alpha = 0, float Beta = 0)
+{
+    public static RecurrentActivation None => default;
+    public static RecurrentActivation Sigmoid => new(OpCode.Sigmoid);
+    public static RecurrentActivation Tanh => new(OpCode.Tanh);
+    public static RecurrentActivation Relu => new(OpCode.Relu);
+
+    public static RecurrentActivation HardSigmoid(float alpha, float beta) => new(OpCode.HardSigmoid, alpha, beta);
+
+    public override string ToString() => Op == OpCode.HardSigmoid ? $"HardSigmoid({Alpha}, {Beta})" : Op.ToString();
+}
+
+/// <summary>
+/// A fused recurrence (<see cref="OpCode.Lstm"/>, <see cref="OpCode.Gru"/>): the time axis of its sequences (0 or
+/// 1), whether it reads the steps last to first (its output still lists them in time order), the GRU's reset-after
+/// form, and its activations: Gate (i, f, o / z, r), Candidate (g / n) and Output (the LSTM's on the cell state;
+/// <see cref="RecurrentActivation.None"/> for a GRU).
+/// </summary>
+public readonly record struct RecurrentOptions(int TimeAxis, bool Reverse, bool ResetAfter, RecurrentActivation Gate, RecurrentActivation Candidate, RecurrentActivation Output) : IOpOptions
+{
+    public const int Size = 44;
+    public int ByteSize => Size;
+
+    /// <summary>Reads the record; the kernel validates the axis, the flags and the activations.</summary>
+    public static RecurrentOptions Read(ReadOnlySpan<byte> s)
+    {
+        OptionFields.CheckLength(s, Size);
+        int flags = OptionFields.I32(s, 1);
+        if ((flags & ~3) != 0)
+        {
+            throw new ArgumentException($"recurrent flags 0x{flags:x} set unknown bits");
+        }
+
+        return new(OptionFields.I32(s, 0), (flags & 1) != 0, (flags & 2) != 0, Activation(s, 2), Activation(s, 5), Activation(s, 8));
+    }
+
+    public void Write(Span<byte> d)
+    {
+        OptionFields.I32(d, 0, TimeAxis);
+        OptionFields.I32(d, 1, (Reverse ? 1 : 0) | (ResetAfter ? 2 : 0));
+        Write(d, 2, Gate);
+        Write(d, 5, Candidate);
+        Write(d, 8, Output);
+    }
+
+    private static RecurrentActivation Activation(ReadOnlySpan<byte> s, int field)
+        => new((OpCode)OptionFields.I32(s, field), OptionFields.F32(s, field + 1), OptionFields.F32(s, field + 2));
+
+    private static void Write(Span<byte> d, int field, RecurrentActivation a)
+    {
+        OptionFields.I32(d, field, (int)a.Op);
+        OptionFields.F32(d, field + 1, a.Alpha);
+        OptionFields.F32(d, field + 2, a.Beta);
+    }
+}
+
 /// <summary>y = max(0, min(1, Alpha·x + Beta)).</summary>
 public readonly record struct HardSigmoidOptions(float Alpha, float Beta) : IOpOptions
 {
