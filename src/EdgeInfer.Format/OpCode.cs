@@ -70,12 +70,19 @@ public enum OpCode : ushort
     /// r·(R_n·h + b)), otherwise n = candidate(P_n + R_n·(r·h)); h = n + z·(h − n) (first step: n − z·n).
     /// </summary>
     Gru = 31,
+    /// <summary>
+    /// Log of the softmax along one axis, options <see cref="SoftmaxOptions"/> (Axis, Beta): with z = Beta·x and
+    /// m = max z along the axis, y = (z − m) − log Σ exp(z − m), the sum over the axis. Every output is ≤ 0 (a slice
+    /// holding NaN, or +∞, or only −∞ is NaN); −∞ inputs give −∞. Computing it as one operator keeps the outputs of
+    /// very unlikely classes finite where log(Softmax) would give log 0 = −∞.
+    /// </summary>
+    LogSoftmax = 32,
 }
 
 public static class OpCodes
 {
     /// <summary>The highest opcode this build knows. Readers reject anything above it or unnamed below it.</summary>
-    public const OpCode Max = OpCode.Gru;
+    public const OpCode Max = OpCode.LogSoftmax;
 
     public static bool IsKnown(OpCode op) => op >= OpCode.FullyConnected && op <= Max;
 
@@ -89,7 +96,7 @@ public static class OpCodes
         OpCode.Clip => ClampOptions.Size,
         OpCode.LeakyRelu => LeakyReluOptions.Size,
         OpCode.HardSigmoid => HardSigmoidOptions.Size,
-        OpCode.Softmax => SoftmaxOptions.Size,
+        OpCode.Softmax or OpCode.LogSoftmax => SoftmaxOptions.Size,
         OpCode.Concat => ConcatOptions.Size,
         OpCode.Transpose => TransposeOptions.Size,
         OpCode.Slice => SliceOptions.Size,

@@ -199,7 +199,7 @@ public readonly record struct HardSigmoidOptions(float Alpha, float Beta) : IOpO
     public void Write(Span<byte> d) { OptionFields.F32(d, 0, Alpha); OptionFields.F32(d, 1, Beta); }
 }
 
-/// <summary>Softmax over one axis (non-negative, already normalized), of exp(Beta·x).</summary>
+/// <summary>Softmax over one axis (non-negative, already normalized), of exp(Beta·x); LogSoftmax's options too.</summary>
 public readonly record struct SoftmaxOptions(int Axis, float Beta) : IOpOptions
 {
     public const int Size = 8;
