@@ -10,6 +10,7 @@ public class FloatMathTests
     private const double ExpMaxUlp = 1.0;
     private const double SigmoidMaxUlp = 2.5;
     private const double TanhMaxUlp = 2.0;
+    private const double LogMaxUlp = 1.0;
 
     [Fact]
     public void Exp_DenseRange_IsWithinOneUlpOfDoublePrecision()
@@ -30,6 +31,63 @@ public class FloatMathTests
     {
         double worst = MaxUlpError(FloatMath.Tanh, Math.Tanh, out float at);
         Assert.True(worst <= TanhMaxUlp, $"tanh max error {worst:F3} ulp at {at:R}");
+    }
+
+    /// <summary>
+    /// log over every positive float bit pattern a step apart (subnormals to FLT_MAX), the dense grid, the range
+    /// around 1 where the result cancels, and every power of two (exact k·ln 2 plus nothing).
+    /// </summary>
+    [Fact]
+    public void Log_WholeRange_IsWithinOneUlpOfDoublePrecision()
+    {
+        var x = new List<float>(Samples(step: 16411, grid: 1 << 18));
+        for (int i = -(1 << 16); i <= 1 << 16; i++)
+        {
+            x.Add(1f + i / 65536f);
+        }
+
+        for (int e = -149; e <= 127; e++)
+        {
+            x.Add(MathF.ScaleB(1f, e));
+        }
+
+        double worst = 0;
+        float at = 0;
+        foreach (float v in x)
+        {
+            float y = FloatMath.Log(v);
+            if (!(v > 0) || float.IsPositiveInfinity(v))
+            {
+                continue; // the special values, asserted below
+            }
+
+            double exact = Math.Log(v);
+            double error = Math.Abs(y - exact) / Ulp((float)exact);
+            if (error > worst)
+            {
+                worst = error;
+                at = v;
+            }
+        }
+
+        Assert.True(worst <= LogMaxUlp, $"log max error {worst:F3} ulp at {at:R}");
+    }
+
+    [Fact]
+    public void Log_SpecialValues()
+    {
+        Assert.Equal(float.NegativeInfinity, FloatMath.Log(0f));
+        Assert.Equal(float.NegativeInfinity, FloatMath.Log(-0f));
+        Assert.Equal(float.PositiveInfinity, FloatMath.Log(float.PositiveInfinity));
+        Assert.Equal(BitConverter.SingleToInt32Bits(0f), BitConverter.SingleToInt32Bits(FloatMath.Log(1f)));
+        Assert.Equal(MathF.Log(2f), FloatMath.Log(2f));
+        Assert.Equal((float)Math.Log(float.Epsilon), FloatMath.Log(float.Epsilon));
+        Assert.Equal((float)Math.Log(float.MaxValue), FloatMath.Log(float.MaxValue));
+        // Created NaNs have fixed bits (x64's default NaN is negative, arm64's positive); an input NaN keeps its payload.
+        Assert.Equal(0x7FC0_0000, BitConverter.SingleToInt32Bits(FloatMath.Log(-1f)));
+        Assert.Equal(0x7FC0_0000, BitConverter.SingleToInt32Bits(FloatMath.Log(float.NegativeInfinity)));
+        Assert.Equal(0x7FC0_0000, BitConverter.SingleToInt32Bits(FloatMath.Log(-float.Epsilon)));
+        Assert.Equal(unchecked((int)0xFFC0_1234), BitConverter.SingleToInt32Bits(FloatMath.Log(BitConverter.Int32BitsToSingle(unchecked((int)0xFFC0_1234)))));
     }
 
     [Theory]
@@ -70,6 +128,7 @@ public class FloatMathTests
         AssertSameBits(x, static v => FloatMath.Exp(v), static v => FloatMath.Exp(v), static v => FloatMath.Exp(v));
         AssertSameBits(x, static v => FloatMath.Sigmoid(v), static v => FloatMath.Sigmoid(v), static v => FloatMath.Sigmoid(v));
         AssertSameBits(x, static v => FloatMath.Tanh(v), static v => FloatMath.Tanh(v), static v => FloatMath.Tanh(v));
+        AssertSameBits(x, static v => FloatMath.Log(v), static v => FloatMath.Log(v), static v => FloatMath.Log(v));
     }
 
     private static void AssertSameBits(float[] x, Func<ScalarFloat, ScalarFloat> scalar, Func<Float128, Float128> v128, Func<Float256, Float256> v256)

@@ -1,7 +1,7 @@
 namespace EdgeInfer.Runtime.Kernels.Quantized;
 
 /// <summary>
-/// exp, tanh and the logistic function from IEEE-754 double additions, multiplications and divisions only, so lookup
+/// exp, log, tanh and the logistic function from IEEE-754 double additions, multiplications and divisions only, so lookup
 /// tables built from them are the same bytes on x64 and arm64 (the platforms' libm may differ in the last bit, and a
 /// last-bit difference can move a value across a rounding boundary of the table). Accuracy about 1e−15 relative.
 /// </summary>
@@ -40,6 +40,43 @@ public static class DeterministicMath
         }
 
         return Scale(p, (int)k);
+    }
+
+    /// <summary>
+    /// ln x: x = 2^k·m with m ∈ [√½, √2) from the bits (subnormals scaled by 2^54 first), f = m − 1 (exact),
+    /// s = f/(2 + f), ln m = 2·atanh(s) by its series to s²³ (|s| ≤ 0.172: truncation below 1e−18 relative), plus
+    /// k·ln 2 split as in <see cref="Exp"/>. ln 0 = −∞, ln +∞ = +∞, negative or NaN → NaN.
+    /// </summary>
+    public static double Log(double x)
+    {
+        if (!(x > 0) || double.IsPositiveInfinity(x))
+        {
+            return x == 0 ? double.NegativeInfinity : x > 0 ? x : double.NaN;
+        }
+
+        int k = 0;
+        if (x < 2.2250738585072014e-308) // below the smallest normal double
+        {
+            x *= 18014398509481984.0; // 2^54
+            k = -54;
+        }
+
+        const long sqrtHalfBits = 0x3FE6_A09E_667F_3BCD; // the double nearest √½
+        long offset = BitConverter.DoubleToInt64Bits(x) - sqrtHalfBits;
+        k += (int)(offset >> 52);
+        double m = BitConverter.Int64BitsToDouble((offset & 0x000F_FFFF_FFFF_FFFF) + sqrtHalfBits);
+        double f = m - 1;
+        double s = f / (2 + f);
+        double z = s * s;
+        double series = 0;
+        for (int j = 11; j >= 1; j--)
+        {
+            series = series * z + 2.0 / (2 * j + 1);
+        }
+
+        // ln m = 2s + s·z·series, written as f − f²/2 + s·(f²/2 + z·series) so the leading term f is exact.
+        double halfSquare = 0.5 * f * f;
+        return k * Ln2Hi + (f - (halfSquare - (s * (halfSquare + z * series) + k * Ln2Lo)));
     }
 
     public static double Tanh(double x)
