@@ -27,6 +27,7 @@ internal static partial class BuiltinKernels
         .Add<ExpKernel>()
         .Add<EluKernel>()
         .Add<SoftmaxKernel>()
+        .Add<LogSoftmaxKernel>()
         .Add<ConcatKernel>()
         .Add<ReshapeKernel>()
         .Add<TransposeKernel>()

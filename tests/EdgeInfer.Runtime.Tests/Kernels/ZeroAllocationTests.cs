@@ -29,7 +29,8 @@ public class ZeroAllocationTests
     /// <summary>
     /// x[1,10,10,3] → Conv 3×3 (relu) → depthwise 3×3 → MaxPool → AveragePool → Add(per channel) → Sub → Mul → Div
     /// → Clip → LeakyRelu → Sigmoid → Tanh → HardSigmoid → HardSwish → Relu → Concat(with itself) → Transpose
-    /// → Transpose back → Slice (rows) → Slice (every other column) → GlobalAveragePool → Reshape → FullyConnected → MatMul(constant) → Softmax.
+    /// → Transpose back → Slice (rows) → Slice (every other column) → GlobalAveragePool → Reshape → FullyConnected → MatMul(constant) → LogSoftmax → Softmax
+    /// (softmax of log-probabilities is the softmax again, so the output still sums to 1).
     /// </summary>
     private static byte[] EveryKernelNetwork()
     {
@@ -92,8 +93,10 @@ public class ZeroAllocationTests
         w.AddNode(OpCode.FullyConnected, "fc", [flat, Const("fc.w", [12, 16]), Const("fc.b", [12])], [fc], ClampOptions.None);
         int mm = Act("mm", [1, 5]);
         w.AddNode(OpCode.MatMul, "mm", [fc, Const("mm.b", [12, 5])], [mm], ClampOptions.None);
+        int logp = Act("logp", [1, 5]);
+        w.AddNode(OpCode.LogSoftmax, "log-softmax", [mm], [logp], new SoftmaxOptions(1, 1));
         int y = Act("y", [1, 5]);
-        w.AddNode(OpCode.Softmax, "softmax", [mm], [y], new SoftmaxOptions(1, 1));
+        w.AddNode(OpCode.Softmax, "softmax", [logp], [y], new SoftmaxOptions(1, 1));
         w.ArenaBytes = arena;
         w.AddInput(x);
         w.AddOutput(y);

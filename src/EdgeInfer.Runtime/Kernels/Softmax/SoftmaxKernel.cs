@@ -29,6 +29,26 @@ public unsafe struct SoftmaxKernel : IKernel<SoftmaxKernel>
 
     public static SoftmaxKernel Prepare(ref KernelContext context)
     {
+        (int outer, int length, int inner, float beta) = Slices(ref context);
+        return new SoftmaxKernel
+        {
+            _input = (float*)context.InputBuffer(0).Pointer,
+            _output = (float*)context.OutputBuffer(0).Pointer,
+            _outer = outer,
+            _length = length,
+            _inner = inner,
+            _beta = beta,
+            _path = context.Path,
+            _lanes = FloatVector.LanesFor(context.Path),
+        };
+    }
+
+    /// <summary>
+    /// The checks Softmax and LogSoftmax share (one float32 input, an output of its shape, an axis below the rank,
+    /// a finite beta) and the [outer, length, inner] view of the tensor around the axis.
+    /// </summary>
+    internal static (int Outer, int Length, int Inner, float Beta) Slices(ref KernelContext context)
+    {
         context.RequireInputs(1, 1);
         context.RequireOutputs(1);
         TensorInfo input = context.Input(0);
@@ -50,17 +70,7 @@ public unsafe struct SoftmaxKernel : IKernel<SoftmaxKernel>
             inner *= input.Dim(d);
         }
 
-        return new SoftmaxKernel
-        {
-            _input = (float*)context.InputBuffer(0).Pointer,
-            _output = (float*)context.OutputBuffer(0).Pointer,
-            _outer = outer,
-            _length = input.Dim(options.Axis),
-            _inner = inner,
-            _beta = options.Beta,
-            _path = context.Path,
-            _lanes = FloatVector.LanesFor(context.Path),
-        };
+        return (outer, input.Dim(options.Axis), inner, options.Beta);
     }
 
     public readonly void Invoke(Span<byte> scratch)
@@ -138,13 +148,13 @@ public unsafe struct SoftmaxKernel : IKernel<SoftmaxKernel>
         }
     }
 
-    private readonly struct ScaleOperator(float beta) : IFloatUnaryOperator
+    internal readonly struct ScaleOperator(float beta) : IFloatUnaryOperator
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public T Apply<T>(T x) where T : struct, IFloatVector<T> => x * T.Create(beta);
     }
 
-    private readonly struct ExpOperator(float max) : IFloatUnaryOperator
+    internal readonly struct ExpOperator(float max) : IFloatUnaryOperator
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public T Apply<T>(T z) where T : struct, IFloatVector<T> => FloatMath.Exp(z - T.Create(max));
