@@ -25,6 +25,7 @@ internal static partial class BuiltinKernels
         .Add<ExpInt8Kernel>()
         .Add<EluInt8Kernel>()
         .Add<SoftmaxInt8Kernel>()
+        .Add<LogSoftmaxInt8Kernel>()
         .Add<ConcatInt8Kernel>()
         .Add<ReshapeInt8Kernel>()
         .Add<TransposeInt8Kernel>()
