@@ -185,6 +185,11 @@ public class LoweringMatchesOrtTests
         ["softmax_opset13_axis1"] = () => new OnnxBuilder(13).Input("x", 2, 3, 2, 2).Node("Softmax", ["x"], ["y"], ("axis", 1L)).Output("y"),
         ["softmax_opset11_on_conv_last_axis"] = () => new OnnxBuilder(11).Input("x", 1, 2, 3, 4).Initializer("w", [3, 2, 1, 1], W(6, 74))
             .Node("Conv", ["x", "w"], ["c"]).Node("Softmax", ["c"], ["y"], ("axis", 3L)).Output("y"),
+        ["log_softmax_opset11_coerced_axis1"] = () => new OnnxBuilder(11).Input("x", 2, 3, 2, 2).Node("LogSoftmax", ["x"], ["y"], ("axis", 1L)).Output("y"),
+        ["log_softmax_opset11_default_axis"] = () => new OnnxBuilder(11).Input("x", 2, 3, 4).Node("LogSoftmax", ["x"], ["y"]).Output("y"),
+        ["log_softmax_opset13_axis1"] = () => new OnnxBuilder(13).Input("x", 2, 3, 2, 2).Node("LogSoftmax", ["x"], ["y"], ("axis", 1L)).Output("y"),
+        ["log_softmax_opset13_default_axis"] = () => new OnnxBuilder(13).Input("x", 2, 3, 4).Node("LogSoftmax", ["x"], ["y"]).Output("y"),
+        ["log_softmax_opset13_on_conv_channels"] = () => ConvInto("c", [1, 2, 3, 4], [5, 2, 1, 1]).Node("LogSoftmax", ["c"], ["y"], ("axis", 1L)).Output("y"),
         ["squeeze_unsqueeze_opset11_attributes"] = () => new OnnxBuilder(11).Input("x", 2, 1, 3)
             .Node("Squeeze", ["x"], ["s"], ("axes", new long[] { 1 })).Node("Unsqueeze", ["s"], ["y"], ("axes", new long[] { 0, 3 })).Output("y"),
         ["squeeze_unsqueeze_opset13_inputs"] = () => new OnnxBuilder(13).Input("x", 2, 1, 3).Initializer("a1", [1], [1L]).Initializer("a2", [2], [0L, 3L])

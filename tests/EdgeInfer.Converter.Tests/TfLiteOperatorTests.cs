@@ -17,7 +17,7 @@ public class TfLiteOperatorTests
 {
     private const int Add = 0, AveragePool = 1, Concatenation = 2, Conv = 3, Depthwise = 4, FullyConnected = 9, Logistic = 14,
         MaxPool = 17, Mul = 18, Relu = 19, ReluN1To1 = 20, Relu6 = 21, Reshape = 22, Softmax = 25, Tanh = 28, Transpose = 39,
-        Mean = 40, Sub = 41, Squeeze = 43, ExpandDims = 70, LeakyRelu = 98, HardSwish = 117, Exp = 47, Sqrt = 75, Abs = 101, Elu = 111, UnidirectionalSequenceLstm = 44;
+        Mean = 40, Sub = 41, Squeeze = 43, ExpandDims = 70, LeakyRelu = 98, HardSwish = 117, Exp = 47, Sqrt = 75, Abs = 101, Elu = 111, UnidirectionalSequenceLstm = 44, LogSoftmax = 50;
 
     private const sbyte Same = 0, Valid = 1, ActRelu = 1, ActRelu6 = 3;
 
@@ -267,6 +267,7 @@ public class TfLiteOperatorTests
     [InlineData(Sqrt)]
     [InlineData(Abs)]
     [InlineData(Elu)]
+    [InlineData(LogSoftmax)]
     public void Unary_MatchesItsDefinition(int code)
     {
         float[] x = [.. Values(12, 17).Select(v => v * 8)];
@@ -292,9 +293,40 @@ public class TfLiteOperatorTests
             Sqrt => [.. x.Select(MathF.Sqrt)],
             Abs => [.. x.Select(MathF.Abs)],
             Elu => [.. x.Select(v => v > 0 ? v : MathF.Exp(v) - 1)],
+            LogSoftmax => [.. x.Chunk(6).SelectMany(row => row.Select(v => (float)(v - row.Max() - Math.Log(row.Sum(u => Math.Exp(u - row.Max()))))))],
             _ => [.. x.Chunk(6).SelectMany(row => row.Select(v => MathF.Exp(0.5f * (v - row.Max())) / row.Sum(u => MathF.Exp(0.5f * (u - row.Max())))))],
         };
         AssertClose(expected, Run(m.Build([xi], [yi]), x));
+    }
+
+    /// <summary>
+    /// int8 LOG_SOFTMAX with TFLite's output parameters (16/256, 127) imports and runs: each output is the real
+    /// log-softmax of the int8 inputs to within half an output step (EdgeInfer's method, not TFLite's fixed point).
+    /// </summary>
+    [Fact]
+    public void LogSoftmax_Int8_WithTfLitesOutputParameters_RunsWithinHalfAStep()
+    {
+        float[] x = [.. Enumerable.Range(0, 20).Select(i => MathF.Round(Values(20, 23)[i] * 60) / 10)];
+        var m = new TfLiteModelBuilder();
+        int xi = m.Int8("x", [2, 10], 0.1f, 0), yi = m.Int8("y", [2, 10], 16f / 256, 127);
+        m.Op(LogSoftmax, [xi], [yi]);
+        float[] y = Run(m.Build([xi], [yi]), x);
+        for (int i = 0; i < x.Length; i++)
+        {
+            float[] row = x[(i / 10 * 10)..(i / 10 * 10 + 10)];
+            double expected = x[i] - row.Max() - Math.Log(row.Sum(u => Math.Exp((double)u - row.Max())));
+            Assert.True(Math.Abs(y[i] - expected) <= 0.5 * 16 / 256 + 1e-6, $"[{i}]: {y[i]}, expected {expected}");
+        }
+    }
+
+    [Fact]
+    public void LogSoftmax_Int8_WithOtherOutputParameters_IsRefusedByName()
+    {
+        var m = new TfLiteModelBuilder();
+        int xi = m.Int8("x", [1, 10], 0.1f, 0), yi = m.Int8("y", [1, 10], 1f / 256, -128);
+        m.Op(LogSoftmax, [xi], [yi]);
+        var e = Assert.Throws<ConversionException>(() => TfLiteImporter.Import(m.Build([xi], [yi]), "ls.tflite", _ => { }));
+        Assert.Equal("ls.tflite: operator 0 (LOG_SOFTMAX) has int8 output 'y' with scale 0.00390625 and zero point -128; int8 LOG_SOFTMAX takes scale 16/256 and zero point 127", e.Message);
     }
 
     [Fact]

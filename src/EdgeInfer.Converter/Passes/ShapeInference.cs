@@ -118,7 +118,7 @@ public static class ShapeInference
         switch (n.OpType)
         {
             case "Relu" or "LeakyRelu" or "Sigmoid" or "Tanh" or "HardSigmoid" or "HardSwish" or "Neg" or "Identity"
-                or "Softmax" or "Clip" or "PRelu" or "Abs" or "Sqrt" or "Exp" or "Elu" or "Selu":
+                or "Softmax" or "LogSoftmax" or "Clip" or "PRelu" or "Abs" or "Sqrt" or "Exp" or "Elu" or "Selu":
                 Set(n.Output(0), xs, x.Type);
                 break;
             case "Dropout":

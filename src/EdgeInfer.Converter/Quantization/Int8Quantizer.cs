@@ -1,4 +1,5 @@
 using EdgeInfer.Converter.Ir;
+using EdgeInfer.Runtime.Kernels;
 
 namespace EdgeInfer.Converter.Quantization;
 
@@ -11,7 +12,7 @@ namespace EdgeInfer.Converter.Quantization;
 /// input_scale × weight_scale[c], written without quantization parameters (the scale follows from the operands').
 /// Other constant operands: asymmetric int8 per tensor.</item>
 /// <item>Activations: asymmetric int8 per tensor from the calibrated range. Operators whose int8 kernels need fixed
-/// output parameters get them: Softmax and Sigmoid (1/256, −128), Tanh (1/128, 0); pooling, Reshape, Slice and
+/// output parameters get them: Softmax and Sigmoid (1/256, −128), Tanh (1/128, 0), LogSoftmax (16/256, 127); pooling, Reshape, Slice and
 /// Transpose keep their input's parameters (they move values, they do not compute new ones).</item>
 /// <item>Where a float value meets an int8 operator a Quantize node is inserted, and a Dequantize node where an
 /// int8 value meets a float operator or a float graph output. Each conversion is made once per value.</item>
@@ -25,7 +26,7 @@ public static class Int8Quantizer
         OpCode.FullyConnected, OpCode.Conv2D, OpCode.MaxPool2D, OpCode.AveragePool2D, OpCode.GlobalAveragePool,
         OpCode.Add, OpCode.Sub, OpCode.Mul, OpCode.Relu, OpCode.Clip, OpCode.LeakyRelu, OpCode.Sigmoid, OpCode.Tanh,
         OpCode.HardSigmoid, OpCode.HardSwish, OpCode.Swish, OpCode.Softmax, OpCode.Concat, OpCode.Reshape, OpCode.Transpose, OpCode.MatMul, OpCode.Slice,
-        OpCode.Abs, OpCode.Sqrt, OpCode.Exp, OpCode.Elu,
+        OpCode.Abs, OpCode.Sqrt, OpCode.Exp, OpCode.Elu, OpCode.LogSoftmax,
     ];
 
     /// <summary>Operators whose int8 output reuses the input's quantization.</summary>
@@ -116,7 +117,7 @@ public static class Int8Quantizer
 
             // Every float activation read or written needs a calibrated range (or a fixed one).
             return node.Inputs.All(v => v is null || v.IsConstant || v.Type == DataType.Int8 || ranges.ContainsKey(v.Name))
-                && node.Outputs.All(v => ranges.ContainsKey(v.Name) || op is OpCode.Softmax or OpCode.Sigmoid or OpCode.Tanh || PassThrough.Contains(op))
+                && node.Outputs.All(v => ranges.ContainsKey(v.Name) || op is OpCode.Softmax or OpCode.Sigmoid or OpCode.Tanh or OpCode.LogSoftmax || PassThrough.Contains(op))
                 && node.Inputs.All(v => v is null || v.Type is DataType.Float32 or DataType.Int8);
         }
 
@@ -167,6 +168,7 @@ public static class Int8Quantizer
                 {
                     OpCode.Softmax or OpCode.Sigmoid => (1f / 256, -128),
                     OpCode.Tanh => (1f / 128, 0),
+                    OpCode.LogSoftmax => (LogSoftmaxInt8Kernel.OutputScale, LogSoftmaxInt8Kernel.OutputZeroPoint),
                     _ when PassThrough.Contains(op) => (node.Input(0).Quantization!.Scales[0], node.Input(0).Quantization!.ZeroPoints[0]),
                     _ => ActivationParams(output.Name),
                 };

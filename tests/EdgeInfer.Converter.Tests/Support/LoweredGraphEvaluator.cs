@@ -50,6 +50,7 @@ internal static class LoweredGraphEvaluator
                 OpCode.Exp => Array.ConvertAll(x[0]!, MathF.Exp),
                 OpCode.Elu => Array.ConvertAll(x[0]!, v => Elu(v, (EluOptions)n.Options!)),
                 OpCode.Softmax => Softmax(x[0]!, s[0], ((SoftmaxOptions)n.Options!).Axis),
+                OpCode.LogSoftmax => LogSoftmax(x[0]!, s[0], (SoftmaxOptions)n.Options!),
                 OpCode.Concat => Concat(x, s, ((ConcatOptions)n.Options!).Axis),
                 OpCode.Reshape => (float[])x[0]!.Clone(),
                 OpCode.Transpose => Transpose(x[0]!, s[0], ((TransposeOptions)n.Options!).Perm.ToArray()),
@@ -241,6 +242,36 @@ internal static class LoweredGraphEvaluator
     {
         int[] am = Map(as_, ys), bm = Map(bs, ys);
         return [.. Enumerable.Range(0, am.Length).Select(i => Clamp(f(a[am[i]], b[bm[i]]), clamp))];
+    }
+
+    /// <summary>(β·x − m) − log Σ exp(β·x − m) along the axis, in double.</summary>
+    private static float[] LogSoftmax(float[] x, int[] s, SoftmaxOptions o)
+    {
+        int outer = (int)Count(s[..o.Axis]), dim = s[o.Axis], inner = (int)Count(s[(o.Axis + 1)..]);
+        var y = new float[x.Length];
+        for (int b = 0; b < outer; b++)
+        {
+            for (int i = 0; i < inner; i++)
+            {
+                double m = double.NegativeInfinity, sum = 0;
+                for (int d = 0; d < dim; d++)
+                {
+                    m = Math.Max(m, (double)o.Beta * x[(b * dim + d) * inner + i]);
+                }
+
+                for (int d = 0; d < dim; d++)
+                {
+                    sum += Math.Exp((double)o.Beta * x[(b * dim + d) * inner + i] - m);
+                }
+
+                for (int d = 0; d < dim; d++)
+                {
+                    y[(b * dim + d) * inner + i] = (float)((double)o.Beta * x[(b * dim + d) * inner + i] - m - Math.Log(sum));
+                }
+            }
+        }
+
+        return y;
     }
 
     private static float[] Softmax(float[] x, int[] s, int axis)

@@ -8,12 +8,14 @@ namespace EdgeInfer.Converter.Tests.Support;
 
 /// <summary>
 /// Writes small .tflite files with the flatc-generated builders, for tests of single operators: float32 tensors
-/// (constants get their own buffer; buffer 0 is TFLite's empty sentinel), int32 constants, operators with options.
+/// (constants get their own buffer; buffer 0 is TFLite's empty sentinel), int32 constants, int8 activations with
+/// per-tensor quantization, operators with options.
 /// </summary>
 internal sealed class TfLiteModelBuilder
 {
     private readonly List<(string Name, int[] Shape, sbyte Type, byte[]? Data)> _tensors = [];
     private readonly HashSet<int> _variables = [];
+    private readonly Dictionary<int, (float Scale, long ZeroPoint)> _quantization = [];
     private readonly List<(int Code, int[] Inputs, int[] Outputs, BuiltinOptions Type, Func<FlatBufferBuilder, int>? Options)> _ops = [];
 
     public int Float(string name, int[] shape, float[]? data = null)
@@ -34,6 +36,14 @@ internal sealed class TfLiteModelBuilder
     public int Int8Const(string name, int[] shape)
     {
         _tensors.Add((name, shape, 9, new byte[shape.Aggregate(1, (a, d) => a * d)]));
+        return _tensors.Count - 1;
+    }
+
+    /// <summary>An int8 activation quantized per tensor.</summary>
+    public int Int8(string name, int[] shape, float scale, long zeroPoint)
+    {
+        _tensors.Add((name, shape, 9, null));
+        _quantization[_tensors.Count - 1] = (scale, zeroPoint);
         return _tensors.Count - 1;
     }
 
@@ -62,7 +72,14 @@ internal sealed class TfLiteModelBuilder
                 buffer = (uint)(buffers.Count - 1);
             }
 
-            tensors[i] = Tensor.CreateTensor(b, Tensor.CreateShapeVector(b, shape), type, buffer, b.CreateString(name), is_variable: _variables.Contains(i));
+            var quantization = default(Offset<QuantizationParameters>);
+            if (_quantization.TryGetValue(i, out var q))
+            {
+                quantization = QuantizationParameters.CreateQuantizationParameters(b,
+                    scaleOffset: QuantizationParameters.CreateScaleVector(b, [q.Scale]), zero_pointOffset: QuantizationParameters.CreateZeroPointVector(b, [q.ZeroPoint]));
+            }
+
+            tensors[i] = Tensor.CreateTensor(b, Tensor.CreateShapeVector(b, shape), type, buffer, b.CreateString(name), quantization, is_variable: _variables.Contains(i));
         }
 
         int[] codes = [.. _ops.Select(o => o.Code).Distinct()];

@@ -344,7 +344,8 @@ internal sealed partial class KerasLayers
     }
 
     /// <summary>
-    /// A Keras activation by name. relu, relu6, sigmoid, tanh, softmax (last axis), swish/silu, hard_sigmoid, linear.
+    /// A Keras activation by name. relu, relu6, sigmoid, tanh, softmax and log_softmax (last axis), swish/silu,
+    /// hard_sigmoid, linear.
     /// hard_sigmoid is clip(0.2x + 0.5, 0, 1) in Keras 2 and relu6(x + 3)/6 in Keras 3.
     /// </summary>
     private Value Activate(KerasLayer layer, Value x, string activation, string name)
@@ -362,10 +363,11 @@ internal sealed partial class KerasLayers
             "sigmoid" => Emit(OpCode.Sigmoid, null, [x], y, name + "/sigmoid"),
             "tanh" => Emit(OpCode.Tanh, null, [x], y, name + "/tanh"),
             "softmax" => Emit(OpCode.Softmax, new SoftmaxOptions(x.Rank - 1, 1f), [x], y, name + "/softmax"),
+            "log_softmax" => Emit(OpCode.LogSoftmax, new SoftmaxOptions(x.Rank - 1, 1f), [x], y, name + "/log_softmax"),
             "swish" or "silu" => Emit(OpCode.Swish, null, [x], y, name + "/swish"),
             "hard_sigmoid" => Emit(OpCode.HardSigmoid, file.IsKeras3 ? new HardSigmoidOptions(1f / 6, 0.5f) : new HardSigmoidOptions(0.2f, 0.5f), [x], y, name + "/hard_sigmoid"),
             "hard_swish" => Emit(OpCode.HardSwish, null, [x], y, name + "/hard_swish"),
-            _ => throw Problem(layer, $"uses activation '{activation}' (supported: linear, relu, relu6, sigmoid, tanh, softmax, swish, silu, hard_sigmoid, hard_swish)"),
+            _ => throw Problem(layer, $"uses activation '{activation}' (supported: linear, relu, relu6, sigmoid, tanh, softmax, log_softmax, swish, silu, hard_sigmoid, hard_swish)"),
         };
     }
 

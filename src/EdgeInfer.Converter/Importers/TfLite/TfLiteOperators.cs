@@ -1,4 +1,5 @@
 using EdgeInfer.Converter.Ir;
+using EdgeInfer.Runtime.Kernels;
 using Google.FlatBuffers;
 using AddOptions = EdgeInfer.Converter.Importers.TfLite.Schema.AddOptions;
 using BuiltinOptions = EdgeInfer.Converter.Importers.TfLite.Schema.BuiltinOptions;
@@ -32,7 +33,7 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
         FullyConnected = 9, Logistic = 14, MaxPool2D = 17, Mul = 18, Relu = 19, ReluN1To1 = 20, Relu6 = 21, Reshape = 22,
         Softmax = 25, Tanh = 28, Transpose = 39, Mean = 40, Sub = 41, Squeeze = 43, ExpandDims = 70, LeakyRelu = 98,
         Quantize = 114, HardSwish = 117, Pad = 34, PadV2 = 60, Slice = 65, StridedSlice = 45, Split = 49, SplitV = 102,
-        Exp = 47, Sqrt = 75, Abs = 101, Elu = 111, UnidirectionalSequenceLstm = 44;
+        Exp = 47, Sqrt = 75, Abs = 101, Elu = 111, UnidirectionalSequenceLstm = 44, LogSoftmax = 50;
 
     // UNIDIRECTIONAL_SEQUENCE_LSTM's inputs (tensorflow/lite/kernels/lstm_shared.h): the input, four input weights and
     // four recurrent weights (gates i, f, c, o), three peepholes, four gate biases, the projection's weights and bias,
@@ -112,6 +113,7 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
             case Mul: Binary(context, OpCode.Mul, context.Options<MulOptions>(BuiltinOptions.MulOptions)?.FusedActivationFunction ?? 0); break;
             case Reshape or Squeeze or ExpandDims: ShapeOnly(context); break;
             case Softmax: SoftmaxOp(context); break;
+            case LogSoftmax: LogSoftmaxOp(context); break;
             case Concatenation: Concat(context); break;
             case Transpose: TransposeOp(context); break;
             case Slice: SliceOp(context); break;
@@ -143,7 +145,7 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
                 break;
             default:
                 throw Problem(index, code, custom, "is not supported by EdgeInfer's TFLite importer (supported: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, "
-                    + "AVERAGE_POOL_2D, MAX_POOL_2D, MEAN over height and width, ADD, SUB, MUL, RESHAPE, SQUEEZE, EXPAND_DIMS, SOFTMAX, CONCATENATION, TRANSPOSE, "
+                    + "AVERAGE_POOL_2D, MAX_POOL_2D, MEAN over height and width, ADD, SUB, MUL, RESHAPE, SQUEEZE, EXPAND_DIMS, SOFTMAX, LOG_SOFTMAX, CONCATENATION, TRANSPOSE, "
                     + "QUANTIZE, DEQUANTIZE, LOGISTIC, TANH, RELU, RELU6, RELU_N1_TO_1, LEAKY_RELU, HARD_SWISH, ABS, SQRT, EXP, ELU, SLICE, STRIDED_SLICE, SPLIT, SPLIT_V, "
                     + "UNIDIRECTIONAL_SEQUENCE_LSTM, and PAD / PADV2 before a convolution)");
         }
@@ -456,6 +458,26 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
         c.Emit(OpCode.Softmax, new SoftmaxOptions(x.Rank - 1, beta), [x]);
     }
 
+    /// <summary>
+    /// LOG_SOFTMAX: no options (its LogSoftmaxOptions table is empty), so β = 1 over the last axis. TFLite's int8
+    /// kernel requires output scale 16/256 and zero point 127, and so does EdgeInfer's; another pair is refused here,
+    /// by name, rather than at load.
+    /// </summary>
+    private static void LogSoftmaxOp(OpContext c)
+    {
+        Value x = c.Input(0);
+        c.RequireOutputShape(x.Shape!);
+        c.RequireTypes(x);
+        if (c.Output.Type == DataType.Int8 && c.Output.Quantization is { } q
+            && (q.Scales.Length != 1 || q.ZeroPoints[0] != LogSoftmaxInt8Kernel.OutputZeroPoint
+                || Math.Abs(q.Scales[0] - LogSoftmaxInt8Kernel.OutputScale) > 0.001f * LogSoftmaxInt8Kernel.OutputScale))
+        {
+            throw c.Invalid($"has int8 output '{c.Output.Name}' with scale {string.Join(", ", q.Scales)} and zero point {string.Join(", ", q.ZeroPoints)}; int8 LOG_SOFTMAX takes scale 16/256 and zero point 127");
+        }
+
+        c.Emit(OpCode.LogSoftmax, new SoftmaxOptions(x.Rank - 1, 1f), [x]);
+    }
+
     private static void Concat(OpContext c)
     {
         ConcatenationOptions_ o = c.Options<ConcatenationOptions_>(BuiltinOptions.ConcatenationOptions) ?? throw c.Invalid("has no ConcatenationOptions");
@@ -693,7 +715,7 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
         Mean => "MEAN", Sub => "SUB", Squeeze => "SQUEEZE", ExpandDims => "EXPAND_DIMS", LeakyRelu => "LEAKY_RELU",
         Quantize => "QUANTIZE", HardSwish => "HARD_SWISH", Pad => "PAD", PadV2 => "PADV2", 16 => "LSTM", 27 => "SVDF",
         32 => $"CUSTOM '{custom}'", 44 => "UNIDIRECTIONAL_SEQUENCE_LSTM", 45 => "STRIDED_SLICE", 49 => "SPLIT", 65 => "SLICE",
-        Exp => "EXP", Sqrt => "SQRT", Abs => "ABS", Elu => "ELU",
+        Exp => "EXP", Sqrt => "SQRT", Abs => "ABS", Elu => "ELU", LogSoftmax => "LOG_SOFTMAX",
         _ => $"builtin operator {code}",
     };
 

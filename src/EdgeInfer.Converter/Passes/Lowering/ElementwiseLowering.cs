@@ -131,11 +131,11 @@ internal static class ElementwiseLowering
     }
 
     /// <summary>
-    /// Softmax over one axis (opset ≥ 13), remapped in channels-last. Before opset 13 the input was coerced to 2-D
-    /// [∏d&lt;axis, ∏d≥axis] and normalized over the second dimension: the same as one axis when axis is the last,
-    /// otherwise Reshape → Softmax → Reshape in the ONNX layout.
+    /// Softmax or LogSoftmax (<paramref name="op"/>) over one axis (opset ≥ 13), remapped in channels-last. Before
+    /// opset 13 the input was coerced to 2-D [∏d&lt;axis, ∏d≥axis] and normalized over the second dimension: the same
+    /// as one axis when axis is the last, otherwise Reshape → op → Reshape in the ONNX layout.
     /// </summary>
-    public static void Softmax(LoweringContext ctx, Node n)
+    public static void Softmax(LoweringContext ctx, Node n, OpCode op = OpCode.Softmax)
     {
         Value x = n.Input(0), y = n.Output(0);
         int rank = x.Shape!.Length;
@@ -153,7 +153,7 @@ internal static class ElementwiseLowering
         {
             bool cl = ChooseChannelsLast(ctx, [x], y);
             int physicalAxis = cl ? LoweringContext.ChannelsLastAxis(axis, rank) : axis;
-            ctx.Emit(OpCode.Softmax, new SoftmaxOptions(physicalAxis, 1f), [cl ? ctx.ChannelsLast(x) : ctx.Onnx(x)], Output(ctx, y, cl));
+            ctx.Emit(op, new SoftmaxOptions(physicalAxis, 1f), [cl ? ctx.ChannelsLast(x) : ctx.Onnx(x)], Output(ctx, y, cl));
             return;
         }
 
@@ -161,7 +161,7 @@ internal static class ElementwiseLowering
         Value flatIn = ctx.NewValue(x.Name + "_2d", flat);
         Value flatOut = ctx.NewValue(y.Name + "_2d", flat);
         ctx.Emit(OpCode.Reshape, null, [ctx.Onnx(x)], flatIn, n.Name + "_flatten");
-        ctx.Emit(OpCode.Softmax, new SoftmaxOptions(1, 1f), [flatIn], flatOut);
+        ctx.Emit(op, new SoftmaxOptions(1, 1f), [flatIn], flatOut);
         ctx.Emit(OpCode.Reshape, null, [flatOut], Output(ctx, y, false));
     }
 

@@ -119,6 +119,9 @@ public static class LowerToEdgeInfer
                 case "Softmax":
                     ElementwiseLowering.Softmax(ctx, n);
                     break;
+                case "LogSoftmax":
+                    ElementwiseLowering.Softmax(ctx, n, OpCode.LogSoftmax);
+                    break;
                 case "Concat":
                     ShapeOpLowering.Concat(ctx, n);
                     break;
