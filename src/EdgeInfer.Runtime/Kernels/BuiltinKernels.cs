@@ -31,5 +31,7 @@ internal static partial class BuiltinKernels
         .Add<ReshapeKernel>()
         .Add<TransposeKernel>()
         .Add<SliceKernel>()
-                .Add<MatMulKernel>());
+        .Add<MatMulKernel>()
+        .Add<LstmKernel>()
+        .Add<GruKernel>());
 }

@@ -16,13 +16,36 @@ public struct ReluKernel : IKernel<ReluKernel>
 
     public static ReluKernel Prepare(ref KernelContext context) => new() { _map = UnaryFloatMap.Prepare(ref context) };
 
-    public void Invoke(Span<byte> scratch) => _map.Run(default(ReluOperator));
+    public void Invoke(Span<byte> scratch) => _map.Run(default(ReluFunction));
+}
 
-    private readonly struct ReluOperator : IFloatUnaryOperator
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public T Apply<T>(T x) where T : struct, IFloatVector<T> => T.Select(T.LessThan(x, T.Zero), T.Zero, x);
-    }
+// The four functions a recurrent cell may use as an activation (RecurrentActivation) are shared with the fused
+// Lstm and Gru kernels, so a fused cell computes each activation with exactly the bits of the operator itself.
+
+internal readonly struct ReluFunction : IFloatUnaryOperator
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public T Apply<T>(T x) where T : struct, IFloatVector<T> => T.Select(T.LessThan(x, T.Zero), T.Zero, x);
+}
+
+internal readonly struct SigmoidFunction : IFloatUnaryOperator
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public T Apply<T>(T x) where T : struct, IFloatVector<T> => FloatMath.Sigmoid(x);
+}
+
+internal readonly struct TanhFunction : IFloatUnaryOperator
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public T Apply<T>(T x) where T : struct, IFloatVector<T> => FloatMath.Tanh(x);
+}
+
+/// <summary>clamp(fma(alpha, x, beta), 0, 1): the affine step is one fused multiply-add on every path.</summary>
+internal readonly struct HardSigmoidFunction(float alpha, float beta) : IFloatUnaryOperator
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public T Apply<T>(T x) where T : struct, IFloatVector<T>
+        => FloatVector.Clamp(T.FusedMultiplyAdd(T.Create(alpha), x, T.Create(beta)), T.Zero, T.Create(1f));
 }
 
 /// <summary>y = clamp(x, Min, Max) by <see cref="FloatVector.Clamp(float, float, float)"/>; Min &gt; Max gives Max everywhere (ONNX).</summary>
@@ -105,13 +128,7 @@ public struct SigmoidKernel : IKernel<SigmoidKernel>
 
     public static SigmoidKernel Prepare(ref KernelContext context) => new() { _map = UnaryFloatMap.Prepare(ref context) };
 
-    public void Invoke(Span<byte> scratch) => _map.Run(default(SigmoidOperator));
-
-    private readonly struct SigmoidOperator : IFloatUnaryOperator
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public T Apply<T>(T x) where T : struct, IFloatVector<T> => FloatMath.Sigmoid(x);
-    }
+    public void Invoke(Span<byte> scratch) => _map.Run(default(SigmoidFunction));
 }
 
 /// <summary>y = tanh(x) by <see cref="FloatMath.Tanh{T}(T)"/>.</summary>
@@ -123,20 +140,14 @@ public struct TanhKernel : IKernel<TanhKernel>
 
     public static TanhKernel Prepare(ref KernelContext context) => new() { _map = UnaryFloatMap.Prepare(ref context) };
 
-    public void Invoke(Span<byte> scratch) => _map.Run(default(TanhOperator));
-
-    private readonly struct TanhOperator : IFloatUnaryOperator
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public T Apply<T>(T x) where T : struct, IFloatVector<T> => FloatMath.Tanh(x);
-    }
+    public void Invoke(Span<byte> scratch) => _map.Run(default(TanhFunction));
 }
 
 /// <summary>y = clamp(fma(Alpha, x, Beta), 0, 1): the affine step is one fused multiply-add on every path.</summary>
 public struct HardSigmoidKernel : IKernel<HardSigmoidKernel>
 {
     private UnaryFloatMap _map;
-    private HardSigmoidOperator _op;
+    private HardSigmoidFunction _op;
 
     public static OpCode OpCode => OpCode.HardSigmoid;
 
@@ -145,17 +156,10 @@ public struct HardSigmoidKernel : IKernel<HardSigmoidKernel>
         var map = UnaryFloatMap.Prepare(ref context);
         HardSigmoidOptions options = HardSigmoidOptions.Read(context.Options);
         context.Require(float.IsFinite(options.Alpha) && float.IsFinite(options.Beta), $"alpha {options.Alpha} and beta {options.Beta} must be finite");
-        return new HardSigmoidKernel { _map = map, _op = new HardSigmoidOperator(options.Alpha, options.Beta) };
+        return new HardSigmoidKernel { _map = map, _op = new HardSigmoidFunction(options.Alpha, options.Beta) };
     }
 
     public void Invoke(Span<byte> scratch) => _map.Run(_op);
-
-    private readonly struct HardSigmoidOperator(float alpha, float beta) : IFloatUnaryOperator
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public T Apply<T>(T x) where T : struct, IFloatVector<T>
-            => FloatVector.Clamp(T.FusedMultiplyAdd(T.Create(alpha), x, T.Create(beta)), T.Zero, T.Create(1f));
-    }
 }
 
 /// <summary>
