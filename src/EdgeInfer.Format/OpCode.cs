@@ -58,8 +58,8 @@ public enum OpCode : ushort
     /// [T, N, 4H] (<see cref="RecurrentOptions.TimeAxis"/> 0) or [N, T, 4H] (1), gate blocks i, f, g, o, both biases
     /// already added; input 1: the recurrent weights R [4H, H], a constant or derived tensor. Output: the hidden state
     /// of every step, [T, N, H] or [N, T, H], in time order. Initial states are zero. Per step (first step: h = c = 0,
-    /// so the product is skipped and c = i·g): z = P_t + R·h; i, f, o = gate(z); g = cell(z); c = f·c + i·g;
-    /// h = o·output(c). Options: <see cref="RecurrentOptions"/>.
+    /// so the product is skipped and c = i·g): z = P_t + R·h; i, f, o = gate(z); g = cell(z); c = f·c + i·g, clamped
+    /// to ±CellClip when that is positive; h = o·output(c). Options: <see cref="RecurrentOptions"/>.
     /// </summary>
     Lstm = 30,
     /// <summary>

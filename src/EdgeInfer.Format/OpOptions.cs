@@ -147,12 +147,13 @@ public readonly record struct RecurrentActivation(OpCode Op, float Alpha = 0, fl
 /// <summary>
 /// A fused recurrence (<see cref="OpCode.Lstm"/>, <see cref="OpCode.Gru"/>): the time axis of its sequences (0 or
 /// 1), whether it reads the steps last to first (its output still lists them in time order), the GRU's reset-after
-/// form, and its activations: Gate (i, f, o / z, r), Candidate (g / n) and Output (the LSTM's on the cell state;
-/// <see cref="RecurrentActivation.None"/> for a GRU).
+/// form, its activations: Gate (i, f, o / z, r), Candidate (g / n) and Output (the LSTM's on the cell state;
+/// <see cref="RecurrentActivation.None"/> for a GRU), and the LSTM's cell clip: when positive, each new cell state
+/// is clamped to [−CellClip, CellClip] (TFLite's cell_clip); 0 for none.
 /// </summary>
-public readonly record struct RecurrentOptions(int TimeAxis, bool Reverse, bool ResetAfter, RecurrentActivation Gate, RecurrentActivation Candidate, RecurrentActivation Output) : IOpOptions
+public readonly record struct RecurrentOptions(int TimeAxis, bool Reverse, bool ResetAfter, RecurrentActivation Gate, RecurrentActivation Candidate, RecurrentActivation Output, float CellClip = 0) : IOpOptions
 {
-    public const int Size = 44;
+    public const int Size = 48;
     public int ByteSize => Size;
 
     /// <summary>Reads the record; the kernel validates the axis, the flags and the activations.</summary>
@@ -165,7 +166,7 @@ public readonly record struct RecurrentOptions(int TimeAxis, bool Reverse, bool 
             throw new ArgumentException($"recurrent flags 0x{flags:x} set unknown bits");
         }
 
-        return new(OptionFields.I32(s, 0), (flags & 1) != 0, (flags & 2) != 0, Activation(s, 2), Activation(s, 5), Activation(s, 8));
+        return new(OptionFields.I32(s, 0), (flags & 1) != 0, (flags & 2) != 0, Activation(s, 2), Activation(s, 5), Activation(s, 8), OptionFields.F32(s, 11));
     }
 
     public void Write(Span<byte> d)
@@ -175,6 +176,7 @@ public readonly record struct RecurrentOptions(int TimeAxis, bool Reverse, bool 
         Write(d, 2, Gate);
         Write(d, 5, Candidate);
         Write(d, 8, Output);
+        OptionFields.F32(d, 11, CellClip);
     }
 
     private static RecurrentActivation Activation(ReadOnlySpan<byte> s, int field)

@@ -87,6 +87,41 @@ public class TfLiteImportTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// TFLM's mnist_lstm model: UNIDIRECTIONAL_SEQUENCE_LSTM (cell_clip 10, state variables) imports as one input
+    /// projection and one fused Lstm, and its class probabilities match the reference's float64 LSTM on 20 digits,
+    /// on every kernel path; the reference's top class is ours on each.
+    /// </summary>
+    [Fact]
+    public void FloatLstmModel_MatchesTheReference_OnEveryPath()
+    {
+        var expected = TfLiteReference.Read(Path.Combine(Dir, "trained_lstm_expected.txt"));
+        float[][] x = Support.Fixtures.ReadCsv(Path.Combine(Dir, "trained_lstm_x.csv"));
+        Assert.Equal(expected.Outputs.Count, x.Length);
+        Graph graph = ModelConverter.Lower(Path.Combine(Dir, "trained_lstm.tflite"), new ConvertOptions(), _ => { });
+        Node lstm = Assert.Single(graph.Nodes, n => n.Code == OpCode.Lstm);
+        Assert.Equal(new RecurrentOptions(1, false, false, RecurrentActivation.Sigmoid, RecurrentActivation.Tanh, RecurrentActivation.Tanh, 10f), lstm.Options);
+        byte[] file = ModelConverter.Convert(Path.Combine(Dir, "trained_lstm.tflite"), new ConvertOptions()).File;
+        using Model m = Model.FromBytes(file, "trained_lstm.eim");
+        foreach (KernelPath path in KernelPaths.Supported)
+        {
+            var interpreter = new Interpreter(m, new InterpreterOptions { KernelPath = path });
+            for (int s = 0; s < x.Length; s++)
+            {
+                interpreter.Input(0).WriteFloats(x[s]);
+                interpreter.Invoke();
+                float[] y = interpreter.Output(0).ToFloatArray();
+                double[] e = expected.Outputs[s];
+                for (int k = 0; k < y.Length; k++)
+                {
+                    Assert.True(Math.Abs(y[k] - e[k]) <= 1e-5, $"{path}, sample {s}, class {k}: {y[k]} vs reference {e[k]}");
+                }
+
+                Assert.Equal(Array.IndexOf(e, e.Max()), Array.IndexOf(y, y.Max()));
+            }
+        }
+    }
+
     [Fact]
     public void DepthwiseWeights_AreLaidOutOhwi_WithTheirScalesOnAxisZero()
     {

@@ -17,7 +17,7 @@ public class TfLiteOperatorTests
 {
     private const int Add = 0, AveragePool = 1, Concatenation = 2, Conv = 3, Depthwise = 4, FullyConnected = 9, Logistic = 14,
         MaxPool = 17, Mul = 18, Relu = 19, ReluN1To1 = 20, Relu6 = 21, Reshape = 22, Softmax = 25, Tanh = 28, Transpose = 39,
-        Mean = 40, Sub = 41, Squeeze = 43, ExpandDims = 70, LeakyRelu = 98, HardSwish = 117, Exp = 47, Sqrt = 75, Abs = 101, Elu = 111;
+        Mean = 40, Sub = 41, Squeeze = 43, ExpandDims = 70, LeakyRelu = 98, HardSwish = 117, Exp = 47, Sqrt = 75, Abs = 101, Elu = 111, UnidirectionalSequenceLstm = 44;
 
     private const sbyte Same = 0, Valid = 1, ActRelu = 1, ActRelu6 = 3;
 
@@ -376,6 +376,108 @@ public class TfLiteOperatorTests
         m.Op(Relu, [padded], [yi]);
         var e = Assert.Throws<ConversionException>(() => TfLiteImporter.Import(m.Build([xi], [yi]), "pad.tflite", _ => { }));
         Assert.Equal("pad.tflite: operator 1 (RELU) reads 'padded', the output of a PAD; EdgeInfer folds PAD only into a CONV_2D or DEPTHWISE_CONV_2D that reads it", e.Message);
+    }
+
+    /// <summary>
+    /// UNIDIRECTIONAL_SEQUENCE_LSTM against TFLite's definition in double: per gate g in (i, f, c, o),
+    /// z_g = W_g·x_t + R_g·h + b_g; c = σ(z_f)·c + σ(z_i)·act(z_c), clipped to ±cell_clip; h = σ(z_o)·act(c).
+    /// </summary>
+    [Theory]
+    [InlineData(false, 4, 0f, 1)]
+    [InlineData(true, 4, 0f, 2)]
+    [InlineData(false, 1, 0.5f, 3)] // RELU cells grow: the clip binds
+    [InlineData(true, 6, 10f, 1)]
+    public void SequenceLstm_MatchesTfLiteDefinition(bool timeMajor, sbyte activation, float cellClip, int batch)
+    {
+        const int steps = 5, inputs = 3, hidden = 4;
+        int[] xShape = timeMajor ? [steps, batch, inputs] : [batch, steps, inputs];
+        float[] x = Values(steps * batch * inputs, 1);
+        var m = new TfLiteModelBuilder();
+        int xi = m.Float("x", xShape);
+        int[] w = [.. Enumerable.Range(0, 4).Select(g => m.Float($"w{g}", [hidden, inputs], Values(hidden * inputs, 10 + g)))];
+        int[] r = [.. Enumerable.Range(0, 4).Select(g => m.Float($"r{g}", [hidden, hidden], Values(hidden * hidden, 20 + g)))];
+        int[] b = [.. Enumerable.Range(0, 4).Select(g => m.Float($"b{g}", [hidden], Values(hidden, 30 + g)))];
+        int h0 = m.Variable("h0", [batch, hidden]), c0 = m.Variable("c0", [batch, hidden], new float[batch * hidden]);
+        int yi = m.Float("y", timeMajor ? [steps, batch, hidden] : [batch, steps, hidden]);
+        m.Op(UnidirectionalSequenceLstm, [xi, .. w, .. r, -1, -1, -1, .. b, -1, -1, h0, c0, -1, -1, -1, -1], [yi],
+            Tfl.BuiltinOptions.UnidirectionalSequenceLSTMOptions,
+            o => Tfl.UnidirectionalSequenceLSTMOptions.CreateUnidirectionalSequenceLSTMOptions(o, activation, cellClip, 0f, timeMajor).Value);
+
+        float[] actual = Run(m.Build([xi], [yi]), x);
+
+        double Act(double v) => activation switch { 4 => Math.Tanh(v), 1 => Math.Max(v, 0), _ => 1 / (1 + Math.Exp(-v)) };
+        double Sigmoid(double v) => 1 / (1 + Math.Exp(-v));
+        float[] W(int g) => Values(hidden * inputs, 10 + g);
+        float[] R(int g) => Values(hidden * hidden, 20 + g);
+        var expected = new float[actual.Length];
+        bool clipped = false;
+        for (int n = 0; n < batch; n++)
+        {
+            var h = new double[hidden];
+            var c = new double[hidden];
+            for (int t = 0; t < steps; t++)
+            {
+                int at = (timeMajor ? t * batch + n : n * steps + t) * inputs;
+                double Z(int g, int j) => Values(hidden, 30 + g)[j]
+                    + Enumerable.Range(0, inputs).Sum(k => (double)W(g)[j * inputs + k] * x[at + k])
+                    + Enumerable.Range(0, hidden).Sum(k => (double)R(g)[j * hidden + k] * h[k]);
+                var next = new double[hidden];
+                for (int j = 0; j < hidden; j++)
+                {
+                    double cell = Sigmoid(Z(1, j)) * c[j] + Sigmoid(Z(0, j)) * Act(Z(2, j));
+                    clipped |= cellClip > 0 && Math.Abs(cell) > cellClip;
+                    c[j] = cellClip > 0 ? Math.Clamp(cell, -cellClip, cellClip) : cell;
+                    next[j] = Sigmoid(Z(3, j)) * Act(c[j]);
+                    expected[(timeMajor ? t * batch + n : n * steps + t) * hidden + j] = (float)next[j];
+                }
+
+                h = next;
+            }
+        }
+
+        Assert.True(cellClip != 0.5f || clipped, "the 0.5 clip should bind in this case");
+        AssertClose(expected, actual);
+    }
+
+    public static TheoryData<string> RefusedLstms => ["peephole", "cifg", "projection", "nonzero-state", "variable-elsewhere", "int8-weights"];
+
+    [Theory]
+    [MemberData(nameof(RefusedLstms))]
+    public void SequenceLstm_WhatItDoesNotHave_IsRefusedByName(string variant)
+    {
+        var m = new TfLiteModelBuilder();
+        int xi = m.Float("x", [1, 2, 3]);
+        int Weight(string name, int[] shape) => m.Float(name, shape, Values(shape.Aggregate(1, (a, d) => a * d), name.Length));
+        int[] w = [.. Enumerable.Range(0, 4).Select(g => Weight($"w{g}", [2, 3]))];
+        int[] r = [.. Enumerable.Range(0, 4).Select(g => Weight($"r{g}", [2, 2]))];
+        int[] b = [.. Enumerable.Range(0, 4).Select(g => Weight($"b{g}", [2]))];
+        int h0 = m.Variable("h0", [1, 2]), c0 = m.Variable("c0", [1, 2], variant == "nonzero-state" ? [0f, 1f] : null);
+        int yi = m.Float("y", [1, 2, 2]);
+        int[] inputs = [xi, .. w, .. r, -1, -1, -1, .. b, -1, -1, h0, c0];
+        string expected = variant switch
+        {
+            "peephole" => "peephole connections",
+            "cifg" => "CIFG",
+            "projection" => "a projection layer",
+            "nonzero-state" => "starting at zero",
+            "variable-elsewhere" => "a variable",
+            _ => "is quantized",
+        };
+        if (variant == "peephole") { inputs[9] = Weight("p", [2]); }
+        if (variant == "cifg") { inputs[1] = -1; inputs[5] = -1; inputs[12] = -1; }
+        if (variant == "projection") { inputs[16] = Weight("proj", [2, 2]); }
+        if (variant == "int8-weights") { inputs[2] = m.Int8Const("w1q", [2, 3]); }
+        m.Op(UnidirectionalSequenceLstm, inputs, [yi], Tfl.BuiltinOptions.UnidirectionalSequenceLSTMOptions,
+            o => Tfl.UnidirectionalSequenceLSTMOptions.CreateUnidirectionalSequenceLSTMOptions(o, 4, 10f, 0f, false).Value);
+        int graphOutput = yi;
+        if (variant == "variable-elsewhere")
+        {
+            graphOutput = m.Float("z", [1, 2]);
+            m.Op(Add, [h0, h0], [graphOutput]);
+        }
+
+        var e = Assert.Throws<ConversionException>(() => TfLiteImporter.Import(m.Build([xi], variant == "variable-elsewhere" ? [yi, graphOutput] : [yi]), "lstm.tflite", _ => { }));
+        Assert.Contains(expected, e.Message);
     }
 
     [Fact]

@@ -7,13 +7,14 @@ public class RecurrentOptionsTests
     [Fact]
     public void WriteThenRead_GivesTheSameOptions()
     {
-        var options = new RecurrentOptions(1, true, true, RecurrentActivation.HardSigmoid(0.2f, 0.5f), RecurrentActivation.Relu, RecurrentActivation.None);
+        var options = new RecurrentOptions(1, true, true, RecurrentActivation.HardSigmoid(0.2f, 0.5f), RecurrentActivation.Relu, RecurrentActivation.None, 10f);
         var bytes = new byte[RecurrentOptions.Size];
         options.Write(bytes);
         Assert.Equal(options, RecurrentOptions.Read(bytes));
         Assert.Equal(3, BitConverter.ToInt32(bytes, 4)); // flags: reverse | reset-after
         Assert.Equal((int)OpCode.HardSigmoid, BitConverter.ToInt32(bytes, 8));
         Assert.Equal(0.2f, BitConverter.ToSingle(bytes, 12));
+        Assert.Equal(10f, BitConverter.ToSingle(bytes, 44)); // cell clip, the last field
     }
 
     [Fact]
@@ -23,7 +24,7 @@ public class RecurrentOptionsTests
         new RecurrentOptions(0, false, false, RecurrentActivation.Sigmoid, RecurrentActivation.Tanh, RecurrentActivation.Tanh).Write(bytes);
         bytes[4] = 4;
         Assert.Contains("unknown bits", Assert.Throws<ArgumentException>(() => RecurrentOptions.Read(bytes)).Message);
-        Assert.Throws<ArgumentException>(() => RecurrentOptions.Read(bytes.AsSpan(0, 40)));
+        Assert.Throws<ArgumentException>(() => RecurrentOptions.Read(bytes.AsSpan(0, 44)));
     }
 
     /// <summary>A file with both recurrences loads, and each node's options come back as written.</summary>

@@ -38,7 +38,7 @@ def load(path):
         pkg = "EdgeInfer.Converter.Importers.TfLite.Schema."
         S = {name: getattr(importlib.import_module(pkg + name), name) for name in [
             "Model", "Conv2DOptions", "DepthwiseConv2DOptions", "Pool2DOptions", "FullyConnectedOptions",
-            "SoftmaxOptions", "ReshapeOptions", "AddOptions", "MulOptions"]}
+            "SoftmaxOptions", "ReshapeOptions", "AddOptions", "MulOptions", "UnidirectionalSequenceLSTMOptions"]}
         with open(path, "rb") as f:
             buf = f.read()
         m = S["Model"].GetRootAs(buf, 0)
@@ -67,6 +67,7 @@ def load(path):
             9: ("SoftmaxOptions", ["Beta"]),
             11: ("AddOptions", ["FusedActivationFunction"]),
             21: ("MulOptions", ["FusedActivationFunction"]),
+            71: ("UnidirectionalSequenceLSTMOptions", ["FusedActivationFunction", "CellClip", "ProjClip", "TimeMajor"]),
         }
         ops = []
         for i in range(sg.OperatorsLength()):
@@ -321,6 +322,43 @@ def fully_connected_float(x, w, b, opts, out_shape):
     return y.reshape(out_shape)
 
 
+def softmax_float(x, beta):
+    """Float reference in float64 over the last axis."""
+    z = x.astype(np.float64) * float(beta)
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def sequence_lstm_float(x, weights, opts, out_shape):
+    """UNIDIRECTIONAL_SEQUENCE_LSTM in float64, from TFLite's definition (lstm_eval.cc): per gate g in (i, f, c, o)
+    z_g = W_g x_t + R_g h + b_g; i, f, o = sigmoid; c = f c + i act(z_c), clipped to +-cell_clip when positive;
+    h = o act(c), act the fused activation (TANH 4, RELU 1, SIGMOID 6). Zero initial state; no peepholes,
+    projection or layer normalization (the reference refuses them, as EdgeInfer does)."""
+    w_in, w_rec, bias = weights
+    act = {4: np.tanh, 1: lambda v: np.maximum(v, 0), 6: lambda v: 1 / (1 + np.exp(-v))}[opts["fused_activation_function"]]
+    sigmoid = lambda v: 1 / (1 + np.exp(-v))
+    seq = x.astype(np.float64)
+    if not opts.get("time_major", False):
+        seq = seq.transpose(1, 0, 2)  # [N, T, I] -> [T, N, I]
+    steps, batch = seq.shape[0], seq.shape[1]
+    hidden = w_rec[1].shape[0]
+    h = np.zeros((batch, hidden))
+    c = np.zeros((batch, hidden))
+    clip = float(opts.get("cell_clip", 0.0))
+    ys = []
+    for t in range(steps):
+        z = [seq[t] @ w_in[g].astype(np.float64).T + h @ w_rec[g].astype(np.float64).T + bias[g].astype(np.float64) for g in range(4)]
+        c = sigmoid(z[1]) * c + sigmoid(z[0]) * act(z[2])
+        if clip > 0:
+            c = np.clip(c, -clip, clip)
+        h = sigmoid(z[3]) * act(c)
+        ys.append(h)
+    y = np.stack(ys)
+    if not opts.get("time_major", False):
+        y = y.transpose(1, 0, 2)
+    return y.reshape(out_shape)
+
+
 def fully_connected(x, w, b, opts, in_q, w_q, out_q, out_shape):
     k = w.shape[1]
     rows = x.reshape(-1, k).astype(np.int64) - in_q[1][0]
@@ -455,8 +493,15 @@ def run(model, inputs):
         elif code in (0, 18):
             fn = add_int8 if code == 0 else mul_int8
             values[out] = fn(get(0), get(1), quant(ins[0]), quant(ins[1]), quant(out), opts.get("fused_activation_function", 0), shape)
+        elif code == 25 and tensors[ins[0]]["type"] == 0:
+            values[out] = softmax_float(get(0), opts.get("beta", 1.0))
         elif code == 25:
             values[out] = softmax_int8(get(0), opts.get("beta", 1.0), quant(ins[0])[0][0])
+        elif code == 44:
+            if any(ins[j] >= 0 for j in list(range(9, 12)) + [16, 17] + list(range(20, len(ins)))) or ins[1] < 0:
+                raise SystemExit("this reference has the LSTM without CIFG, peepholes, projection or layer normalization")
+            weights = ([const(ins[j]) for j in range(1, 5)], [const(ins[j]) for j in range(5, 9)], [const(ins[j]) for j in range(12, 16)])
+            values[out] = sequence_lstm_float(get(0), weights, opts, shape)
         else:
             raise SystemExit(f"operator {code} is not in this reference")
     return values

@@ -13,11 +13,27 @@ namespace EdgeInfer.Converter.Tests.Support;
 internal sealed class TfLiteModelBuilder
 {
     private readonly List<(string Name, int[] Shape, sbyte Type, byte[]? Data)> _tensors = [];
+    private readonly HashSet<int> _variables = [];
     private readonly List<(int Code, int[] Inputs, int[] Outputs, BuiltinOptions Type, Func<FlatBufferBuilder, int>? Options)> _ops = [];
 
     public int Float(string name, int[] shape, float[]? data = null)
     {
         _tensors.Add((name, shape, 0, data is null ? null : MemoryMarshal.AsBytes(data.AsSpan()).ToArray()));
+        return _tensors.Count - 1;
+    }
+
+    /// <summary>A float32 variable (state kept between invocations), with initial values or none.</summary>
+    public int Variable(string name, int[] shape, float[]? data = null)
+    {
+        int index = Float(name, shape, data);
+        _variables.Add(index);
+        return index;
+    }
+
+    /// <summary>An int8 constant of zeros, without quantization parameters.</summary>
+    public int Int8Const(string name, int[] shape)
+    {
+        _tensors.Add((name, shape, 9, new byte[shape.Aggregate(1, (a, d) => a * d)]));
         return _tensors.Count - 1;
     }
 
@@ -46,7 +62,7 @@ internal sealed class TfLiteModelBuilder
                 buffer = (uint)(buffers.Count - 1);
             }
 
-            tensors[i] = Tensor.CreateTensor(b, Tensor.CreateShapeVector(b, shape), type, buffer, b.CreateString(name));
+            tensors[i] = Tensor.CreateTensor(b, Tensor.CreateShapeVector(b, shape), type, buffer, b.CreateString(name), is_variable: _variables.Contains(i));
         }
 
         int[] codes = [.. _ops.Select(o => o.Code).Distinct()];

@@ -14,15 +14,16 @@ public class RecurrentKernelTests
 {
     private static readonly RecurrentActivation HardGate = RecurrentActivation.HardSigmoid(0.2f, 0.5f);
 
-    public static TheoryData<int, int, int, int, bool, string> LstmCases => new()
+    public static TheoryData<int, int, int, int, bool, string, float> LstmCases => new()
     {
-        // steps, rows, hidden, time axis, reverse, activations (gate, candidate, output)
-        { 1, 1, 5, 0, false, "sigmoid,tanh,tanh" },
-        { 6, 1, 13, 0, false, "sigmoid,tanh,tanh" },
-        { 7, 3, 9, 0, true, "sigmoid,tanh,tanh" },
-        { 5, 2, 16, 1, false, "sigmoid,tanh,tanh" },
-        { 4, 3, 11, 1, true, "hard,relu,tanh" },
-        { 3, 2, 24, 0, false, "sigmoid,relu,relu" },
+        // steps, rows, hidden, time axis, reverse, activations (gate, candidate, output), cell clip
+        { 1, 1, 5, 0, false, "sigmoid,tanh,tanh", 0 },
+        { 6, 1, 13, 0, false, "sigmoid,tanh,tanh", 0 },
+        { 7, 3, 9, 0, true, "sigmoid,tanh,tanh", 0 },
+        { 5, 2, 16, 1, false, "sigmoid,tanh,tanh", 0 },
+        { 4, 3, 11, 1, true, "hard,relu,tanh", 0 },
+        { 3, 2, 24, 0, false, "sigmoid,relu,relu", 0 },
+        { 8, 2, 12, 1, false, "sigmoid,relu,tanh", 0.75f },
     };
 
     public static TheoryData<int, int, int, int, bool, bool, string> GruCases => new()
@@ -39,10 +40,10 @@ public class RecurrentKernelTests
 
     [Theory]
     [MemberData(nameof(LstmCases))]
-    public void Lstm_EveryPath_IsTheCellsArithmeticBitForBit(int steps, int rows, int hidden, int timeAxis, bool reverse, string activations)
+    public void Lstm_EveryPath_IsTheCellsArithmeticBitForBit(int steps, int rows, int hidden, int timeAxis, bool reverse, string activations, float cellClip)
     {
         RecurrentActivation[] a = Parse(activations);
-        var options = new RecurrentOptions(timeAxis, reverse, false, a[0], a[1], a[2]);
+        var options = new RecurrentOptions(timeAxis, reverse, false, a[0], a[1], a[2], cellClip);
         var rng = new Random(steps * 100 + hidden);
         int[] shape = timeAxis == 0 ? [steps, rows, 4 * hidden] : [rows, steps, 4 * hidden];
         float[] p = KernelAssert.Random(rng, KernelAssert.Count(shape), -2, 2);
@@ -50,6 +51,11 @@ public class RecurrentKernelTests
         int[] outShape = [shape[0], shape[1], hidden];
 
         float[] actual = KernelAssert.RunEveryPath(OpCode.Lstm, options, [TestTensor.Input(shape, p), TestTensor.Const([4 * hidden, hidden], r)], outShape);
+        if (cellClip > 0)
+        {
+            // The clip must bind somewhere, or this case would not test it.
+            Assert.NotEqual(new ReferenceCell(steps, rows, hidden, timeAxis, reverse).Lstm(p, r, options with { CellClip = 0 }), actual);
+        }
 
         var cell = new ReferenceCell(steps, rows, hidden, timeAxis, reverse);
         KernelAssert.SameBytes(TestTensor.ToBytes(cell.Lstm(p, r, options)), TestTensor.ToBytes(actual), "Lstm against the cell's float arithmetic");
@@ -147,6 +153,9 @@ public class RecurrentKernelTests
         yield return ("gate activation Softmax", OpCode.Lstm, lstm with { Gate = new RecurrentActivation(OpCode.Softmax) }, [p4, r4], [3, 1, 4], "gate activation Softmax");
         yield return ("no output activation", OpCode.Lstm, lstm with { Output = RecurrentActivation.None }, [p4, r4], [3, 1, 4], "output activation");
         yield return ("HardSigmoid NaN", OpCode.Lstm, lstm with { Candidate = RecurrentActivation.HardSigmoid(float.NaN, 0.5f) }, [p4, r4], [3, 1, 4], "finite alpha");
+        yield return ("cell clip NaN", OpCode.Lstm, lstm with { CellClip = float.NaN }, [p4, r4], [3, 1, 4], "cell clip");
+        yield return ("cell clip negative", OpCode.Lstm, lstm with { CellClip = -1 }, [p4, r4], [3, 1, 4], "non-negative");
+        yield return ("GRU cell clip", OpCode.Gru, gru with { CellClip = 3 }, [TestTensor.Input([3, 1, 12], new float[36]), TestTensor.Const([12, 4], new float[48]), TestTensor.Const([4], new float[4])], [3, 1, 4], "no cell state to clip");
         yield return ("LSTM reset-after", OpCode.Lstm, lstm with { ResetAfter = true }, [p4, r4], [3, 1, 4], "reset-after");
         yield return ("R not [4H, H]", OpCode.Lstm, lstm, [p4, TestTensor.Const([12, 4], new float[48])], [3, 1, 4], "must be [4·H, H]");
         yield return ("R an activation", OpCode.Lstm, lstm, [p4, TestTensor.Input([16, 4], new float[64])], [3, 1, 4], "constant or derived");
@@ -205,6 +214,7 @@ public class RecurrentKernelTests
                         float i = Act(o.Gate, z[j]), f = Act(o.Gate, z[h + j]), g = Act(o.Candidate, z[2 * h + j]), og = Act(o.Gate, z[3 * h + j]);
                         float ig = i * g;
                         c[j] = hPrev is null ? ig : (f * c[j]) + ig;
+                        c[j] = o.CellClip > 0 ? CanonicalOrder.Clamp(c[j], -o.CellClip, o.CellClip) : c[j];
                         hNew[j] = og * Act(o.Output, c[j]);
                     }
 
@@ -274,6 +284,7 @@ public class RecurrentKernelTests
                     {
                         double Z(int gate) => p[Index(t, n, 4 * h) + gate * h + j] + Dot(r, (gate * h + j) * h, hPrev);
                         c[j] = ActD(o.Gate, Z(1)) * c[j] + ActD(o.Gate, Z(0)) * ActD(o.Candidate, Z(2));
+                        c[j] = o.CellClip > 0 ? Math.Clamp(c[j], -o.CellClip, o.CellClip) : c[j];
                         hNew[j] = ActD(o.Gate, Z(3)) * ActD(o.Output, c[j]);
                     }
 

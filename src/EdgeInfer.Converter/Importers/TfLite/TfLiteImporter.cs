@@ -84,6 +84,7 @@ internal sealed class TfLiteGraphBuilder(Graph graph, Model model, string source
     private readonly SubGraph _subgraph = model.Subgraphs(0)!.Value;
     private readonly UniqueNames _valueNames = new();
     private Value?[] _values = [];
+    private readonly HashSet<int> _variables = [];
 
     public int OperatorCount => _subgraph.OperatorsLength;
     public int TensorCount => _subgraph.TensorsLength;
@@ -101,6 +102,11 @@ internal sealed class TfLiteGraphBuilder(Graph graph, Model model, string source
         for (int i = 0; i < _subgraph.InputsLength; i++)
         {
             Value input = Tensor(_subgraph.Inputs(i), "graph input");
+            if (IsVariable(_subgraph.Inputs(i)))
+            {
+                throw Problem($"graph input '{input.Name}' is a variable (state kept between invocations); EdgeInfer graphs are stateless");
+            }
+
             if (input.IsConstant)
             {
                 throw Problem($"graph input '{input.Name}' has data; a model input must be fed at run time");
@@ -159,6 +165,9 @@ internal sealed class TfLiteGraphBuilder(Graph graph, Model model, string source
         return _values[index] ??= MakeValue(index);
     }
 
+    /// <summary>Whether tensor <paramref name="index"/> is a TFLite variable (state kept between invocations).</summary>
+    public bool IsVariable(int index) => _variables.Contains(index);
+
     /// <summary>A tensor that an operator writes: it must not be a constant or a graph input, and is written once.</summary>
     public Value OutputTensor(int index, HashSet<int> written)
     {
@@ -187,7 +196,9 @@ internal sealed class TfLiteGraphBuilder(Graph graph, Model model, string source
 
         if (t.IsVariable)
         {
-            throw Problem($"tensor '{name}' is a variable (state kept between invocations); EdgeInfer graphs are stateless");
+            // Only a recurrence's initial state may be a variable (TfLiteOperators checks who reads it), and it must
+            // start at zero: EdgeInfer starts every inference from the zero state.
+            _variables.Add(index);
         }
 
         DataType type = t.Type switch

@@ -14,6 +14,7 @@ using SoftmaxOptions_ = EdgeInfer.Converter.Importers.TfLite.Schema.SoftmaxOptio
 using SplitOptions_ = EdgeInfer.Converter.Importers.TfLite.Schema.SplitOptions;
 using StridedSliceOptions_ = EdgeInfer.Converter.Importers.TfLite.Schema.StridedSliceOptions;
 using SubOptions = EdgeInfer.Converter.Importers.TfLite.Schema.SubOptions;
+using UnidirectionalSequenceLSTMOptions_ = EdgeInfer.Converter.Importers.TfLite.Schema.UnidirectionalSequenceLSTMOptions;
 
 namespace EdgeInfer.Converter.Importers.TfLite;
 
@@ -31,7 +32,13 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
         FullyConnected = 9, Logistic = 14, MaxPool2D = 17, Mul = 18, Relu = 19, ReluN1To1 = 20, Relu6 = 21, Reshape = 22,
         Softmax = 25, Tanh = 28, Transpose = 39, Mean = 40, Sub = 41, Squeeze = 43, ExpandDims = 70, LeakyRelu = 98,
         Quantize = 114, HardSwish = 117, Pad = 34, PadV2 = 60, Slice = 65, StridedSlice = 45, Split = 49, SplitV = 102,
-        Exp = 47, Sqrt = 75, Abs = 101, Elu = 111;
+        Exp = 47, Sqrt = 75, Abs = 101, Elu = 111, UnidirectionalSequenceLstm = 44;
+
+    // UNIDIRECTIONAL_SEQUENCE_LSTM's inputs (tensorflow/lite/kernels/lstm_shared.h): the input, four input weights and
+    // four recurrent weights (gates i, f, c, o), three peepholes, four gate biases, the projection's weights and bias,
+    // the two state variables, and four layer-norm coefficients.
+    private const int LstmInputWeights = 1, LstmRecurrentWeights = 5, LstmPeepholes = 9, LstmBiases = 12, LstmProjection = 16,
+        LstmOutputState = 18, LstmCellState = 19, LstmLayerNorm = 20;
 
     private const int PaddingSame = 0, PaddingValid = 1;
 
@@ -72,6 +79,10 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
         {
             int t = op.Inputs(i);
             inputs[i] = t == -1 ? null : builder.Tensor(t, $"operator {index} ({Name(code, custom)}) input {i}");
+            if (t != -1 && builder.IsVariable(t) && !(code == UnidirectionalSequenceLstm && i is LstmOutputState or LstmCellState))
+            {
+                throw Problem(index, code, custom, $"reads '{inputs[i]!.Name}', a variable (state kept between invocations); EdgeInfer graphs are stateless, and only an LSTM's initial state may be a variable");
+            }
         }
 
         bool split = code is Split or SplitV;
@@ -126,6 +137,7 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
             case Sqrt: Unary(context, OpCode.Sqrt, null); break;
             case Exp: Unary(context, OpCode.Exp, null); break;
             case Elu: Unary(context, OpCode.Elu, new EluOptions(1f, 1f)); break; // TFLite's ELU has alpha 1
+            case UnidirectionalSequenceLstm: SequenceLstm(context); break;
             case LeakyRelu:
                 Unary(context, OpCode.LeakyRelu, new LeakyReluOptions(context.Options<LeakyReluOptions_>(BuiltinOptions.LeakyReluOptions)?.Alpha ?? 0f));
                 break;
@@ -133,7 +145,7 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
                 throw Problem(index, code, custom, "is not supported by EdgeInfer's TFLite importer (supported: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, "
                     + "AVERAGE_POOL_2D, MAX_POOL_2D, MEAN over height and width, ADD, SUB, MUL, RESHAPE, SQUEEZE, EXPAND_DIMS, SOFTMAX, CONCATENATION, TRANSPOSE, "
                     + "QUANTIZE, DEQUANTIZE, LOGISTIC, TANH, RELU, RELU6, RELU_N1_TO_1, LEAKY_RELU, HARD_SWISH, ABS, SQRT, EXP, ELU, SLICE, STRIDED_SLICE, SPLIT, SPLIT_V, "
-                    + "and PAD / PADV2 before a convolution)");
+                    + "UNIDIRECTIONAL_SEQUENCE_LSTM, and PAD / PADV2 before a convolution)");
         }
     }
 
@@ -264,6 +276,98 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
         c.RequireOutputShape([.. x.Shape![..^1], w.Shape![0]]);
         c.Emit(OpCode.FullyConnected, c.Activation(o.FusedActivationFunction), [x, c.Weights(w, w), b]);
     }
+
+    /// <summary>
+    /// UNIDIRECTIONAL_SEQUENCE_LSTM (float) → one FullyConnected that projects every step's input onto the four gates
+    /// at once, then EdgeInfer's fused Lstm. TFLite's gates are i, f, c, o, each with its own [H, I] input and [H, H]
+    /// recurrent weights and [H] bias; the gates use sigmoid, the cell input and the output the fused activation.
+    /// cell_clip carries over. The state variables must start at zero, and the recurrence starts from zero on every
+    /// inference (TFLite keeps the state between invocations until it is reset; a sequence classifier wants it
+    /// reset). Refused: CIFG (no input gate), peepholes, projection and its clip, layer normalization, diagonal recurrent weights, and the
+    /// quantized forms (TFLite's integer LSTM keeps 16-bit state; convert the float model and quantize it here).
+    /// </summary>
+    private void SequenceLstm(OpContext c)
+    {
+        var o = c.Options<UnidirectionalSequenceLSTMOptions_>(BuiltinOptions.UnidirectionalSequenceLSTMOptions) ?? throw c.Invalid("has no UnidirectionalSequenceLSTMOptions");
+        Value x = c.Input(0);
+        if (c.Inputs.Length is not (20 or 24))
+        {
+            throw c.Invalid($"has {c.Inputs.Length} inputs; the LSTM takes 20, or 24 with layer normalization");
+        }
+
+        if (x.Type != DataType.Float32 || c.Output.Type != DataType.Float32 || c.Inputs.Any(v => v is { IsConstant: true, Type: not DataType.Float32 }))
+        {
+            throw c.Invalid("is quantized; EdgeInfer imports the float LSTM (TFLite's integer LSTM keeps 16-bit state): convert the float model, then quantize it with --quantize int8");
+        }
+
+        if (x.IsConstant || x.Rank != 3)
+        {
+            throw c.Invalid($"input {x.ShapeText} must be a rank-3 activation");
+        }
+
+        string? refused = c.Inputs[LstmInputWeights] is null ? "CIFG (no input gate)"
+            : Enumerable.Range(LstmPeepholes, 3).Any(i => c.Inputs[i] is not null) ? "peephole connections"
+            : c.Inputs[LstmProjection] is not null || c.Inputs[LstmProjection + 1] is not null ? "a projection layer"
+            : Enumerable.Range(LstmLayerNorm, c.Inputs.Length - LstmLayerNorm).Any(i => c.Inputs[i] is not null) ? "layer normalization"
+            : !(o.CellClip >= 0 && float.IsFinite(o.CellClip)) ? $"cell_clip {o.CellClip}"
+            : o.ProjClip != 0 ? "projection clipping"
+            : o.DiagonalRecurrentTensors ? "diagonal recurrent weights"
+            : null;
+        if (refused is not null)
+        {
+            throw c.Invalid($"uses {refused}, which EdgeInfer's LSTM does not have");
+        }
+
+        RecurrentActivation activation = o.FusedActivationFunction switch
+        {
+            1 => RecurrentActivation.Relu,
+            4 => RecurrentActivation.Tanh,
+            6 => RecurrentActivation.Sigmoid,
+            sbyte other => throw c.Invalid($"has fused activation {other}; an LSTM's cell activation must be TANH (4), RELU (1) or SIGMOID (6)"),
+        };
+        int timeAxis = o.TimeMajor ? 0 : 1;
+        int inputs = x.Shape![2], hidden = c.Constant(LstmRecurrentWeights + 1, "the forget gate's recurrent weights").Shape![0];
+        int rows = x.Shape[1 - timeAxis];
+        float[] Block(int first, int[] shape, string what)
+        {
+            var values = new List<float>();
+            for (int g = 0; g < 4; g++)
+            {
+                Value v = c.Constant(first + g, what);
+                if (!v.Shape!.SequenceEqual(shape))
+                {
+                    throw c.Invalid($"{what} '{v.Name}' (input {first + g}) is {v.ShapeText}; [{string.Join(",", shape)}] expected");
+                }
+
+                values.AddRange(v.Constant!.ToFloatArray());
+            }
+
+            return [.. values];
+        }
+
+        float[] w = Block(LstmInputWeights, [hidden, inputs], "input weights");
+        float[] r = Block(LstmRecurrentWeights, [hidden, hidden], "recurrent weights");
+        float[] bias = Block(LstmBiases, [hidden], "gate bias");
+        foreach (int state in new[] { LstmOutputState, LstmCellState })
+        {
+            Value s = c.Input(state);
+            if (!s.Shape!.SequenceEqual([rows, hidden]) || (s.Constant is { } data && data.ToFloatArray().Any(v => v != 0)))
+            {
+                throw c.Invalid($"state '{s.Name}' (input {state}) must be a [{rows},{hidden}] variable starting at zero; it is {s.ShapeText}{(s.IsConstant ? " with non-zero values" : "")}");
+            }
+        }
+
+        c.RequireOutputShape([x.Shape[0], x.Shape[1], hidden]);
+        string stem = c.Output.Name;
+        var projected = new Value(builder.NewValueName(stem + "/input_projection"), DataType.Float32, [x.Shape[0], x.Shape[1], 4 * hidden]);
+        Value weights = ConstantValue(stem + "/input_weights", [4 * hidden, inputs], w);
+        Value b = ConstantValue(stem + "/bias", [4 * hidden], bias);
+        c.EmitNode(OpCode.FullyConnected, ClampOptions.None, [x, weights, b], projected, stem + "/input_projection");
+        var options = new RecurrentOptions(timeAxis, false, false, RecurrentActivation.Sigmoid, activation, activation, o.CellClip);
+        c.Emit(OpCode.Lstm, options, [projected, ConstantValue(stem + "/recurrent_weights", [4 * hidden, hidden], r)]);
+    }
+
+    private Value ConstantValue(string stem, int[] shape, float[] values) => new(builder.NewValueName(stem), DataType.Float32, shape, TensorData.FromFloats(values));
 
     private void Pool(OpContext c, OpCode op)
     {

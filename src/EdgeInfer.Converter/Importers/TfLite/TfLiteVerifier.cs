@@ -90,6 +90,7 @@ internal static class TfLiteVerifier
         BuiltinOptions.ReshapeOptions or BuiltinOptions.SqueezeOptions => v.TableStart(t) && v.Vector(t, 4, 4),
         BuiltinOptions.StridedSliceOptions => Fields(v, t, 4, 4, 4, 4, 4, 1),
         BuiltinOptions.SplitOptions or BuiltinOptions.SplitVOptions => Fields(v, t, 4),
+        BuiltinOptions.UnidirectionalSequenceLSTMOptions => Fields(v, t, 1, 4, 4, 1, 1, 1),
         _ => Empty(v, t),
     };
 

@@ -132,8 +132,8 @@ internal unsafe struct RecurrentSequence
 
 /// <summary>
 /// LSTM over a whole sequence (<see cref="OpCode.Lstm"/>): z = P_t + R·h; i, f, o = gate(z); g = candidate(z);
-/// c = f·c + i·g; h = o·output(c); the first step has h = c = 0, so it skips the product and sets c = i·g, as the
-/// unrolled chain does. The hidden states are read back from the output, so only the gates and the cell state
+/// c = f·c + i·g, clamped to ±CellClip when that is positive; h = o·output(c); the first step has h = c = 0, so it
+/// skips the product and sets c = i·g, as the unrolled chain does. The hidden states are read back from the output, so only the gates and the cell state
 /// live in scratch.
 /// </summary>
 public unsafe struct LstmKernel : IKernel<LstmKernel>
@@ -152,6 +152,7 @@ public unsafe struct LstmKernel : IKernel<LstmKernel>
         var seq = RecurrentSequence.Prepare(ref context, 4, out RecurrentOptions options);
         RecurrentSequence.RequireActivation(ref context, options.Output, "output");
         context.Require(!options.ResetAfter, "reset-after is a GRU form; an LSTM must not set it");
+        context.Require(float.IsFinite(options.CellClip) && options.CellClip >= 0, $"cell clip {options.CellClip} must be finite and non-negative (0 for none)");
         int h = seq.Hidden;
         context.RequestScratch(((long)seq.Rows * 4 * h + (long)seq.Rows * h) * sizeof(float));
         return new LstmKernel
@@ -207,6 +208,15 @@ public unsafe struct LstmKernel : IKernel<LstmKernel>
                         c[j] = first ? ig : (z[h + j] * c[j]) + ig;
                     }
 
+                    if (_options.CellClip > 0)
+                    {
+                        // The Clip operator's clamp, so the bits are those of a Clip after the cell update.
+                        for (int j = 0; j < h; j++)
+                        {
+                            c[j] = FloatVector.Clamp(c[j], -_options.CellClip, _options.CellClip);
+                        }
+                    }
+
                     float* y = _seq.Row(_output, t, n, h);
                     _seq.Activate(_options.Output, c, y, h);
                     for (int j = 0; j < h; j++)
@@ -241,6 +251,7 @@ public unsafe struct GruKernel : IKernel<GruKernel>
         context.RequireInputs(2, 3);
         var seq = RecurrentSequence.Prepare(ref context, 3, out RecurrentOptions options);
         context.Require(options.Output == RecurrentActivation.None, $"a GRU has no output activation (found {options.Output})");
+        context.Require(options.CellClip == 0, $"a GRU has no cell state to clip (cell clip {options.CellClip})");
         int h = seq.Hidden;
         context.Require(context.HasInput(2) == options.ResetAfter,
             options.ResetAfter ? "reset-after needs the candidate's recurrent bias as input 2" : "input 2 (the candidate's recurrent bias) is only for reset-after");

@@ -24,6 +24,7 @@ internal enum BuiltinOptions : byte
   StridedSliceOptions = 32,
   SplitOptions = 35,
   SliceOptions = 48,
+  UnidirectionalSequenceLSTMOptions = 71,
   LeakyReluOptions = 75,
   SplitVOptions = 79,
 };

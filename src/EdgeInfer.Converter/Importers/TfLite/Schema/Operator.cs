@@ -54,6 +54,7 @@ internal struct Operator : IFlatbufferObject
   public EdgeInfer.Converter.Importers.TfLite.Schema.StridedSliceOptions BuiltinOptionsAsStridedSliceOptions() { return BuiltinOptions<EdgeInfer.Converter.Importers.TfLite.Schema.StridedSliceOptions>().Value; }
   public EdgeInfer.Converter.Importers.TfLite.Schema.SplitOptions BuiltinOptionsAsSplitOptions() { return BuiltinOptions<EdgeInfer.Converter.Importers.TfLite.Schema.SplitOptions>().Value; }
   public EdgeInfer.Converter.Importers.TfLite.Schema.SliceOptions BuiltinOptionsAsSliceOptions() { return BuiltinOptions<EdgeInfer.Converter.Importers.TfLite.Schema.SliceOptions>().Value; }
+  public EdgeInfer.Converter.Importers.TfLite.Schema.UnidirectionalSequenceLSTMOptions BuiltinOptionsAsUnidirectionalSequenceLSTMOptions() { return BuiltinOptions<EdgeInfer.Converter.Importers.TfLite.Schema.UnidirectionalSequenceLSTMOptions>().Value; }
   public EdgeInfer.Converter.Importers.TfLite.Schema.LeakyReluOptions BuiltinOptionsAsLeakyReluOptions() { return BuiltinOptions<EdgeInfer.Converter.Importers.TfLite.Schema.LeakyReluOptions>().Value; }
   public EdgeInfer.Converter.Importers.TfLite.Schema.SplitVOptions BuiltinOptionsAsSplitVOptions() { return BuiltinOptions<EdgeInfer.Converter.Importers.TfLite.Schema.SplitVOptions>().Value; }
   public byte CustomOptions(int j) { int o = __p.__offset(14); return o != 0 ? __p.bb.Get(__p.__vector(o) + j * 1) : (byte)0; }
