@@ -353,8 +353,9 @@ internal static class LoweredGraphEvaluator
     }
 
     /// <summary>
-    /// OpCode.Lstm from its definition, in double: per step z = P_t + R·h (gate blocks i, f, g, o), c = f·c + i·g,
-    /// h = o·output(c), states starting at zero; the hidden states listed in time order.
+    /// OpCode.Lstm from its definition, in double: per step z = P_t + R·h (gate blocks i, f, g, o), c = f·c + i·g
+    /// (clamped to ±CellClip when that is positive), h = o·output(c), states starting at zero; the hidden states listed
+    /// in time order.
     /// </summary>
     private static float[] Lstm(float[] p, int[] ps, float[] r, RecurrentOptions o)
     {
@@ -375,6 +376,11 @@ internal static class LoweredGraphEvaluator
                     double i = Activation(o.Gate, Gate(0)), f = Activation(o.Gate, Gate(1));
                     double g = Activation(o.Candidate, Gate(2)), og = Activation(o.Gate, Gate(3));
                     c[u] = f * c[u] + i * g;
+                    if (o.CellClip > 0)
+                    {
+                        c[u] = Math.Clamp(c[u], -o.CellClip, o.CellClip);
+                    }
+
                     next[u] = og * Activation(o.Output, c[u]);
                 }
 
