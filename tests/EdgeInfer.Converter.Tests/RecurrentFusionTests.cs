@@ -159,6 +159,29 @@ public class RecurrentFusionTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// TFLite's float LSTM (TFLM's trained mnist_lstm, with a cell clip) imports as a fused Lstm: both int8 modes
+    /// store its R as int8 and keep its top class on all 20 fixture digits.
+    /// </summary>
+    [Theory]
+    [InlineData(QuantizationMode.Int8Weights)]
+    [InlineData(QuantizationMode.Int8)]
+    public void TfLiteLstm_Quantized_StoresTheRecurrentWeightsAsInt8_AndKeepsTheTopClass(QuantizationMode mode)
+    {
+        string dir = Path.Combine(Fixtures.Directory, "tflm");
+        float[][] x = Fixtures.ReadCsv(Path.Combine(dir, "trained_lstm_x.csv"));
+        Graph floatGraph = ModelConverter.Lower(Path.Combine(dir, "trained_lstm.tflite"), new ConvertOptions(), _ => { });
+        using Model floatModel = Model.FromBytes(ModelEmitter.Emit(floatGraph.Clone()).File, "trained_lstm float");
+        (Graph quantized, _) = QuantizationPipeline.Run(floatGraph, new QuantizationOptions { Mode = mode, CalibrationSamples = x }, null, null, _ => { });
+        using Model model = Model.FromBytes(ModelEmitter.Emit(quantized).File, $"trained_lstm {mode}");
+        Assert.Equal(1, AssertRecurrentWeightsAreInt8(model));
+
+        var data = new Dataset(x, null, "trained_lstm_x.csv");
+        float[][] f = ModelEvaluator.Evaluate(floatModel, data).Outputs, q = ModelEvaluator.Evaluate(model, data).Outputs;
+        static int Top(float[] v) => Array.IndexOf(v, v.Max());
+        Assert.All(Enumerable.Range(0, x.Length), r => Assert.Equal(Top(f[r]), Top(q[r])));
+    }
+
+    /// <summary>
     /// The trained gesture GRU (tests/fixtures/accel/accel_gru.onnx): the fused int8 file is a small fraction of the
     /// unrolled one (measured: 9,808 B against 105,232 B, 18 operators against 551; R is int8 in both, what goes is
     /// the records and quantization parameters of 32 unrolled steps) and keeps the accuracy within half a point of
