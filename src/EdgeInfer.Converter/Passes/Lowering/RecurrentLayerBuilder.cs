@@ -101,7 +101,7 @@ internal sealed class RecurrentLayerBuilder(ILoweredEmitter emit, string stem, V
         return (Sequence(outputs, h), hidden!, state!);
     }
 
-    /// <summary>The hidden state after every step (concatenated along the time axis) and after the last.</summary>
+    /// <summary>The hidden state after every step (in time order along the time axis) and after the last.</summary>
     public (Value Sequence, Value LastHidden) Gru(GruCell cell)
     {
         int h = cell.Hidden, inputs = _shape[^1];
