@@ -68,6 +68,8 @@ public class LoweringMatchesOrtTests
         ["lstm_y_yh_yc"] = () => Recurrent("LSTM", 13, [5, 1, 3], 4, true, ["Y", "Y_h", "Y_c"]),
         ["lstm_batch3_hard_sigmoid_gates"] = () => Recurrent("LSTM", 13, [4, 3, 2], 5, true, ["Y"],
             ("activations", new[] { "HardSigmoid", "Tanh", "Tanh" }), ("activation_alpha", new[] { 0.3f }), ("activation_beta", new[] { 0.4f })),
+        ["lstm_hard_sigmoid_cell_activation_alpha_in_order"] = () => Recurrent("LSTM", 13, [4, 1, 2], 3, true, ["Y"],
+            ("activations", new[] { "Sigmoid", "HardSigmoid", "Tanh" }), ("activation_alpha", new[] { 0.3f }), ("activation_beta", new[] { 0.4f })),
         ["lstm_last_state_only"] = () => Recurrent("LSTM", 13, [6, 1, 3], 4, false, ["", "Y_h"]),
         ["gru_linear_before_reset"] = () => Recurrent("GRU", 13, [6, 2, 3], 4, true, ["Y", "Y_h"], ("linear_before_reset", 1L)),
         ["gru_reset_before"] = () => Recurrent("GRU", 13, [5, 1, 4], 3, true, ["Y", "Y_h"]),

@@ -143,6 +143,9 @@ internal static class RecurrentLowering
         }
 
         var result = new RecurrentActivation[names.Length];
+        // Alphas and betas are consumed in order by the activations that take them (as ONNX Runtime reads them), not
+        // indexed by the activation's position: [Sigmoid, HardSigmoid, Tanh] with alpha [0.3] gives HardSigmoid 0.3.
+        int parameters = 0;
         for (int i = 0; i < names.Length; i++)
         {
             result[i] = names[i] switch
@@ -150,9 +153,10 @@ internal static class RecurrentLowering
                 "Sigmoid" => RecurrentActivation.Sigmoid,
                 "Tanh" => RecurrentActivation.Tanh,
                 "Relu" => RecurrentActivation.Relu,
-                "HardSigmoid" => RecurrentActivation.HardSigmoid(i < alphas.Length ? alphas[i] : 0.2f, i < betas.Length ? betas[i] : 0.5f),
+                "HardSigmoid" => RecurrentActivation.HardSigmoid(parameters < alphas.Length ? alphas[parameters] : 0.2f, parameters < betas.Length ? betas[parameters] : 0.5f),
                 string other => throw ctx.Unsupported($"recurrent activation {other}"),
             };
+            parameters += names[i] == "HardSigmoid" ? 1 : 0;
         }
 
         return result;
