@@ -18,6 +18,13 @@ public sealed class ConvertOptions
 
     /// <summary>Receives one line per pass that changed something ("folded 2 BatchNormalization into Conv").</summary>
     public Action<string>? Log { get; init; }
+
+    /// <summary>
+    /// Lowers every LSTM and GRU to the unrolled per-step operator chain instead of the fused Lstm/Gru operators.
+    /// Not a user choice (the fused form is smaller and faster, and computes the same bytes): tests convert one model
+    /// both ways and compare the outputs.
+    /// </summary>
+    internal bool UnrollRecurrences { get; init; }
 }
 
 /// <summary>The converted file and what happened on the way.</summary>

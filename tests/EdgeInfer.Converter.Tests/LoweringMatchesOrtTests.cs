@@ -26,7 +26,7 @@ public class LoweringMatchesOrtTests
     /// One forward LSTM or GRU over x [T, N, I] (layout 1: [N, T, I]) with hidden size <paramref name="hidden"/>; outputs
     /// named in <paramref name="outputs"/> ("" skips one). Weights are large enough that every gate matters.
     /// </summary>
-    private static OnnxBuilder Recurrent(string op, int opset, long[] x, int hidden, bool bias, string[] outputs, params (string, object)[] attrs)
+    internal static OnnxBuilder Recurrent(string op, int opset, long[] x, int hidden, bool bias, string[] outputs, params (string, object)[] attrs)
     {
         int gates = op == "LSTM" ? 4 : 3;
         long inputs = x[^1];
@@ -68,6 +68,8 @@ public class LoweringMatchesOrtTests
         ["lstm_y_yh_yc"] = () => Recurrent("LSTM", 13, [5, 1, 3], 4, true, ["Y", "Y_h", "Y_c"]),
         ["lstm_batch3_hard_sigmoid_gates"] = () => Recurrent("LSTM", 13, [4, 3, 2], 5, true, ["Y"],
             ("activations", new[] { "HardSigmoid", "Tanh", "Tanh" }), ("activation_alpha", new[] { 0.3f }), ("activation_beta", new[] { 0.4f })),
+        ["lstm_hard_sigmoid_cell_activation_alpha_in_order"] = () => Recurrent("LSTM", 13, [4, 1, 2], 3, true, ["Y"],
+            ("activations", new[] { "Sigmoid", "HardSigmoid", "Tanh" }), ("activation_alpha", new[] { 0.3f }), ("activation_beta", new[] { 0.4f })),
         ["lstm_last_state_only"] = () => Recurrent("LSTM", 13, [6, 1, 3], 4, false, ["", "Y_h"]),
         ["gru_linear_before_reset"] = () => Recurrent("GRU", 13, [6, 2, 3], 4, true, ["Y", "Y_h"], ("linear_before_reset", 1L)),
         ["gru_reset_before"] = () => Recurrent("GRU", 13, [5, 1, 4], 3, true, ["Y", "Y_h"]),
@@ -247,6 +249,70 @@ public class LoweringMatchesOrtTests
                 .Node("Concat", ["s", "s"], ["c"], ("axis", 0L)).Node("Add", ["x", "c"], ["y"]).Output("y"),
             () => new OnnxBuilder(13).Input("x", 2, 6).Initializer("c", [6], [2f, 3f, 4f, 2f, 3f, 4f]).Node("Add", ["x", "c"], ["y"]).Output("y")),
     };
+
+    /// <summary>
+    /// Recurrences with layout 1 (batch first: X [N, T, I], Y [N, T, D, H], Y_h [N, D, H]), which ONNX Runtime's CPU
+    /// kernels refuse: the same weights with layout 0 run on ORT with X transposed, and its outputs transposed back.
+    /// </summary>
+    [Theory]
+    [InlineData("LSTM", "reverse")]
+    [InlineData("LSTM", "bidirectional")]
+    [InlineData("GRU", "forward")]
+    [InlineData("GRU", "bidirectional")]
+    public void Layout1_Recurrence_MatchesLayout0OnOnnxRuntime(string op, string direction)
+    {
+        const int batch = 3, steps = 5, features = 2, hidden = 4;
+        (string, object)[] attrs = [("direction", direction), .. op == "GRU" ? new (string, object)[] { ("linear_before_reset", 1L) } : []];
+        (Ir.Graph graph, _) = TestModels.Lower(Recurrent(op, 14, [batch, steps, features], hidden, true, ["Y", "Y_h"], [("layout", 1L), .. attrs]));
+        float[] x = TestModels.Random(batch * steps * features, 5);
+        float[][] actual = LoweredGraphEvaluator.Run(graph, x);
+
+        float[][] timeMajor = OrtOracle.Run(Recurrent(op, 14, [steps, batch, features], hidden, true, ["Y", "Y_h"], attrs).ToBytes(),
+            ("x", [steps, batch, features], SwapAxes(x, [batch, steps, features], 0, 1)));
+        int directions = direction == "bidirectional" ? 2 : 1;
+        // Y [T, D, N, H] → [N, T, D, H]: N moves to the front. Y_h [D, N, H] → [N, D, H].
+        float[] y = Transpose(timeMajor[0], [steps, directions, batch, hidden], [2, 0, 1, 3]);
+        float[] yh = SwapAxes(timeMajor[1], [directions, batch, hidden], 0, 1);
+        TestModels.AssertClose(y, actual[0], 1e-5f, "Y");
+        TestModels.AssertClose(yh, actual[1], 1e-5f, "Y_h");
+    }
+
+    private static float[] SwapAxes(float[] x, int[] shape, int a, int b)
+    {
+        int[] perm = [.. Enumerable.Range(0, shape.Length)];
+        (perm[a], perm[b]) = (perm[b], perm[a]);
+        return Transpose(x, shape, perm);
+    }
+
+    /// <summary>Output axis i is input axis perm[i].</summary>
+    private static float[] Transpose(float[] x, int[] shape, int[] perm)
+    {
+        int[] outShape = [.. perm.Select(p => shape[p])];
+        var strides = new int[shape.Length];
+        for (int i = shape.Length - 1, step = 1; i >= 0; step *= shape[i], i--)
+        {
+            strides[i] = step;
+        }
+
+        var y = new float[x.Length];
+        var index = new int[shape.Length];
+        for (int f = 0; f < y.Length; f++)
+        {
+            int offset = 0;
+            for (int d = 0; d < perm.Length; d++)
+            {
+                offset += index[d] * strides[perm[d]];
+            }
+
+            y[f] = x[offset];
+            for (int d = perm.Length - 1; d >= 0 && ++index[d] == outShape[d]; d--)
+            {
+                index[d] = 0;
+            }
+        }
+
+        return y;
+    }
 
     private static OnnxBuilder BatchNormOnConv1D(int opset, params (string, object)[] bnAttrs) => new OnnxBuilder(opset).Input("x", 2, 3, 7)
         .Initializer("w", [4, 3, 3], W(36, 81))

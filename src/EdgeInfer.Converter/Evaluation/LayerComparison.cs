@@ -90,20 +90,31 @@ public static class LayerComparison
                 continue;
             }
 
-            // The layer's input as the reference model names it: follow a Quantize back to its float source.
+            // The layer's input as the reference model names it: follow a Quantize or Dequantize back to its source.
             string input = InputName(graph, node);
+            if (!signal.ContainsKey(input) && alias.TryGetValue(input, out string? renamedInput))
+            {
+                input = renamedInput;
+            }
+
             result.Add(new LayerSqnr(node.Name, node.OpCode.ToString(), output, Sqnr(output), signal.ContainsKey(input) ? Sqnr(input) : double.PositiveInfinity));
         }
 
         return result;
     }
 
+    /// <summary>
+    /// A Quantize's input is the float tensor itself; a Dequantize's is the int8 tensor, which keeps the float
+    /// tensor's name (a renamed graph output's is mapped as outputs are). So a float layer reading int8 results (a
+    /// kept layer, or one without an int8 kernel such as a fused recurrence) is measured against its real input
+    /// instead of counting as a layer with an exact input, which made its whole output noise look like its own loss.
+    /// </summary>
     private static string InputName(ModelGraph graph, NodeInfo node)
     {
         int t = node.Inputs[0];
         foreach (NodeInfo producer in graph.Nodes)
         {
-            if (producer.Outputs.Contains(t) && producer.OpCode == OpCode.Quantize)
+            if (producer.Outputs.Contains(t) && producer.OpCode is OpCode.Quantize or OpCode.Dequantize)
             {
                 return graph.Tensors[producer.Inputs[0]].Name;
             }

@@ -32,7 +32,7 @@ public static class OnnxPipeline
         FoldBatchNorm.Run(graph, note);
         DecomposeBatchNorm.Run(graph, note);
         FoldPadIntoConv.Run(graph, note);
-        LowerToEdgeInfer.Run(graph, note);
+        LowerToEdgeInfer.Run(graph, note, options);
         TransposeCleanup.Run(graph, note);
         FuseFullyConnectedBias.Run(graph, note);
         FuseSelfGating.Run(graph, note);

@@ -7,7 +7,8 @@ namespace EdgeInfer.Converter.Quantization;
 /// Rewrites a lowered float graph into an int8 graph, given each activation's calibrated range.
 /// <list type="bullet">
 /// <item>Every operator with an int8 kernel runs in int8 unless the caller keeps it in float (the accuracy
-/// contract does that for the most sensitive layers). Div has no int8 kernel and stays float.</item>
+/// contract does that for the most sensitive layers). Div, Lstm and Gru have no int8 kernel and stay float (the
+/// pipeline then stores the recurrences' weights int8 with <see cref="WeightOnlyQuantizer"/>).</item>
 /// <item>Weights of FullyConnected and Conv2D: symmetric int8 per output channel; their bias: int32 at scale
 /// input_scale × weight_scale[c], written without quantization parameters (the scale follows from the operands').
 /// Other constant operands: asymmetric int8 per tensor.</item>

@@ -72,6 +72,9 @@ public static class QuantizationPipeline
             rounds++;
             Graph candidate = floatGraph.Clone();
             IReadOnlyList<string> keptFloat = Int8Quantizer.Quantize(candidate, ranges, Clone(options, keep));
+            // The fused recurrences have no int8 kernel: they run in float between a Dequantize and a Quantize, and
+            // their recurrent weights, the bulk of a recurrent model's, are stored int8 as in --quantize int8-weights.
+            WeightOnlyQuantizer.Quantize(candidate, n => n.Code is OpCode.Lstm or OpCode.Gru);
             if (evaluation is null || floatResult?.Accuracy is null || maxAccuracyDropPoints is null)
             {
                 IReadOnlyList<LayerSqnr> layers = evaluation is null ? [] : Rank(floatModel, candidate, evaluation);
@@ -83,7 +86,9 @@ public static class QuantizationPipeline
             double drop = (floatResult.Accuracy.Value - accuracy) * 100;
             IReadOnlyList<LayerSqnr> ranking = LayerComparison.Compare(floatModel, quantized, [.. evaluation.Samples.Take(RankingSamples)]);
             note($"round {rounds}: float {floatResult.Accuracy.Value * 100:F2}%, int8 {accuracy * 100:F2}% (drop {drop:F2} points, budget {maxAccuracyDropPoints:F2})");
-            LayerSqnr? worst = ranking.Where(l => !keep.Contains(l.Node)).OrderByDescending(l => l.LossDb).FirstOrDefault();
+            // Only a layer that runs in int8 can be given back to float: one already float (kept, or without an int8
+            // kernel, such as a fused recurrence) would just cost a round.
+            LayerSqnr? worst = ranking.Where(l => !keptFloat.Contains(l.Node)).OrderByDescending(l => l.LossDb).FirstOrDefault();
             if (drop <= maxAccuracyDropPoints.Value || worst is null)
             {
                 if (drop > maxAccuracyDropPoints.Value)

@@ -3,14 +3,21 @@ using EdgeInfer.Converter.Ir;
 namespace EdgeInfer.Converter.Quantization;
 
 /// <summary>
-/// Weight-only int8: the weights of FullyConnected, Conv2D and constant MatMul operands are stored as symmetric
-/// per-channel int8 behind a Dequantize node. That node reads only a constant, so the emitter makes its output a
-/// derived tensor: the runtime dequantizes once at load and every inference runs the float kernels. The file
-/// shrinks about 4×; activations and accuracy stay float apart from the weights' rounding. No calibration needed.
+/// Weight-only int8: the weights of FullyConnected and Conv2D, and the recurrent weights R of the fused Lstm and Gru,
+/// are stored as symmetric per-channel int8 (one scale per row: per output unit, per gate unit for R) behind a
+/// Dequantize node. That node reads only a constant, so the emitter makes its output a derived tensor: the runtime
+/// dequantizes once at load and every inference runs the float kernels. The file shrinks about 4×; activations and
+/// accuracy stay float apart from the weights' rounding. No calibration needed.
 /// </summary>
 public static class WeightOnlyQuantizer
 {
-    public static int Quantize(Graph graph)
+    public static int Quantize(Graph graph) => Quantize(graph, _ => true);
+
+    /// <summary>
+    /// Only the weights of the nodes <paramref name="which"/> selects; full int8 uses this for the recurrences, which
+    /// have no int8 kernel and run in float on int8-stored weights.
+    /// </summary>
+    public static int Quantize(Graph graph, Func<Node, bool> which)
     {
         int count = 0;
         var rewritten = new List<Node>(graph.Nodes.Count);
@@ -19,9 +26,10 @@ public static class WeightOnlyQuantizer
         var restoredOf = new Dictionary<Value, Value>(ReferenceEqualityComparer.Instance);
         foreach (Node node in graph.Nodes)
         {
-            int weightInput = node.Code switch
+            int weightInput = !which(node) ? -1 : node.Code switch
             {
                 OpCode.FullyConnected or OpCode.Conv2D => 1,
+                OpCode.Lstm or OpCode.Gru => 1, // R [gates·H, H]; the GRU's candidate bias (input 2) is H floats, kept
                 _ => -1,
             };
             if (weightInput >= 0 && node.OptionalInput(weightInput) is { IsConstant: true, Type: DataType.Float32 } shared && restoredOf.TryGetValue(shared, out Value? done))

@@ -71,7 +71,9 @@ public class Int8FixtureTests(ITestOutputHelper output)
         double weightRatio = (double)int8Weights / floatWeights;
         output.WriteLine($"{model}: float {floatAccuracy:F2}% ({floatFile.Length} B, weights {floatWeights} B), int8 {int8Accuracy:F2}% ({int8File.Length} B = {sizeRatio:P1}, weights {int8Weights} B = {weightRatio:P1}); kept float: {string.Join(", ", report.KeptFloat)}");
 
-        Assert.Empty(report.KeptFloat);
+        // Every layer with an int8 kernel runs in int8. The fused recurrences (accel_gru's GRU) have none: they run in
+        // float on int8-stored recurrent weights, and the report lists them as float, which they are.
+        Assert.All(report.KeptFloat, name => Assert.Contains(quantized.Nodes, n => n.Name == name && n.Code is OpCode.Lstm or OpCode.Gru));
         Assert.True(floatAccuracy - int8Accuracy <= 0.5, $"int8 {int8Accuracy:F2}% vs float {floatAccuracy:F2}%");
         // Biases are written without quantization records (their scale follows from the input's and the weights').
         Assert.All(int8Model.Graph.Tensors.Where(t => t.IsConstant && t.DataType == DataType.Int32), t => Assert.Null(t.Quantization));

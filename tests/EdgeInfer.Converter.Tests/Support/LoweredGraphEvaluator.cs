@@ -56,6 +56,8 @@ internal static class LoweredGraphEvaluator
                 OpCode.Transpose => Transpose(x[0]!, s[0], ((TransposeOptions)n.Options!).Perm.ToArray()),
                 OpCode.MatMul => MatMul(x[0]!, s[0], x[1]!, s[1], ys, (ClampOptions)n.Options!),
                 OpCode.Slice => Slice(x[0]!, s[0], ys, (SliceOptions)n.Options!),
+                OpCode.Lstm => Lstm(x[0]!, s[0], x[1]!, (RecurrentOptions)n.Options!),
+                OpCode.Gru => Gru(x[0]!, s[0], x[1]!, x.Length > 2 ? x[2] : null, (RecurrentOptions)n.Options!),
                 _ => throw new NotSupportedException(n.Code.ToString()),
             };
             Assert.Equal(Count(ys), values[n.Output(0)].Length);
@@ -337,6 +339,132 @@ internal static class LoweredGraphEvaluator
             for (int d = ys.Length - 1; d >= 0 && ++index[d] == ys[d]; d--)
             {
                 index[d] = 0;
+            }
+        }
+
+        return y;
+    }
+
+    /// <summary>The steps of a [T, N, G] (time axis 0) or [N, T, G] (1) sequence in the order a recurrence reads them.</summary>
+    private static (int Steps, int Batch, int[] Order) Sequence(int[] ps, RecurrentOptions o)
+    {
+        int steps = ps[o.TimeAxis], batch = ps[1 - o.TimeAxis];
+        int[] order = [.. Enumerable.Range(0, steps)];
+        if (o.Reverse)
+        {
+            Array.Reverse(order);
+        }
+
+        return (steps, batch, order);
+    }
+
+    /// <summary>Offset of (t, b) in a [T, N, width] or [N, T, width] tensor.</summary>
+    private static int At(RecurrentOptions o, int t, int b, int steps, int batch, int width)
+        => (o.TimeAxis == 0 ? t * batch + b : b * steps + t) * width;
+
+    private static double Activation(RecurrentActivation a, double v) => a.Op switch
+    {
+        OpCode.Sigmoid => 1 / (1 + Math.Exp(-v)),
+        OpCode.Tanh => Math.Tanh(v),
+        OpCode.Relu => Math.Max(v, 0),
+        OpCode.HardSigmoid => Math.Max(0, Math.Min(1, a.Alpha * v + a.Beta)),
+        _ => throw new NotSupportedException($"recurrent activation {a}"),
+    };
+
+    /// <summary>Σ_k w[row, k]·v[k] over a [rows, width] matrix.</summary>
+    private static double Dot(float[] w, int row, double[] v)
+    {
+        double sum = 0;
+        for (int k = 0; k < v.Length; k++)
+        {
+            sum += w[row * v.Length + k] * v[k];
+        }
+
+        return sum;
+    }
+
+    /// <summary>
+    /// OpCode.Lstm from its definition, in double: per step z = P_t + R·h (gate blocks i, f, g, o), c = f·c + i·g
+    /// (clamped to ±CellClip when that is positive), h = o·output(c), states starting at zero; the hidden states listed
+    /// in time order.
+    /// </summary>
+    private static float[] Lstm(float[] p, int[] ps, float[] r, RecurrentOptions o)
+    {
+        int hidden = ps[2] / 4;
+        (int steps, int batch, int[] order) = Sequence(ps, o);
+        var y = new float[steps * batch * hidden];
+        for (int b = 0; b < batch; b++)
+        {
+            var h = new double[hidden];
+            var c = new double[hidden];
+            foreach (int t in order)
+            {
+                int pAt = At(o, t, b, steps, batch, 4 * hidden);
+                var next = new double[hidden];
+                for (int u = 0; u < hidden; u++)
+                {
+                    double Gate(int g) => p[pAt + g * hidden + u] + Dot(r, g * hidden + u, h);
+                    double i = Activation(o.Gate, Gate(0)), f = Activation(o.Gate, Gate(1));
+                    double g = Activation(o.Candidate, Gate(2)), og = Activation(o.Gate, Gate(3));
+                    c[u] = f * c[u] + i * g;
+                    if (o.CellClip > 0)
+                    {
+                        c[u] = Math.Clamp(c[u], -o.CellClip, o.CellClip);
+                    }
+
+                    next[u] = og * Activation(o.Output, c[u]);
+                }
+
+                h = next;
+                for (int u = 0; u < hidden; u++)
+                {
+                    y[At(o, t, b, steps, batch, hidden) + u] = (float)h[u];
+                }
+            }
+        }
+
+        return y;
+    }
+
+    /// <summary>
+    /// OpCode.Gru from its definition, in double: per step z, r = gate(P_zr + R_zr·h); n = candidate(P_n + r·(R_n·h + b))
+    /// (reset-after) or candidate(P_n + R_n·(r·h)); h = (1 − z)·n + z·h, from h = 0.
+    /// </summary>
+    private static float[] Gru(float[] p, int[] ps, float[] r, float[]? candidateBias, RecurrentOptions o)
+    {
+        int hidden = ps[2] / 3;
+        (int steps, int batch, int[] order) = Sequence(ps, o);
+        var y = new float[steps * batch * hidden];
+        for (int b = 0; b < batch; b++)
+        {
+            var h = new double[hidden];
+            foreach (int t in order)
+            {
+                int pAt = At(o, t, b, steps, batch, 3 * hidden);
+                var z = new double[hidden];
+                var reset = new double[hidden];
+                for (int u = 0; u < hidden; u++)
+                {
+                    z[u] = Activation(o.Gate, p[pAt + u] + Dot(r, u, h));
+                    reset[u] = Activation(o.Gate, p[pAt + hidden + u] + Dot(r, hidden + u, h));
+                }
+
+                double[] resetH = [.. h.Select((v, u) => reset[u] * v)];
+                var next = new double[hidden];
+                for (int u = 0; u < hidden; u++)
+                {
+                    double recurrent = o.ResetAfter
+                        ? reset[u] * (Dot(r, 2 * hidden + u, h) + candidateBias![u])
+                        : Dot(r, 2 * hidden + u, resetH);
+                    double n = Activation(o.Candidate, p[pAt + 2 * hidden + u] + recurrent);
+                    next[u] = (1 - z[u]) * n + z[u] * h[u];
+                }
+
+                h = next;
+                for (int u = 0; u < hidden; u++)
+                {
+                    y[At(o, t, b, steps, batch, hidden) + u] = (float)h[u];
+                }
             }
         }
 

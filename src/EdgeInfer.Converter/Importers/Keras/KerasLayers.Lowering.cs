@@ -372,8 +372,8 @@ internal sealed partial class KerasLayers
     }
 
     /// <summary>
-    /// LSTM and GRU, unrolled over the input's fixed sequence (<see cref="Passes.Lowering.RecurrentUnroller"/>). Keras
-    /// keeps kernel [I, gates·H] and recurrent_kernel [H, gates·H] with gates in the unroller's order (LSTM i, f, c, o;
+    /// LSTM and GRU over the input's fixed sequence (<see cref="Passes.Lowering.RecurrentLayerBuilder"/>). Keras
+    /// keeps kernel [I, gates·H] and recurrent_kernel [H, gates·H] with gates in the builder's order (LSTM i, f, c, o;
     /// GRU z, r, h); a reset_after GRU has a [2, 3H] bias, input row then recurrent row.
     /// </summary>
     private Value Recurrent(KerasLayer layer, Value x)
@@ -384,7 +384,7 @@ internal sealed partial class KerasLayers
             throw Problem(layer, "sets go_backwards with return_sequences (Keras then lists the outputs in reverse time order); EdgeInfer converts go_backwards alone, or inside Bidirectional");
         }
 
-        (Value sequence, Value last) = Unroll(layer, layer.ClassName, layer.Config, file.Weights(layer.Name), x, backwards, layer.Name);
+        (Value sequence, Value last) = RecurrentLayer(layer, layer.ClassName, layer.Config, file.Weights(layer.Name), x, backwards, layer.Name);
         return Bool(layer.Config, "return_sequences") == true ? Reshape(layer, sequence, sequence.Shape!) : Reshape(layer, last, last.Shape!);
     }
 
@@ -424,8 +424,8 @@ internal sealed partial class KerasLayers
         }
 
         int half = weights.Count / 2;
-        (Value fs, Value fl) = Unroll(layer, cls, forward, [.. weights.Take(half)], x, Bool(forward, "go_backwards") == true, layer.Name + "/forward");
-        (Value bs, Value bl2) = Unroll(layer, cls, backward, [.. weights.Skip(half)], x, backwardReverse, layer.Name + "/backward");
+        (Value fs, Value fl) = RecurrentLayer(layer, cls, forward, [.. weights.Take(half)], x, Bool(forward, "go_backwards") == true, layer.Name + "/forward");
+        (Value bs, Value bl2) = RecurrentLayer(layer, cls, backward, [.. weights.Skip(half)], x, backwardReverse, layer.Name + "/backward");
         bool sequences = Bool(forward, "return_sequences") == true;
         (Value a, Value b) = sequences ? (fs, bs) : (fl, bl2);
         int[] shape = [.. a.Shape!];
@@ -459,12 +459,13 @@ internal sealed partial class KerasLayers
     }
 
     /// <summary>
-    /// One LSTM or GRU, unrolled over the input's fixed sequence (<see cref="Passes.Lowering.RecurrentUnroller"/>):
-    /// the hidden states in time order [N, T, H] and the last one [N, H]. Keras keeps kernel [I, gates·H] and
-    /// recurrent_kernel [H, gates·H] with gates in the unroller's order (LSTM i, f, c, o; GRU z, r, h); a reset_after
+    /// One LSTM or GRU over the input's fixed sequence, as one fused operator (<see cref="Passes.Lowering.RecurrentLayerBuilder"/>;
+    /// return_state is refused, so the LSTM's cell state, which only the unrolled form gives, is never needed): the
+    /// hidden states in time order [N, T, H] and the last one [N, H]. Keras keeps kernel [I, gates·H] and
+    /// recurrent_kernel [H, gates·H] with gates in the builder's order (LSTM i, f, c, o; GRU z, r, h); a reset_after
     /// GRU has a [2, 3H] bias, input row then recurrent row.
     /// </summary>
-    private (Value Sequence, Value Last) Unroll(KerasLayer layer, string cls, JsonElement config, IReadOnlyList<KerasWeight> weights, Value x, bool reverse, string stem)
+    private (Value Sequence, Value Last) RecurrentLayer(KerasLayer layer, string cls, JsonElement config, IReadOnlyList<KerasWeight> weights, Value x, bool reverse, string stem)
     {
         bool lstm = cls == "LSTM";
         foreach (string flag in new[] { "return_state", "stateful", "time_major" })
@@ -493,9 +494,10 @@ internal sealed partial class KerasLayers
         float[] bias = Bool(config, "use_bias") ?? true
             ? (weights.FirstOrDefault(w => w.Name == "bias") ?? throw Problem(layer, "has no bias")).Values
             : new float[(lstm ? 1 : 2) * gates * h];
-        var unroller = new Passes.Lowering.RecurrentUnroller(new Emitter(this), stem, x, timeAxis: 1, reverse);
-        Passes.Lowering.GateActivation gate = GateActivationOf(layer, ActivationName(config, layer, "recurrent_activation", "sigmoid"));
-        Passes.Lowering.GateActivation act = GateActivationOf(layer, ActivationName(config, layer, "activation", "tanh"));
+        var builder = new Passes.Lowering.RecurrentLayerBuilder(new Emitter(this), stem, x, timeAxis: 1, reverse,
+            options.UnrollRecurrences ? Passes.Lowering.RecurrentForm.Unrolled : Passes.Lowering.RecurrentForm.Fused);
+        RecurrentActivation gate = RecurrentActivationOf(layer, ActivationName(config, layer, "recurrent_activation", "sigmoid"));
+        RecurrentActivation act = RecurrentActivationOf(layer, ActivationName(config, layer, "activation", "tanh"));
         Value sequence, last;
         if (lstm)
         {
@@ -504,7 +506,7 @@ internal sealed partial class KerasLayers
                 throw Problem(layer, $"has {bias.Length} biases for 4 gates of {h} units");
             }
 
-            (sequence, last, _) = unroller.Lstm(new Passes.Lowering.LstmCell(h, Transposed(kernel), Transposed(recurrent), bias, gate, act, act));
+            (sequence, last, _) = builder.Lstm(new Passes.Lowering.LstmCell(h, Transposed(kernel), Transposed(recurrent), bias, gate, act, act));
         }
         else
         {
@@ -514,7 +516,7 @@ internal sealed partial class KerasLayers
                 throw Problem(layer, $"has {bias.Length} biases; reset_after = {resetAfter} needs {(resetAfter ? 6 : 3) * h}");
             }
 
-            (sequence, last) = unroller.Gru(new Passes.Lowering.GruCell(h, Transposed(kernel), Transposed(recurrent), bias[..(3 * h)],
+            (sequence, last) = builder.Gru(new Passes.Lowering.GruCell(h, Transposed(kernel), Transposed(recurrent), bias[..(3 * h)],
                 resetAfter ? bias[(3 * h)..] : new float[3 * h], resetAfter, gate, act));
         }
 
@@ -537,16 +539,16 @@ internal sealed partial class KerasLayers
         return t;
     }
 
-    private Passes.Lowering.GateActivation GateActivationOf(KerasLayer layer, string name) => name switch
+    private RecurrentActivation RecurrentActivationOf(KerasLayer layer, string name) => name switch
     {
-        "sigmoid" => Passes.Lowering.GateActivation.Sigmoid,
-        "tanh" => Passes.Lowering.GateActivation.Tanh,
-        "relu" => Passes.Lowering.GateActivation.Relu,
-        "hard_sigmoid" => file.IsKeras3 ? Passes.Lowering.GateActivation.HardSigmoid(1f / 6, 0.5f) : Passes.Lowering.GateActivation.HardSigmoid(0.2f, 0.5f),
+        "sigmoid" => RecurrentActivation.Sigmoid,
+        "tanh" => RecurrentActivation.Tanh,
+        "relu" => RecurrentActivation.Relu,
+        "hard_sigmoid" => file.IsKeras3 ? RecurrentActivation.HardSigmoid(1f / 6, 0.5f) : RecurrentActivation.HardSigmoid(0.2f, 0.5f),
         _ => throw Problem(layer, $"uses recurrent activation '{name}' (supported: sigmoid, hard_sigmoid, tanh, relu)"),
     };
 
-    /// <summary>The unroller's view of this importer: its value names and node list.</summary>
+    /// <summary>The recurrent builder's view of this importer: its value names and node list.</summary>
     private sealed class Emitter(KerasLayers owner) : Passes.Lowering.ILoweredEmitter
     {
         public Value NewValue(string stem, int[] shape) => owner.NewValue(stem, shape);

@@ -19,9 +19,9 @@ namespace EdgeInfer.Converter.Passes.Lowering;
 
 public static class LowerToEdgeInfer
 {
-    public static void Run(Graph graph, Action<string> note)
+    public static void Run(Graph graph, Action<string> note, ConvertOptions? options = null)
     {
-        var ctx = new LoweringContext(graph);
+        var ctx = new LoweringContext(graph) { UnrollRecurrences = options?.UnrollRecurrences ?? false };
         int onnxNodes = graph.Nodes.Count;
         foreach (Node n in graph.Nodes)
         {

@@ -35,6 +35,9 @@ internal sealed class LoweringContext
     public Graph Graph { get; }
     public List<Node> Emitted { get; } = [];
 
+    /// <summary>LSTM and GRU in the unrolled form rather than the fused operators (<see cref="ConvertOptions.UnrollRecurrences"/>).</summary>
+    public bool UnrollRecurrences { get; init; }
+
     /// <summary>The ONNX node being lowered: emitted nodes are named after it.</summary>
     public Node Current { get; set; } = null!;
     private bool _currentNamed;

@@ -3,10 +3,12 @@ using EdgeInfer.Converter.Ir;
 namespace EdgeInfer.Converter.Passes.Lowering;
 
 /// <summary>
-/// ONNX LSTM and GRU (forward, reverse or bidirectional) → the static chain of <see cref="RecurrentUnroller"/>. ONNX keeps gates in
-/// the order i, o, f, c (LSTM) and z, r, h (GRU), with separate input and recurrent biases; Y is [T, 1, N, H] (layout 0)
-/// or [N, T, 1, H] (layout 1), Y_h and Y_c [1, N, H] or [N, 1, H]: Reshapes of the unroller's outputs, which the
-/// planner makes views.
+/// ONNX LSTM and GRU (forward, reverse or bidirectional) → per direction, the input projection and one fused
+/// <see cref="OpCode.Lstm"/> or <see cref="OpCode.Gru"/> (<see cref="RecurrentLayerBuilder"/>). An LSTM whose last cell
+/// state Y_c is read stays unrolled: the fused operator outputs hidden states only. ONNX keeps gates in the order i, o,
+/// f, c (LSTM) and z, r, h (GRU), with separate input and recurrent biases; Y is [T, 1, N, H] (layout 0) or
+/// [N, T, 1, H] (layout 1), Y_h and Y_c [1, N, H] or [N, 1, H]: Reshapes of the builder's outputs, which the planner
+/// makes views.
 /// </summary>
 internal static class RecurrentLowering
 {
@@ -61,8 +63,12 @@ internal static class RecurrentLowering
         }
 
         string[] defaults = lstm ? ["Sigmoid", "Tanh", "Tanh"] : ["Sigmoid", "Tanh"];
-        GateActivation[] acts = Activations(ctx, n, [.. Enumerable.Range(0, directions).SelectMany(_ => defaults)]);
+        RecurrentActivation[] acts = Activations(ctx, n, [.. Enumerable.Range(0, directions).SelectMany(_ => defaults)]);
         int timeAxis = layout == 0 ? 0 : 1;
+        // Y_c has no fused form; the unrolled chain computes it. Dead code is gone by now, so a reader is a real one.
+        bool lastCellRead = lstm && n.Outputs.Count > 2
+            && (ctx.Graph.IsGraphOutput(n.Output(2)) || ctx.Graph.Nodes.Any(m => m.Inputs.Contains(n.Output(2))));
+        RecurrentForm form = ctx.UnrollRecurrences || lastCellRead ? RecurrentForm.Unrolled : RecurrentForm.Fused;
         var results = new List<Value>[3] { [], [], [] }; // per output: one value per direction
         for (int d = 0; d < directions; d++)
         {
@@ -70,22 +76,25 @@ internal static class RecurrentLowering
             float[] wd = w.AsSpan(d * gates * h * inputs, gates * h * inputs).ToArray();
             float[] rd = r.AsSpan(d * gates * h * h, gates * h * h).ToArray();
             float[] bd = bias.AsSpan(d * 2 * gates * h, 2 * gates * h).ToArray();
-            GateActivation[] ad = acts[(d * defaults.Length)..((d + 1) * defaults.Length)];
-            var unroller = new RecurrentUnroller(new Emitter(ctx), directions == 2 ? $"{n.Name}/{(d == 0 ? "forward" : "reverse")}" : n.Name, x, timeAxis, reverse);
+            RecurrentActivation[] ad = acts[(d * defaults.Length)..((d + 1) * defaults.Length)];
+            var builder = new RecurrentLayerBuilder(new Emitter(ctx), directions == 2 ? $"{n.Name}/{(d == 0 ? "forward" : "reverse")}" : n.Name, x, timeAxis, reverse, form);
             if (lstm)
             {
                 // ONNX gate blocks i, o, f, c → i, f, c, o.
                 int[] order = [0, 2, 3, 1];
                 float[] sumBias = [.. Enumerable.Range(0, 4 * h).Select(k => bd[k] + bd[4 * h + k])];
-                (Value sequence, Value last, Value cell) = unroller.Lstm(new LstmCell(h, Reorder(wd, order, h * inputs), Reorder(rd, order, h * h), Reorder(sumBias, order, h), ad[0], ad[1], ad[2]));
+                (Value sequence, Value last, Value? cell) = builder.Lstm(new LstmCell(h, Reorder(wd, order, h * inputs), Reorder(rd, order, h * h), Reorder(sumBias, order, h), ad[0], ad[1], ad[2]));
                 results[0].Add(sequence);
                 results[1].Add(last);
-                results[2].Add(cell);
+                if (cell is not null)
+                {
+                    results[2].Add(cell);
+                }
             }
             else
             {
                 bool resetAfter = n.GetInt("linear_before_reset", 0) != 0;
-                (Value sequence, Value last) = unroller.Gru(new GruCell(h, wd, rd, bd[..(3 * h)], bd[(3 * h)..], resetAfter, ad[0], ad[1]));
+                (Value sequence, Value last) = builder.Gru(new GruCell(h, wd, rd, bd[..(3 * h)], bd[(3 * h)..], resetAfter, ad[0], ad[1]));
                 results[0].Add(sequence);
                 results[1].Add(last);
             }
@@ -122,7 +131,7 @@ internal static class RecurrentLowering
     }
 
     /// <summary>The activations attribute (f, g[, h]) with activation_alpha/beta for HardSigmoid; ONNX's defaults otherwise.</summary>
-    private static GateActivation[] Activations(LoweringContext ctx, Node n, string[] defaults)
+    private static RecurrentActivation[] Activations(LoweringContext ctx, Node n, string[] defaults)
     {
         // The importer keeps a strings attribute as one comma-separated string.
         string[] names = n.GetString("activations") is { Length: > 0 } joined ? joined.Split(',') : defaults;
@@ -133,17 +142,21 @@ internal static class RecurrentLowering
             throw ctx.Invalid($"{names.Length} activations; {defaults.Length} expected");
         }
 
-        var result = new GateActivation[names.Length];
+        var result = new RecurrentActivation[names.Length];
+        // Alphas and betas are consumed in order by the activations that take them (as ONNX Runtime reads them), not
+        // indexed by the activation's position: [Sigmoid, HardSigmoid, Tanh] with alpha [0.3] gives HardSigmoid 0.3.
+        int parameters = 0;
         for (int i = 0; i < names.Length; i++)
         {
             result[i] = names[i] switch
             {
-                "Sigmoid" => GateActivation.Sigmoid,
-                "Tanh" => GateActivation.Tanh,
-                "Relu" => GateActivation.Relu,
-                "HardSigmoid" => GateActivation.HardSigmoid(i < alphas.Length ? alphas[i] : 0.2f, i < betas.Length ? betas[i] : 0.5f),
+                "Sigmoid" => RecurrentActivation.Sigmoid,
+                "Tanh" => RecurrentActivation.Tanh,
+                "Relu" => RecurrentActivation.Relu,
+                "HardSigmoid" => RecurrentActivation.HardSigmoid(parameters < alphas.Length ? alphas[parameters] : 0.2f, parameters < betas.Length ? betas[parameters] : 0.5f),
                 string other => throw ctx.Unsupported($"recurrent activation {other}"),
             };
+            parameters += names[i] == "HardSigmoid" ? 1 : 0;
         }
 
         return result;

@@ -2,7 +2,7 @@ using EdgeInfer.Converter.Ir;
 
 namespace EdgeInfer.Converter.Passes.Lowering;
 
-/// <summary>Where the unroller puts what it makes: the importer's own naming and node list.</summary>
+/// <summary>Where the builder puts what it makes: the importer's own naming and node list.</summary>
 internal interface ILoweredEmitter
 {
     Value NewValue(string stem, int[] shape);
@@ -12,51 +12,63 @@ internal interface ILoweredEmitter
     void Emit(OpCode code, IOpOptions? options, Value?[] inputs, Value output, string name);
 }
 
-/// <summary>A gate activation: sigmoid, tanh, or a hard sigmoid max(0, min(1, αx + β)).</summary>
-internal readonly record struct GateActivation(OpCode Op, float Alpha = 0, float Beta = 0)
+/// <summary>The two forms a recurrent layer can take in the lowered graph.</summary>
+internal enum RecurrentForm
 {
-    public static GateActivation Sigmoid => new(OpCode.Sigmoid);
-    public static GateActivation Tanh => new(OpCode.Tanh);
-    public static GateActivation Relu => new(OpCode.Relu);
+    /// <summary>One <see cref="OpCode.Lstm"/> or <see cref="OpCode.Gru"/> over the whole sequence.</summary>
+    Fused,
 
-    public static GateActivation HardSigmoid(float alpha, float beta) => new(OpCode.HardSigmoid, alpha, beta);
-
-    public IOpOptions? Options => Op == OpCode.HardSigmoid ? new HardSigmoidOptions(Alpha, Beta) : null;
+    /// <summary>A static chain of the runtime's elementwise operators, one time step after another.</summary>
+    Unrolled,
 }
 
 /// <summary>
 /// LSTM weights in one gate order (input i, forget f, cell g, output o), each gate's rows together: W [4H, I],
-/// R [4H, H], and the sum of the input and recurrent biases [4H].
+/// R [4H, H], and the sum of the input and recurrent biases [4H]. Activations: Gate (i, f, o), Cell (g), Output (on
+/// the cell state).
 /// </summary>
-internal sealed record LstmCell(int Hidden, float[] W, float[] R, float[] Bias, GateActivation Gate, GateActivation Cell, GateActivation Output);
+internal sealed record LstmCell(int Hidden, float[] W, float[] R, float[] Bias, RecurrentActivation Gate, RecurrentActivation Cell, RecurrentActivation Output);
 
 /// <summary>
 /// GRU weights in one gate order (update z, reset r, candidate h): W [3H, I], R [3H, H], input bias [3H] and recurrent
 /// bias [3H]. <see cref="ResetAfter"/>: the reset gate scales R_h·h + b_rh (Keras' reset_after, ONNX's
 /// linear_before_reset); otherwise it scales h before R_h.
 /// </summary>
-internal sealed record GruCell(int Hidden, float[] W, float[] R, float[] InputBias, float[] RecurrentBias, bool ResetAfter, GateActivation Gate, GateActivation Candidate);
+internal sealed record GruCell(int Hidden, float[] W, float[] R, float[] InputBias, float[] RecurrentBias, bool ResetAfter, RecurrentActivation Gate, RecurrentActivation Candidate);
 
 /// <summary>
-/// Recurrent layers as a static chain of the runtime's operators, one time step after another. The input projection of
-/// every step is one FullyConnected over the whole sequence; each step then does the recurrent FullyConnected, Slices
-/// out the gates, and combines them with activations, Mul, Add and Sub. The sequence length is fixed at conversion,
-/// so nothing is allocated or looped over at run time, and int8 calibration sees every step.
+/// Recurrent layers in the runtime's operators. The input projection of every step is one FullyConnected over the
+/// whole sequence; then, in the <see cref="RecurrentForm.Fused"/> form, one <see cref="OpCode.Lstm"/> or
+/// <see cref="OpCode.Gru"/> runs the recurrence (and a Slice picks the last hidden state out of its sequence); in the
+/// <see cref="RecurrentForm.Unrolled"/> form each step does the recurrent FullyConnected, Slices out the gates, and
+/// combines them with activations, Mul, Add and Sub. The fused operator's contract is that chain's arithmetic, step
+/// for step, so both forms give the same float bytes; the unrolled one is kept for the one result the fused operator
+/// does not give (an LSTM's last cell state) and so that tests can compare the two.
 /// Tensors keep the input's layout with a time axis (<paramref name="timeAxis"/>: 0 for ONNX's [T, N, I], 1 for
 /// Keras' [N, T, I]); a step is that tensor with the time axis of size 1. A reverse recurrence reads the steps from
 /// the last to the first; its sequence output still lists the hidden states in time order.
 /// </summary>
-internal sealed class RecurrentUnroller(ILoweredEmitter emit, string stem, Value x, int timeAxis, bool reverse = false)
+internal sealed class RecurrentLayerBuilder(ILoweredEmitter emit, string stem, Value x, int timeAxis, bool reverse, RecurrentForm form)
 {
     private readonly int[] _shape = x.Shape!;
     private int Steps => _shape[timeAxis];
 
-    /// <summary>The hidden state after every step (concatenated along the time axis) and after the last, and the last cell state.</summary>
-    public (Value Sequence, Value LastHidden, Value LastCell) Lstm(LstmCell cell)
+    /// <summary>
+    /// The hidden state after every step (in time order along the time axis) and after the last, and the last cell
+    /// state: null in the fused form, which does not output it.
+    /// </summary>
+    public (Value Sequence, Value LastHidden, Value? LastCell) Lstm(LstmCell cell)
     {
         int h = cell.Hidden, inputs = _shape[^1];
         Value projected = Project(cell.W, cell.Bias, 4 * h, inputs, "input_projection");
         Value r = emit.Constant(stem + "/recurrent_weights", [4 * h, h], cell.R);
+        if (form == RecurrentForm.Fused)
+        {
+            var options = new RecurrentOptions(timeAxis, reverse, ResetAfter: false, cell.Gate, cell.Cell, cell.Output);
+            Value sequence = Op(OpCode.Lstm, options, [projected, r], SequenceShape(h), stem + "/sequence");
+            return (sequence, LastStep(sequence, h), null);
+        }
+
         Value? hidden = null, state = null;
         var outputs = new List<Value>();
         foreach (int t in Order())
@@ -89,7 +101,7 @@ internal sealed class RecurrentUnroller(ILoweredEmitter emit, string stem, Value
         return (Sequence(outputs, h), hidden!, state!);
     }
 
-    /// <summary>The hidden state after every step (concatenated along the time axis) and after the last.</summary>
+    /// <summary>The hidden state after every step (in time order along the time axis) and after the last.</summary>
     public (Value Sequence, Value LastHidden) Gru(GruCell cell)
     {
         int h = cell.Hidden, inputs = _shape[^1];
@@ -103,6 +115,19 @@ internal sealed class RecurrentUnroller(ILoweredEmitter emit, string stem, Value
         }
 
         Value projected = Project(cell.W, inputBias, 3 * h, inputs, "input_projection");
+        if (form == RecurrentForm.Fused)
+        {
+            // The operator takes R whole ([3H, H], rows z, r, h) and the candidate's recurrent bias only when the
+            // reset gate scales it (reset-after); otherwise that bias is in the projection with the others.
+            var options = new RecurrentOptions(timeAxis, reverse, cell.ResetAfter, cell.Gate, cell.Candidate, RecurrentActivation.None);
+            Value weights = emit.Constant(stem + "/recurrent_weights", [3 * h, h], cell.R);
+            Value[] operands = cell.ResetAfter
+                ? [projected, weights, emit.Constant(stem + "/recurrent_bias_h", [h], cell.RecurrentBias[(2 * h)..])]
+                : [projected, weights];
+            Value sequence = Op(OpCode.Gru, options, operands, SequenceShape(h), stem + "/sequence");
+            return (sequence, LastStep(sequence, h));
+        }
+
         // reset_after: one recurrent product for all three gates, the candidate's bias added after it (one shared
         // constant); otherwise z and r's product, then the candidate's on r·h.
         Value? rAll = null, candidateBias = null, rGates = null, rCandidate = null;
@@ -190,7 +215,19 @@ internal sealed class RecurrentUnroller(ILoweredEmitter emit, string stem, Value
         return Op(OpCode.Slice, new SliceOptions(begin, [.. Enumerable.Repeat(1, _shape.Length)]), [step], StepShape(width), name);
     }
 
-    private Value Activate(GateActivation a, Value v, string name) => Op(a.Op, a.Options, [v], v.Shape!, name);
+    /// <summary>
+    /// The hidden state the recurrence ends on, a step of its time-ordered sequence: the last step, or the first for a
+    /// reverse recurrence (which reads it last; ONNX's Y_h and Keras' go_backwards output are this state).
+    /// </summary>
+    private Value LastStep(Value sequence, int h)
+    {
+        var begin = new int[_shape.Length];
+        begin[timeAxis] = reverse ? 0 : Steps - 1;
+        return Op(OpCode.Slice, new SliceOptions(begin, [.. Enumerable.Repeat(1, _shape.Length)]), [sequence], StepShape(h), stem + "/last");
+    }
+
+    private Value Activate(RecurrentActivation a, Value v, string name)
+        => Op(a.Op, a.Op == OpCode.HardSigmoid ? new HardSigmoidOptions(a.Alpha, a.Beta) : null, [v], v.Shape!, name);
 
     private Value Sequence(List<Value> steps, int h)
     {
@@ -204,9 +241,10 @@ internal sealed class RecurrentUnroller(ILoweredEmitter emit, string stem, Value
             return steps[0];
         }
 
-        int[] shape = [.. _shape[..^1], h];
-        return Op(OpCode.Concat, new ConcatOptions(timeAxis), [.. steps], shape, stem + "/sequence");
+        return Op(OpCode.Concat, new ConcatOptions(timeAxis), [.. steps], SequenceShape(h), stem + "/sequence");
     }
+
+    private int[] SequenceShape(int width) => [.. _shape[..^1], width];
 
     private int[] StepShape(int width)
     {
