@@ -26,7 +26,7 @@ public class KerasImportTests(ITestOutputHelper output)
     /// GlobalMaxPooling1D/2D, Subtract, Multiply, Rescaling, Reshape, a Softmax layer, Keras 3's inbound_nodes form,
     /// a Sequential model without an InputLayer, a layer listed before its inputs; GRU with and without reset_after and a
     /// hard_sigmoid gate, stacked LSTMs after a Conv1D, Bidirectional LSTM (concat) and GRU (sum) around
-    /// TimeDistributed(Dense).
+    /// TimeDistributed(Dense); the elu, selu, softsign, exponential and log_softmax activations.
     /// </summary>
     public static TheoryData<string, string> Models => new()
     {
@@ -42,6 +42,7 @@ public class KerasImportTests(ITestOutputHelper output)
         { "synthetic_k2_gru", "synthetic" },
         { "synthetic_k3_lstm", "synthetic" },
         { "synthetic_k2_bidirectional", "synthetic" },
+        { "synthetic_k3_activations", "synthetic" },
         { "har_conv1d_lstm_k3", "peers" },
         { "stock_lstm_stacked_k3", "peers" },
         { "lstm_single_step", "peers" },

@@ -14,7 +14,7 @@ done
 mkdir -p "$fx/synthetic"
 $py "$here/make_synthetic.py" "$fx/synthetic"
 for m in synthetic_k2_functional synthetic_k3_functional synthetic_k2_sequential synthetic_k2_gru synthetic_k3_lstm \
-         synthetic_k2_bidirectional; do
+         synthetic_k2_bidirectional synthetic_k3_activations; do
     $py "$here/make_inputs.py" "$fx/synthetic/$m.h5" "$fx/synthetic/${m}_inputs.csv" 6
     $py "$here/keras_reference.py" "$fx/synthetic/$m.h5" "$fx/synthetic/${m}_inputs.csv" > "$fx/synthetic/${m}_expected.txt"
 done

@@ -3,7 +3,7 @@
 
 Usage: make_synthetic.py OUT_DIR
 
-Writes, with h5py only (no TensorFlow/Keras), six full-model .h5 files laid
+Writes, with h5py only (no TensorFlow/Keras), seven full-model .h5 files laid
 out the way `model.save("x.h5")` of the named Keras version lays them out:
 
   synthetic_k2_functional.h5   tf.keras 2.13 ("2.13.1") Functional, 1 input, 2 outputs
@@ -16,6 +16,8 @@ out the way `model.save("x.h5")` of the named Keras version lays them out:
   synthetic_k2_bidirectional.h5  tf.keras 2.13.1 Sequential: Input((9, 4)) > Bidirectional(LSTM(5,
                                return_sequences), concat) > TimeDistributed(Dense(3, relu))
                                > Bidirectional(GRU(4, reset_after=True), merge_mode="sum") > Dense(2)
+  synthetic_k3_activations.h5  Keras 3.8.0 Functional: Dense layers with elu, selu, softsign, exponential and
+                               log_softmax activations
 
 What is mimicked (checked against real files in shared/peers/keras):
   * root attributes: keras_version and backend as variable-length UTF-8
@@ -458,8 +460,12 @@ def build_k3_functional(path):
     add("dense_2", "Dense", _k3_dense_config("dense_2", 3, "linear"), ["multiply"],
         [("dense_2/kernel", _glorot(rng, (8, 3), 8, 3)), ("dense_2/bias", _small(rng, 3))],
         shape=[None, 3])
-    outputs = ["dense_2"]
+    return _write_k3_functional(path, g, shapes, ["dense_2"])
 
+
+def _write_k3_functional(path, g, shapes, outputs):
+    """Writes a Keras 3.8 legacy-H5 Functional model of g (layers carry their call kwargs as a fifth element), with
+    one input layer named input_layer; returns model.layers order."""
     def ktensor(name):
         return {"class_name": "__keras_tensor__",
                 "config": {"shape": shapes[name], "dtype": "float32", "keras_history": [name, 0, 0]}}
@@ -483,6 +489,30 @@ def build_k3_functional(path):
     _write_model(path, config, K3_VERSION, order, {n: g.layers[n][3] for n in order},
                  vlen_names=True, str_root_attrs=True, top_level_group=True, sort_groups=True)
     return order
+
+
+def build_k3_activations(path):
+    """Keras 3.8 Functional: Input(6) > Dense(8, elu) > Dense(8, selu) > Dense(8, softsign) > Dense(6, exponential)
+    > Dense(4, log_softmax): the activation strings with no real model here."""
+    rng = np.random.default_rng(41)
+    g = Graph()
+    shapes = {}
+
+    def add(name, cls, cfg, inbound=(), weights=(), shape=None):
+        g.add(name, cls, cfg, inbound, weights)
+        shapes[name] = shape
+        g.layers[name] = g.layers[name] + ({},)
+
+    add("input_layer", "InputLayer", {"batch_shape": [None, 6], "dtype": "float32", "sparse": False,
+                                      "name": "input_layer"}, shape=[None, 6])
+    previous, width = "input_layer", 6
+    for i, (units, activation) in enumerate([(8, "elu"), (8, "selu"), (8, "softsign"), (6, "exponential"), (4, "log_softmax")]):
+        name = "dense" if i == 0 else "dense_%d" % i
+        add(name, "Dense", _k3_dense_config(name, units, activation), [previous],
+            [(name + "/kernel", _glorot(rng, (width, units), width, units, 1.5)), (name + "/bias", _small(rng, units))],
+            shape=[None, units])
+        previous, width = name, units
+    return _write_k3_functional(path, g, shapes, [previous])
 
 
 # ----------------------------------------------------------------------------
@@ -767,7 +797,8 @@ MODELS = [("synthetic_k2_functional.h5", build_k2_functional),
           ("synthetic_k2_sequential.h5", build_k2_sequential),
           ("synthetic_k2_gru.h5", build_k2_gru),
           ("synthetic_k3_lstm.h5", build_k3_lstm),
-          ("synthetic_k2_bidirectional.h5", build_k2_bidirectional)]
+          ("synthetic_k2_bidirectional.h5", build_k2_bidirectional),
+          ("synthetic_k3_activations.h5", build_k3_activations)]
 
 
 def main(argv):

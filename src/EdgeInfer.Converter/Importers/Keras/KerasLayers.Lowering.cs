@@ -345,8 +345,9 @@ internal sealed partial class KerasLayers
 
     /// <summary>
     /// A Keras activation by name. relu, relu6, sigmoid, tanh, softmax and log_softmax (last axis), swish/silu,
-    /// hard_sigmoid, linear.
-    /// hard_sigmoid is clip(0.2x + 0.5, 0, 1) in Keras 2 and relu6(x + 3)/6 in Keras 3.
+    /// hard_sigmoid, hard_swish, elu, selu, exponential, softsign, linear.
+    /// hard_sigmoid is clip(0.2x + 0.5, 0, 1) in Keras 2 and relu6(x + 3)/6 in Keras 3. selu is Elu with Keras' (and
+    /// ONNX's) α and scale; softsign, x / (1 + |x|), is Abs, Add and Div.
     /// </summary>
     private Value Activate(KerasLayer layer, Value x, string activation, string name)
     {
@@ -367,8 +368,23 @@ internal sealed partial class KerasLayers
             "swish" or "silu" => Emit(OpCode.Swish, null, [x], y, name + "/swish"),
             "hard_sigmoid" => Emit(OpCode.HardSigmoid, file.IsKeras3 ? new HardSigmoidOptions(1f / 6, 0.5f) : new HardSigmoidOptions(0.2f, 0.5f), [x], y, name + "/hard_sigmoid"),
             "hard_swish" => Emit(OpCode.HardSwish, null, [x], y, name + "/hard_swish"),
-            _ => throw Problem(layer, $"uses activation '{activation}' (supported: linear, relu, relu6, sigmoid, tanh, softmax, log_softmax, swish, silu, hard_sigmoid, hard_swish)"),
+            "elu" => Emit(OpCode.Elu, new EluOptions(1f, 1f), [x], y, name + "/elu"),
+            "selu" => Emit(OpCode.Elu, new EluOptions(SeluAlpha, SeluScale), [x], y, name + "/selu"),
+            "exponential" => Emit(OpCode.Exp, null, [x], y, name + "/exponential"),
+            "softsign" => Softsign(x, y, name),
+            _ => throw Problem(layer, $"uses activation '{activation}' (supported: linear, relu, relu6, sigmoid, tanh, softmax, log_softmax, swish, silu, hard_sigmoid, hard_swish, elu, selu, exponential, softsign)"),
         };
+    }
+
+    // SELU's constants as Keras writes them (keras.activations.selu), the float32 values of ONNX's Selu defaults.
+    private const float SeluAlpha = 1.67326324f, SeluScale = 1.05070098f;
+
+    /// <summary>softsign(x) = x / (1 + |x|).</summary>
+    private Value Softsign(Value x, Value y, string name)
+    {
+        Value magnitude = Emit(OpCode.Abs, null, [x], NewValue(name + "/abs", x.Shape!), name + "/abs");
+        Value denominator = Emit(OpCode.Add, ClampOptions.None, [magnitude, Constant(name + "/one", [1], [1f])], NewValue(name + "/one_plus_abs", x.Shape!), name + "/one_plus_abs");
+        return Emit(OpCode.Div, ClampOptions.None, [x, denominator], y, name + "/softsign");
     }
 
     /// <summary>
