@@ -122,6 +122,45 @@ public class TfLiteImportTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// The same model quantized by the TFLite converter (an integer LSTM: int8 weights, int32 biases, an int16 cell
+    /// state) runs as the float recurrence on its own int8 weights, kept bit for bit, between a Dequantize and a
+    /// Quantize. It is not TFLite's fixed-point LSTM, so the check is against the float model's reference: the same
+    /// top class on the 20 digits, probabilities within a few output steps.
+    /// </summary>
+    [Fact]
+    public void IntegerLstmModel_RunsAsTheFloatRecurrenceOnItsInt8Weights()
+    {
+        var expected = TfLiteReference.Read(Path.Combine(Dir, "trained_lstm_expected.txt"));
+        float[][] x = Support.Fixtures.ReadCsv(Path.Combine(Dir, "trained_lstm_x.csv"));
+        Graph graph = ModelConverter.Lower(Path.Combine(Dir, "trained_lstm_int8.tflite"), new ConvertOptions(), _ => { });
+        Node lstm = Assert.Single(graph.Nodes, n => n.Code == OpCode.Lstm);
+        Node recurrent = Assert.Single(graph.Nodes, n => n.Outputs[0] == lstm.Input(1));
+        Assert.Equal(OpCode.Dequantize, recurrent.Code);
+        Assert.Equal(DataType.Int8, recurrent.Input(0).Type);
+        Assert.Equal(80, recurrent.Input(0).Quantization!.Scales.Length); // each gate's scale on its 20 rows
+
+        byte[] file = ModelConverter.Convert(Path.Combine(Dir, "trained_lstm_int8.tflite"), new ConvertOptions()).File;
+        using Model m = Model.FromBytes(file, "trained_lstm_int8.eim");
+        var interpreter = new Interpreter(m);
+        (float scale, int zeroPoint) = (m.Graph.Tensors[m.Graph.Inputs[0]].Quantization!.Scales[0], m.Graph.Tensors[m.Graph.Inputs[0]].Quantization!.ZeroPoints[0]);
+        TensorInfo outputInfo = m.Graph.Tensors[m.Graph.Outputs[0]];
+        double worst = 0;
+        for (int s = 0; s < x.Length; s++)
+        {
+            sbyte[] q = [.. x[s].Select(v => (sbyte)Math.Clamp(Math.Round(v / scale) + zeroPoint, -128, 127))];
+            q.AsSpan().CopyTo(interpreter.Input(0).AsSpan<sbyte>());
+            interpreter.Invoke();
+            double[] y = [.. interpreter.Output(0).AsSpan<sbyte>().ToArray().Select(v => outputInfo.Quantization!.Scales[0] * (v - outputInfo.Quantization.ZeroPoints[0]))];
+            double[] e = expected.Outputs[s];
+            Assert.Equal(Array.IndexOf(e, e.Max()), Array.IndexOf(y, y.Max()));
+            worst = Math.Max(worst, y.Zip(e, (a, b) => Math.Abs(a - b)).Max());
+        }
+
+        output.WriteLine($"trained_lstm_int8: top class as the float reference on {x.Length} digits, largest probability difference {worst:F4}");
+        Assert.True(worst <= 0.06, $"largest probability difference {worst:F4}");
+    }
+
     [Fact]
     public void DepthwiseWeights_AreLaidOutOhwi_WithTheirScalesOnAxisZero()
     {

@@ -491,9 +491,9 @@ public class TfLiteOperatorTests
             "peephole" => "peephole connections",
             "cifg" => "CIFG",
             "projection" => "a projection layer",
-            "nonzero-state" => "starting at zero",
+            "nonzero-state" => "non-zero initial value",
             "variable-elsewhere" => "a variable",
-            _ => "is quantized",
+            _ => "hybrid models are not supported",
         };
         if (variant == "peephole") { inputs[9] = Weight("p", [2]); }
         if (variant == "cifg") { inputs[1] = -1; inputs[5] = -1; inputs[12] = -1; }

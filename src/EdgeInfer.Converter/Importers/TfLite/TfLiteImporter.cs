@@ -165,6 +165,13 @@ internal sealed class TfLiteGraphBuilder(Graph graph, Model model, string source
         return _values[index] ??= MakeValue(index);
     }
 
+    /// <summary>
+    /// The single scale of an int32 tensor (its record is dropped from the value: the int8 kernels derive a bias's scale
+    /// from their operands), or null. The integer LSTM's gate biases need it to be read as floats.
+    /// </summary>
+    public float? Int32Scale(int index)
+        => (uint)index < (uint)_subgraph.TensorsLength && _subgraph.Tensors(index)!.Value.Quantization is { ScaleLength: 1 } q ? q.Scale(0) : null;
+
     /// <summary>Whether tensor <paramref name="index"/> is a TFLite variable (state kept between invocations).</summary>
     public bool IsVariable(int index) => _variables.Contains(index);
 
@@ -194,21 +201,6 @@ internal sealed class TfLiteGraphBuilder(Graph graph, Model model, string source
             throw Problem($"tensor '{name}' is stored sparse; EdgeInfer reads dense TFLite tensors");
         }
 
-        if (t.IsVariable)
-        {
-            // Only a recurrence's initial state may be a variable (TfLiteOperators checks who reads it), and it must
-            // start at zero: EdgeInfer starts every inference from the zero state.
-            _variables.Add(index);
-        }
-
-        DataType type = t.Type switch
-        {
-            0 => DataType.Float32,
-            2 => DataType.Int32,
-            4 => DataType.Int64,
-            9 => DataType.Int8,
-            _ => throw Problem($"tensor '{name}' has TFLite type {TypeName(t.Type)}; EdgeInfer reads float32, int8, int32 and int64 tensors"),
-        };
         if (t.ShapeLength > FormatConstants.MaxRank)
         {
             throw Problem($"tensor '{name}' has rank {t.ShapeLength}; at most {FormatConstants.MaxRank} is supported");
@@ -231,11 +223,46 @@ internal sealed class TfLiteGraphBuilder(Graph graph, Model model, string source
             }
         }
 
+        if (t.IsVariable)
+        {
+            return Variable(index, t, name, shape);
+        }
+
+        DataType type = t.Type switch
+        {
+            0 => DataType.Float32,
+            2 => DataType.Int32,
+            4 => DataType.Int64,
+            9 => DataType.Int8,
+            _ => throw Problem($"tensor '{name}' has TFLite type {TypeName(t.Type)}; EdgeInfer reads float32, int8, int32 and int64 tensors"),
+        };
+
         var value = new Value(NewValueName(name), type, shape, Data(t, name, type, elements))
         {
             Quantization = Quantization(t, name, type, shape),
         };
         return value;
+    }
+
+    /// <summary>
+    /// A variable (state kept between invocations). Only a recurrence's initial state may be one (TfLiteOperators
+    /// checks who reads it), and it must start at zero, whatever its type (an int8 LSTM keeps an int16 cell state):
+    /// EdgeInfer starts every inference from the zero state. Its value carries the shape only; it is never emitted.
+    /// </summary>
+    private Value Variable(int index, Tensor t, string name, int[] shape)
+    {
+        if (t.Buffer >= model.BuffersLength)
+        {
+            throw Problem($"tensor '{name}' refers to buffer {t.Buffer}, but the model has {model.BuffersLength} buffers");
+        }
+
+        if (t.Buffer != 0 && model.Buffers((int)t.Buffer)!.Value.GetDataBytes() is { } bytes && bytes.AsSpan().ContainsAnyExcept((byte)0))
+        {
+            throw Problem($"tensor '{name}' is a variable with a non-zero initial value; EdgeInfer starts every inference from the zero state");
+        }
+
+        _variables.Add(index);
+        return new Value(NewValueName(name), DataType.Float32, shape);
     }
 
     private TensorData? Data(Tensor t, string name, DataType type, long elements)

@@ -280,13 +280,18 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
     }
 
     /// <summary>
-    /// UNIDIRECTIONAL_SEQUENCE_LSTM (float) → one FullyConnected that projects every step's input onto the four gates
-    /// at once, then EdgeInfer's fused Lstm. TFLite's gates are i, f, c, o, each with its own [H, I] input and [H, H]
-    /// recurrent weights and [H] bias; the gates use sigmoid, the cell input and the output the fused activation.
-    /// cell_clip carries over. The state variables must start at zero, and the recurrence starts from zero on every
-    /// inference (TFLite keeps the state between invocations until it is reset; a sequence classifier wants it
-    /// reset). Refused: CIFG (no input gate), peepholes, projection and its clip, layer normalization, diagonal recurrent weights, and the
-    /// quantized forms (TFLite's integer LSTM keeps 16-bit state; convert the float model and quantize it here).
+    /// UNIDIRECTIONAL_SEQUENCE_LSTM → one FullyConnected that projects every step's input onto the four gates at once,
+    /// then EdgeInfer's fused Lstm. TFLite's gates are i, f, c, o, each with its own [H, I] input and [H, H] recurrent
+    /// weights and [H] bias; the gates use sigmoid, the cell input and the output the fused activation; cell_clip
+    /// carries over. The state variables must start at zero (TfLiteImporter checks), and the recurrence starts from
+    /// zero on every inference (TFLite keeps the state between invocations until it is reset; a sequence classifier
+    /// wants it reset).
+    /// <para>The integer LSTM (int8 input and output, int8 weights, int32 biases, a 16-bit cell state) runs as the
+    /// float recurrence between a Dequantize and a Quantize to the output's parameters, on its own int8 weights kept
+    /// bit for bit (one scale per row, each gate's) and dequantized once at load. It is not TFLite's fixed-point
+    /// arithmetic, so its bytes are not TFLite's; it is the float LSTM the integer one approximates.</para>
+    /// Refused: CIFG (no input gate), peepholes, projection and its clip, layer normalization, diagonal recurrent
+    /// weights, and hybrid forms (float activations, int8 weights).
     /// </summary>
     private void SequenceLstm(OpContext c)
     {
@@ -297,9 +302,14 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
             throw c.Invalid($"has {c.Inputs.Length} inputs; the LSTM takes 20, or 24 with layer normalization");
         }
 
-        if (x.Type != DataType.Float32 || c.Output.Type != DataType.Float32 || c.Inputs.Any(v => v is { IsConstant: true, Type: not DataType.Float32 }))
+        bool integer = x.Type == DataType.Int8;
+        if (integer
+            ? x.Quantization is not { Scales.Length: 1 } || c.Output is not { Type: DataType.Int8, Quantization.Scales.Length: 1 }
+            : x.Type != DataType.Float32 || c.Output.Type != DataType.Float32 || c.Inputs.Any(v => v is { IsConstant: true, Type: not DataType.Float32 }))
         {
-            throw c.Invalid("is quantized; EdgeInfer imports the float LSTM (TFLite's integer LSTM keeps 16-bit state): convert the float model, then quantize it with --quantize int8");
+            throw c.Invalid(integer
+                ? "is an integer LSTM whose input or output is not int8 with one scale and zero point"
+                : "mixes float activations with integer weights (hybrid models are not supported; convert the float model with --quantize int8-weights)");
         }
 
         if (x.IsConstant || x.Rank != 3)
@@ -330,43 +340,108 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
         int timeAxis = o.TimeMajor ? 0 : 1;
         int inputs = x.Shape![2], hidden = c.Constant(LstmRecurrentWeights + 1, "the forget gate's recurrent weights").Shape![0];
         int rows = x.Shape[1 - timeAxis];
-        float[] Block(int first, int[] shape, string what)
-        {
-            var values = new List<float>();
-            for (int g = 0; g < 4; g++)
-            {
-                Value v = c.Constant(first + g, what);
-                if (!v.Shape!.SequenceEqual(shape))
-                {
-                    throw c.Invalid($"{what} '{v.Name}' (input {first + g}) is {v.ShapeText}; [{string.Join(",", shape)}] expected");
-                }
-
-                values.AddRange(v.Constant!.ToFloatArray());
-            }
-
-            return [.. values];
-        }
-
-        float[] w = Block(LstmInputWeights, [hidden, inputs], "input weights");
-        float[] r = Block(LstmRecurrentWeights, [hidden, hidden], "recurrent weights");
-        float[] bias = Block(LstmBiases, [hidden], "gate bias");
         foreach (int state in new[] { LstmOutputState, LstmCellState })
         {
             Value s = c.Input(state);
-            if (!s.Shape!.SequenceEqual([rows, hidden]) || (s.Constant is { } data && data.ToFloatArray().Any(v => v != 0)))
+            if (!Builder.IsVariable(c.Op.Inputs(state)) || !s.Shape!.SequenceEqual([rows, hidden]))
             {
-                throw c.Invalid($"state '{s.Name}' (input {state}) must be a [{rows},{hidden}] variable starting at zero; it is {s.ShapeText}{(s.IsConstant ? " with non-zero values" : "")}");
+                throw c.Invalid($"state '{s.Name}' (input {state}) must be a [{rows},{hidden}] variable; it is {s.ShapeText}");
             }
         }
 
         c.RequireOutputShape([x.Shape[0], x.Shape[1], hidden]);
         string stem = c.Output.Name;
+        Value input = x;
+        if (integer)
+        {
+            input = new Value(builder.NewValueName(x.Name + "_dequantized"), DataType.Float32, x.Shape);
+            c.EmitNode(OpCode.Dequantize, null, [x], input, stem + "/dequantize_input");
+        }
+
         var projected = new Value(builder.NewValueName(stem + "/input_projection"), DataType.Float32, [x.Shape[0], x.Shape[1], 4 * hidden]);
-        Value weights = ConstantValue(stem + "/input_weights", [4 * hidden, inputs], w);
-        Value b = ConstantValue(stem + "/bias", [4 * hidden], bias);
-        c.EmitNode(OpCode.FullyConnected, ClampOptions.None, [x, weights, b], projected, stem + "/input_projection");
+        Value weights = GateWeights(c, LstmInputWeights, [hidden, inputs], "input weights", stem + "/input_weights");
+        Value b = ConstantValue(stem + "/bias", [4 * hidden], GateBiases(c, hidden));
+        c.EmitNode(OpCode.FullyConnected, ClampOptions.None, [input, weights, b], projected, stem + "/input_projection");
         var options = new RecurrentOptions(timeAxis, false, false, RecurrentActivation.Sigmoid, activation, activation, o.CellClip);
-        c.Emit(OpCode.Lstm, options, [projected, ConstantValue(stem + "/recurrent_weights", [4 * hidden, hidden], r)]);
+        Value recurrent = GateWeights(c, LstmRecurrentWeights, [hidden, hidden], "recurrent weights", stem + "/recurrent_weights");
+        if (!integer)
+        {
+            c.Emit(OpCode.Lstm, options, [projected, recurrent]);
+            return;
+        }
+
+        var sequence = new Value(builder.NewValueName(stem + "/float"), DataType.Float32, c.Output.Shape!);
+        c.EmitNode(OpCode.Lstm, options, [projected, recurrent], sequence, stem + "/lstm");
+        c.Emit(OpCode.Quantize, null, [sequence]);
+    }
+
+    /// <summary>
+    /// The four gates' weights (inputs first..first+3, each <paramref name="shape"/>) stacked into one [4·rows, cols]
+    /// matrix: float constants as they are; int8 ones kept as int8 with one scale per row (each gate's per-tensor
+    /// scale, or its per-row scales) behind a Dequantize, which the emitter makes a load-time tensor.
+    /// </summary>
+    private Value GateWeights(OpContext c, int first, int[] shape, string what, string stem)
+    {
+        Value[] gates = [.. Enumerable.Range(first, 4).Select(i => c.Constant(i, what))];
+        foreach ((Value v, int g) in gates.Select((v, g) => (v, g)))
+        {
+            if (!v.Shape!.SequenceEqual(shape) || v.Type != gates[0].Type)
+            {
+                throw c.Invalid($"{what} '{v.Name}' (input {first + g}) is {DataTypes.Name(v.Type)} {v.ShapeText}; {DataTypes.Name(gates[0].Type)} [{string.Join(",", shape)}] expected");
+            }
+        }
+
+        int[] stacked = [4 * shape[0], shape[1]];
+        if (gates[0].Type == DataType.Float32)
+        {
+            return ConstantValue(stem, stacked, [.. gates.SelectMany(v => v.Constant!.ToFloatArray())]);
+        }
+
+        if (gates[0].Type != DataType.Int8)
+        {
+            throw c.Invalid($"{what} are {DataTypes.Name(gates[0].Type)}; float32 or int8 expected");
+        }
+
+        var scales = new List<float>();
+        foreach (Value v in gates)
+        {
+            QuantizationInfo q = v.Quantization is { } info && info.ZeroPoints.All(z => z == 0) && (info.Scales.Length == 1 || (info.Axis == 0 && info.Scales.Length == shape[0]))
+                ? info
+                : throw c.Invalid($"{what} '{v.Name}' must be symmetric int8, per tensor or per row");
+            scales.AddRange(Enumerable.Range(0, shape[0]).Select(row => q.Scales[q.Scales.Length == 1 ? 0 : row]));
+        }
+
+        var stored = new Value(builder.NewValueName(stem + "_int8"), DataType.Int8, stacked, TensorData.FromInt8s([.. gates.SelectMany(v => v.Constant!.Int8s.ToArray())]))
+        {
+            Quantization = new QuantizationInfo([.. scales], new int[scales.Count], 0),
+        };
+        var restored = new Value(builder.NewValueName(stem), DataType.Float32, stacked);
+        c.EmitNode(OpCode.Dequantize, null, [stored], restored, stem + "_dequantize");
+        return restored;
+    }
+
+    /// <summary>The four gate biases [H] as floats: float32 ones as they are, int32 ones times their scale.</summary>
+    private float[] GateBiases(OpContext c, int hidden)
+    {
+        var values = new List<float>();
+        for (int i = LstmBiases; i < LstmBiases + 4; i++)
+        {
+            Value v = c.Constant(i, "gate bias");
+            if (v.ElementCount != hidden)
+            {
+                throw c.Invalid($"gate bias '{v.Name}' (input {i}) is {v.ShapeText}; [{hidden}] expected");
+            }
+
+            values.AddRange(v.Type switch
+            {
+                DataType.Float32 => v.Constant!.ToFloatArray(),
+                DataType.Int32 when builder.Int32Scale(c.Op.Inputs(i)) is float scale && float.IsFinite(scale) && scale > 0
+                    => v.Constant!.Int32s.ToArray().Select(b => (float)(b * (double)scale)),
+                _ => throw c.Invalid($"gate bias '{v.Name}' (input {i}) must be float32, or int32 with one positive scale"),
+            });
+        }
+
+        return [.. values];
     }
 
     private Value ConstantValue(string stem, int[] shape, float[] values) => new(builder.NewValueName(stem), DataType.Float32, shape, TensorData.FromFloats(values));
@@ -723,6 +798,7 @@ internal sealed class TfLiteOperators(TfLiteGraphBuilder builder)
     private sealed class OpContext(TfLiteOperators owner, int index, int code, string? custom, Operator op, Value?[] inputs, Value output)
     {
         public int Code => code;
+        public Operator Op => op;
         public TfLiteOperators Owner => owner;
         public Value?[] Inputs => inputs;
         public Value Output => output;
