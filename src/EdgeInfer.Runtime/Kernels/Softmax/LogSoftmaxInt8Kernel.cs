@@ -16,7 +16,7 @@ namespace EdgeInfer.Runtime.Kernels;
 /// error is at most half an output step plus that. Double arithmetic of + − × ÷ only, one scalar loop: the same
 /// bytes on every path and platform. Not TFLite's fixed-point method, whose results may differ by an output step.
 /// </summary>
-public unsafe struct LogSoftmaxInt8Kernel : IKernel<LogSoftmaxInt8Kernel>
+public unsafe struct LogSoftmaxInt8Kernel : IKernel<LogSoftmaxInt8Kernel>, IInt8SliceOperation
 {
     /// <summary>TFLite's int8 LOG_SOFTMAX output scale.</summary>
     public const float OutputScale = 16f / 256;
@@ -26,7 +26,7 @@ public unsafe struct LogSoftmaxInt8Kernel : IKernel<LogSoftmaxInt8Kernel>
 
     private TensorBuffer _input;
     private TensorBuffer _output;
-    private int _outer, _depth, _inner;
+    private Int8AxisSlices _slices;
     private double _step;       // β·sx: the real distance of one input step
     private double _outputStep; // sy
     private double[] _exp;      // exp(−β·sx·d), d = 0..255
@@ -64,41 +64,23 @@ public unsafe struct LogSoftmaxInt8Kernel : IKernel<LogSoftmaxInt8Kernel>
         return new LogSoftmaxInt8Kernel
         {
             _input = context.InputBuffer(0), _output = context.OutputBuffer(0),
-            _depth = input.Dim(o.Axis), _inner = inner, _outer = (int)(input.ElementCount / ((long)input.Dim(o.Axis) * inner)),
+            _slices = new Int8AxisSlices((int)(input.ElementCount / ((long)input.Dim(o.Axis) * inner)), input.Dim(o.Axis), inner),
             _step = step, _outputStep = sy, _exp = exp,
         };
     }
 
-    public readonly void Invoke(Span<byte> scratch)
-    {
-        sbyte* x = (sbyte*)_input.Pointer;
-        sbyte* y = (sbyte*)_output.Pointer;
-        for (int o = 0; o < _outer; o++)
-        {
-            for (int i = 0; i < _inner; i++)
-            {
-                long start = (long)o * _depth * _inner + i;
-                Row(x + start, y + start, _inner);
-            }
-        }
-    }
+    public readonly void Invoke(Span<byte> scratch) => _slices.Run(this, (sbyte*)_input.Pointer, (sbyte*)_output.Pointer);
 
-    private readonly void Row(sbyte* x, sbyte* y, int stride)
+    public readonly void Slice(sbyte* x, sbyte* y, int stride, int max)
     {
-        int max = sbyte.MinValue;
-        for (int c = 0; c < _depth; c++)
-        {
-            max = Math.Max(max, x[c * stride]);
-        }
-
         double sum = 0;
-        for (int c = 0; c < _depth; c++)
+        for (int c = 0; c < _slices.Depth; c++)
         {
             sum += _exp[max - x[c * stride]];
         }
 
         double log = DeterministicMath.Log(sum);
-        for (int c = 0; c < _depth; c++)
+        for (int c = 0; c < _slices.Depth; c++)
         {
             double real = -_step * (max - x[c * stride]) - log;
             y[c * stride] = QuantizedMath.SaturateToInt8(OutputZeroPoint + Math.Round(real / _outputStep, MidpointRounding.AwayFromZero));

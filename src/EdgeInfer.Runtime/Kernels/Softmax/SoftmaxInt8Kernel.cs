@@ -14,14 +14,14 @@ namespace EdgeInfer.Runtime.Kernels;
 /// </list>
 /// Integer arithmetic only; the same bytes on every path and platform.
 /// </summary>
-public unsafe struct SoftmaxInt8Kernel : IKernel<SoftmaxInt8Kernel>
+public unsafe struct SoftmaxInt8Kernel : IKernel<SoftmaxInt8Kernel>, IInt8SliceOperation
 {
     private const int ScaledDiffIntegerBits = 5;
     private const int AccumulationIntegerBits = 12;
 
     private TensorBuffer _input;
     private TensorBuffer _output;
-    private int _outer, _depth, _inner;
+    private Int8AxisSlices _slices;
     private int _inputMultiplier, _inputLeftShift, _diffMin;
 
     public static OpCode OpCode => OpCode.Softmax;
@@ -56,35 +56,17 @@ public unsafe struct SoftmaxInt8Kernel : IKernel<SoftmaxInt8Kernel>
         return new SoftmaxInt8Kernel
         {
             _input = context.InputBuffer(0), _output = context.OutputBuffer(0),
-            _depth = input.Dim(o.Axis), _inner = inner, _outer = (int)(input.ElementCount / ((long)input.Dim(o.Axis) * inner)),
+            _slices = new Int8AxisSlices((int)(input.ElementCount / ((long)input.Dim(o.Axis) * inner)), input.Dim(o.Axis), inner),
             _inputMultiplier = multiplier, _inputLeftShift = shift, _diffMin = -(int)Math.Floor(radius),
         };
     }
 
-    public readonly void Invoke(Span<byte> scratch)
-    {
-        sbyte* x = (sbyte*)_input.Pointer;
-        sbyte* y = (sbyte*)_output.Pointer;
-        for (int o = 0; o < _outer; o++)
-        {
-            for (int i = 0; i < _inner; i++)
-            {
-                long start = (long)o * _depth * _inner + i;
-                Row(x + start, y + start, _inner);
-            }
-        }
-    }
+    public readonly void Invoke(Span<byte> scratch) => _slices.Run(this, (sbyte*)_input.Pointer, (sbyte*)_output.Pointer);
 
-    private readonly void Row(sbyte* x, sbyte* y, int stride)
+    public readonly void Slice(sbyte* x, sbyte* y, int stride, int max)
     {
-        int max = sbyte.MinValue;
-        for (int c = 0; c < _depth; c++)
-        {
-            max = Math.Max(max, x[c * stride]);
-        }
-
         int sumOfExps = 0; // Q12.19
-        for (int c = 0; c < _depth; c++)
+        for (int c = 0; c < _slices.Depth; c++)
         {
             int diff = x[c * stride] - max;
             if (diff >= _diffMin)
@@ -94,7 +76,7 @@ public unsafe struct SoftmaxInt8Kernel : IKernel<SoftmaxInt8Kernel>
         }
 
         int reciprocal = Reciprocal(sumOfExps, AccumulationIntegerBits, out int bitsOverUnit);
-        for (int c = 0; c < _depth; c++)
+        for (int c = 0; c < _slices.Depth; c++)
         {
             int diff = x[c * stride] - max;
             int value = sbyte.MinValue;
