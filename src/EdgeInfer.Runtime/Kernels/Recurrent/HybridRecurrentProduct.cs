@@ -20,9 +20,11 @@ namespace EdgeInfer.Runtime.Kernels;
 /// </code>
 /// h is quantized per row and per step because the hidden state has no calibrated range: it is bounded (|h| ≤ 1
 /// under tanh/sigmoid) but its spread changes from step to step, and one dynamic scale per row costs H divisions
-/// against the G·H² multiplies it saves in float. The quantization is scalar code shared by every path; the sums are
-/// integers, so every path (scalar, AVX2, SSE4.1, AdvSimd pairs, SDOT) gives the same bytes. q never reaches −128,
-/// so a weight of −128 is exact everywhere: the arm64 int16 pair sums hold at most 2·127·128 = 32,512.
+/// against the G·H² multiplies it saves in float. The vector paths quantize with the same IEEE operations per element
+/// as the scalar code (see <see cref="Quantize"/>), the sums are integers, and the final scaling is one multiply per
+/// element whether in a vector or not, so every path (scalar; AVX2, 8 rows of int16 R per vpmaddwd pass; SSE4.1,
+/// pmaddwd; AdvSimd SMULL/SMLAL2/SADALP pairs; SDOT) gives the same bytes. q never reaches −128, so a weight of −128
+/// is exact everywhere: the arm64 int16 pair sums hold at most 2·127·128 = 32,512.
 /// </summary>
 internal unsafe struct HybridRecurrentProduct
 {
@@ -31,10 +33,11 @@ internal unsafe struct HybridRecurrentProduct
     private KernelPath _path;
     private int _hidden;        // H: the depth of each dot product
     private int _paddedHidden;  // H rounded up to KStep
-    private sbyte[] _weights;   // R [units, paddedHidden], zeros past H (pinned)
+    private sbyte[] _weights;   // R [units, paddedHidden], zeros past H (pinned); arm64 and scalar
+    private short[]? _weights16; // the same widened to int16 (x64 AVX2/SSE4.1: vpmaddwd reads it straight from memory)
     private float[] _scales;    // one per row of R (pinned)
 
-    /// <summary>Scratch of <see cref="Multiply"/>: q as int8 and as int16 (the x64 forms), H padded.</summary>
+    /// <summary>Scratch of <see cref="Multiply"/>: q as int8 and as int16, H padded.</summary>
     public static long ScratchBytes(int hidden) => 3L * Padded(hidden);
 
     private static int Padded(int hidden) => (hidden + KStep - 1) & ~(KStep - 1);
@@ -65,6 +68,16 @@ internal unsafe struct HybridRecurrentProduct
             new ReadOnlySpan<sbyte>(data + (long)j * hidden, hidden).CopyTo(copy.AsSpan(j * padded, hidden));
         }
 
+        short[]? wide = null;
+        if (KernelPaths.UsesAvx2(context.Path) || UseSse(context.Path))
+        {
+            wide = context.AllocatePersistent<short>(copy.Length);
+            for (int i = 0; i < copy.Length; i++)
+            {
+                wide[i] = copy[i];
+            }
+        }
+
         float[] scales = context.AllocatePersistent<float>(units);
         q.Scales.AsSpan(0, units).CopyTo(scales);
         return new HybridRecurrentProduct
@@ -73,6 +86,7 @@ internal unsafe struct HybridRecurrentProduct
             _hidden = hidden,
             _paddedHidden = padded,
             _weights = copy,
+            _weights16 = wide,
             _scales = scales,
         };
     }
@@ -86,53 +100,135 @@ internal unsafe struct HybridRecurrentProduct
         int kp = _paddedHidden;
         sbyte* q = (sbyte*)scratch;
         short* q16 = (short*)(scratch + kp);
+        bool wide = _weights16 != null;
         fixed (sbyte* weights = _weights)
+        fixed (short* weights16 = _weights16)
         fixed (float* scales = _scales)
         {
             sbyte* w = weights + (long)first * kp;
+            short* w16 = weights16 + (long)first * kp;
             float* scale = scales + first;
             for (int n = 0; n < rows; n++)
             {
                 float* hn = h + n * hStride;
                 float* cn = c + n * ldc;
-                float s = Quantize(hn, q);
+                float s = Quantize(hn, q, q16);
                 if (s == 0)
                 {
                     new Span<float>(cn, columns).Clear();
-                    continue;
                 }
-
-                if (KernelPaths.UsesAvx2(_path) || UseSse(_path))
+                else if (KernelPaths.UsesAvx2(_path))
                 {
-                    for (int k = 0; k < kp; k++)
-                    {
-                        q16[k] = q[k];
-                    }
+                    ProductAvx2(w16, kp, q16, columns, s, scale, cn);
                 }
-
-                for (int j = 0; j < columns; j += 4)
+                else
                 {
-                    // Rows past the last repeat it (their sums are dropped), so R is never read past its end.
-                    sbyte* w0 = w + (long)j * kp;
-                    sbyte* w1 = w + (long)Math.Min(j + 1, columns - 1) * kp;
-                    sbyte* w2 = w + (long)Math.Min(j + 2, columns - 1) * kp;
-                    sbyte* w3 = w + (long)Math.Min(j + 3, columns - 1) * kp;
-                    Vector128<int> acc = Dot4(w0, w1, w2, w3, q, q16);
-                    int count = Math.Min(4, columns - j);
-                    for (int i = 0; i < count; i++)
+                    for (int j = 0; j < columns; j += 4)
                     {
-                        cn[j + i] = (float)acc.GetElement(i) * (s * scale[j + i]);
+                        // Rows past the last repeat it (their sums are dropped), so R is never read past its end.
+                        int j1 = Math.Min(j + 1, columns - 1), j2 = Math.Min(j + 2, columns - 1), j3 = Math.Min(j + 3, columns - 1);
+                        Vector128<int> acc = wide
+                            ? Dot4Sse(w16 + (long)j * kp, w16 + (long)j1 * kp, w16 + (long)j2 * kp, w16 + (long)j3 * kp, q16, kp)
+                            : Dot4(w + (long)j * kp, w + (long)j1 * kp, w + (long)j2 * kp, w + (long)j3 * kp, q);
+                        Scale(acc, s, scale + j, cn + j, Math.Min(4, columns - j));
                     }
                 }
             }
         }
     }
 
-    /// <summary>q = h / s rounded (ties to even) and clamped to ±127, zeros past H; returns s = max|h| / 127.</summary>
-    private readonly float Quantize(float* h, sbyte* q)
+    /// <summary>y[i] = (float)acc[i] * (s * scale[i]) for the first <paramref name="count"/> lanes (all four: one vector expression, the same IEEE operations per lane).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Scale(Vector128<int> acc, float s, float* scale, float* y, int count)
     {
+        if (count == 4)
+        {
+            (Vector128.ConvertToSingle(acc) * (Vector128.Create(s) * Vector128.Load(scale))).Store(y);
+            return;
+        }
+
+        for (int i = 0; i < count; i++)
+        {
+            y[i] = (float)acc.GetElement(i) * (s * scale[i]);
+        }
+    }
+
+    /// <summary>
+    /// The AVX2 product of one row: eight R rows at a time (int16, vpmaddwd straight from memory, 16 k per
+    /// instruction) into eight accumulators, reduced to the eight sums in row order, then scaled as one vector.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ProductAvx2(short* w, int kp, short* q16, int columns, float s, float* scale, float* y)
+    {
+        for (int j = 0; j < columns; j += 8)
+        {
+            short* w0 = w + (long)j * kp;
+            short* w1 = w + (long)Math.Min(j + 1, columns - 1) * kp;
+            short* w2 = w + (long)Math.Min(j + 2, columns - 1) * kp;
+            short* w3 = w + (long)Math.Min(j + 3, columns - 1) * kp;
+            short* w4 = w + (long)Math.Min(j + 4, columns - 1) * kp;
+            short* w5 = w + (long)Math.Min(j + 5, columns - 1) * kp;
+            short* w6 = w + (long)Math.Min(j + 6, columns - 1) * kp;
+            short* w7 = w + (long)Math.Min(j + 7, columns - 1) * kp;
+            Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            for (int k = 0; k < kp; k += 16)
+            {
+                Vector256<short> x = Avx.LoadVector256(q16 + k);
+                a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(w0 + k), x));
+                a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(w1 + k), x));
+                a2 = Avx2.Add(a2, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(w2 + k), x));
+                a3 = Avx2.Add(a3, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(w3 + k), x));
+                a4 = Avx2.Add(a4, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(w4 + k), x));
+                a5 = Avx2.Add(a5, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(w5 + k), x));
+                a6 = Avx2.Add(a6, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(w6 + k), x));
+                a7 = Avx2.Add(a7, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(w7 + k), x));
+            }
+
+            // Per 128-bit half: [Σa0, Σa1, Σa2, Σa3] and [Σa4 .. Σa7] over that half's lanes; the halves then add.
+            Vector256<int> lo = Avx2.HorizontalAdd(Avx2.HorizontalAdd(a0, a1), Avx2.HorizontalAdd(a2, a3));
+            Vector256<int> hi = Avx2.HorizontalAdd(Avx2.HorizontalAdd(a4, a5), Avx2.HorizontalAdd(a6, a7));
+            Vector256<int> acc = Avx2.Permute2x128(lo, hi, 0x20) + Avx2.Permute2x128(lo, hi, 0x31);
+            int count = Math.Min(8, columns - j);
+            if (count == 8)
+            {
+                (Vector256.ConvertToSingle(acc) * (Vector256.Create(s) * Vector256.Load(scale + j))).Store(y + j);
+            }
+            else
+            {
+                for (int i = 0; i < count; i++)
+                {
+                    y[j + i] = (float)acc.GetElement(i) * (s * scale[j + i]);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// q = h / s rounded (ties to even) and clamped to ±127, zeros past H, as int8 and (x64) int16; returns
+    /// s = max|h| / 127. The vector form does the same IEEE operations per element (division, round half even,
+    /// clamp, exact conversion) and takes the maximum exactly, so it writes the scalar form's bytes; it runs only
+    /// when s is finite and positive (a NaN or infinity in h goes the scalar way, whose NaN handling is the definition).
+    /// </summary>
+    private readonly float Quantize(float* h, sbyte* q, short* q16)
+    {
+        int hidden = _hidden;
+        bool vector = _path != KernelPath.Scalar && Vector128.IsHardwareAccelerated;
+        int whole = vector ? hidden & ~7 : 0;
         float m = 0;
-        for (int k = 0; k < _hidden; k++)
+        if (whole > 0)
+        {
+            Vector128<float> max = Vector128<float>.Zero, nan = Vector128<float>.Zero;
+            for (int k = 0; k < whole; k += 4)
+            {
+                Vector128<float> v = Vector128.Abs(Vector128.Load(h + k));
+                nan |= ~Vector128.Equals(v, v);
+                max = Vector128.MaxNative(max, v);
+            }
+
+            m = nan != Vector128<float>.Zero ? float.NaN : MathF.Max(MathF.Max(max[0], max[1]), MathF.Max(max[2], max[3]));
+        }
+
+        for (int k = whole; k < hidden; k++)
         {
             m = MathF.Max(m, MathF.Abs(h[k]));
         }
@@ -143,14 +239,30 @@ internal unsafe struct HybridRecurrentProduct
             return s;
         }
 
-        for (int k = 0; k < _hidden; k++)
+        int from = 0;
+        if (vector && float.IsFinite(s))
         {
-            q[k] = (sbyte)Math.Clamp(MathF.Round(h[k] / s), -127f, 127f);
+            Vector128<float> divisor = Vector128.Create(s), low = Vector128.Create(-127f), high = Vector128.Create(127f);
+            for (; from < whole; from += 8)
+            {
+                Vector128<float> r0 = Vector128.Min(Vector128.Max(Vector128.Round(Vector128.Load(h + from) / divisor), low), high);
+                Vector128<float> r1 = Vector128.Min(Vector128.Max(Vector128.Round(Vector128.Load(h + from + 4) / divisor), low), high);
+                Vector128<short> v = Vector128.Narrow(Vector128.ConvertToInt32(r0), Vector128.ConvertToInt32(r1));
+                v.Store(q16 + from);
+                Vector64.Narrow(v.GetLower(), v.GetUpper()).Store(q + from);
+            }
         }
 
-        for (int k = _hidden; k < _paddedHidden; k++)
+        for (int k = from; k < hidden; k++)
+        {
+            q[k] = (sbyte)Math.Clamp(MathF.Round(h[k] / s), -127f, 127f);
+            q16[k] = q[k];
+        }
+
+        for (int k = hidden; k < _paddedHidden; k++)
         {
             q[k] = 0;
+            q16[k] = 0;
         }
 
         return s;
@@ -163,18 +275,8 @@ internal unsafe struct HybridRecurrentProduct
     private static bool UseDot(KernelPath path) => path == KernelPath.DotProduct && Dp.IsSupported;
 
     /// <summary>Σ_k q·w of four R rows, in row order.</summary>
-    private readonly Vector128<int> Dot4(sbyte* w0, sbyte* w1, sbyte* w2, sbyte* w3, sbyte* q, short* q16)
+    private readonly Vector128<int> Dot4(sbyte* w0, sbyte* w1, sbyte* w2, sbyte* w3, sbyte* q)
     {
-        if (KernelPaths.UsesAvx2(_path))
-        {
-            return Dot4Avx2(w0, w1, w2, w3, q16, _paddedHidden);
-        }
-
-        if (UseSse(_path))
-        {
-            return Dot4Sse(w0, w1, w2, w3, q16, _paddedHidden);
-        }
-
         if (UseDot(_path))
         {
             return Dot4Sdot(w0, w1, w2, w3, q, _paddedHidden);
@@ -199,37 +301,18 @@ internal unsafe struct HybridRecurrentProduct
         return sum;
     }
 
-    /// <summary>Weights sign-extended to int16 as they load (vpmovsxbw), vpmaddwd against q16: 16 k per step, exact.</summary>
+    /// <summary>The SSE4.1 form: pmaddwd of int16 weights against q16, 8 k per step, exact.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Vector128<int> Dot4Avx2(sbyte* w0, sbyte* w1, sbyte* w2, sbyte* w3, short* q16, int kp)
-    {
-        Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default;
-        for (int k = 0; k < kp; k += 16)
-        {
-            Vector256<short> x = Avx.LoadVector256(q16 + k);
-            a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(w0 + k), x));
-            a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(w1 + k), x));
-            a2 = Avx2.Add(a2, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(w2 + k), x));
-            a3 = Avx2.Add(a3, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(w3 + k), x));
-        }
-
-        // Each 128-bit half ends as [Σa0, Σa1, Σa2, Σa3] over its lanes; the halves add into the four sums.
-        Vector256<int> s = Avx2.HorizontalAdd(Avx2.HorizontalAdd(a0, a1), Avx2.HorizontalAdd(a2, a3));
-        return s.GetLower() + s.GetUpper();
-    }
-
-    /// <summary>The SSE4.1 form: pmovsxbw 8 weights, pmaddwd against q16: 8 k per step, exact.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Vector128<int> Dot4Sse(sbyte* w0, sbyte* w1, sbyte* w2, sbyte* w3, short* q16, int kp)
+    private static Vector128<int> Dot4Sse(short* w0, short* w1, short* w2, short* w3, short* q16, int kp)
     {
         Vector128<int> a0 = default, a1 = default, a2 = default, a3 = default;
         for (int k = 0; k < kp; k += 8)
         {
             Vector128<short> x = Sse2.LoadVector128(q16 + k);
-            a0 = Sse2.Add(a0, Sse2.MultiplyAddAdjacent(Sse41.ConvertToVector128Int16(w0 + k), x));
-            a1 = Sse2.Add(a1, Sse2.MultiplyAddAdjacent(Sse41.ConvertToVector128Int16(w1 + k), x));
-            a2 = Sse2.Add(a2, Sse2.MultiplyAddAdjacent(Sse41.ConvertToVector128Int16(w2 + k), x));
-            a3 = Sse2.Add(a3, Sse2.MultiplyAddAdjacent(Sse41.ConvertToVector128Int16(w3 + k), x));
+            a0 = Sse2.Add(a0, Sse2.MultiplyAddAdjacent(Sse2.LoadVector128(w0 + k), x));
+            a1 = Sse2.Add(a1, Sse2.MultiplyAddAdjacent(Sse2.LoadVector128(w1 + k), x));
+            a2 = Sse2.Add(a2, Sse2.MultiplyAddAdjacent(Sse2.LoadVector128(w2 + k), x));
+            a3 = Sse2.Add(a3, Sse2.MultiplyAddAdjacent(Sse2.LoadVector128(w3 + k), x));
         }
 
         return Ssse3.HorizontalAdd(Ssse3.HorizontalAdd(a0, a1), Ssse3.HorizontalAdd(a2, a3));
