@@ -22,28 +22,32 @@ namespace EdgeInfer.Runtime.Kernels;
 /// under tanh/sigmoid) but its spread changes from step to step, and one dynamic scale per row costs H divisions
 /// against the G·H² multiplies it saves in float. The vector paths quantize with the same IEEE operations per element
 /// as the scalar code (see <see cref="Quantize"/>), the sums are integers, and the final scaling is one multiply per
-/// element whether in a vector or not, so every path (scalar; AVX2, 8 rows of int16 R per vpmaddwd pass; SSE4.1,
-/// pmaddwd; AdvSimd SMULL/SMLAL2/SADALP pairs; SDOT) gives the same bytes. q never reaches −128, so a weight of −128
+/// element whether in a vector or not, so every path (scalar; AVX2, 16-row panels of int16 k-pairs against a broadcast
+/// pair of q; SSE4.1, pmaddwd; AdvSimd SMULL/SMLAL2/SADALP pairs; SDOT) gives the same bytes. q never reaches −128, so a weight of −128
 /// is exact everywhere: the arm64 int16 pair sums hold at most 2·127·128 = 32,512.
 /// </summary>
 internal unsafe struct HybridRecurrentProduct
 {
     private const int KStep = 16; // R rows and q are zero-padded to a multiple of 16: whole vector steps, no k tail
 
+    private const int PanelRows = 16; // AVX2: rows per panel, two vectors of eight int32 sums
+
     private KernelPath _path;
     private int _hidden;        // H: the depth of each dot product
     private int _paddedHidden;  // H rounded up to KStep
-    private sbyte[] _weights;   // R [units, paddedHidden], zeros past H (pinned); arm64 and scalar
-    private short[]? _weights16; // the same widened to int16 (x64 AVX2/SSE4.1: vpmaddwd reads it straight from memory)
-    private float[] _scales;    // one per row of R (pinned)
+    private int _units;         // rows of this product (a segment of R)
+    private sbyte[]? _weights;  // arm64 and scalar: the rows [units, paddedHidden], zeros past H (pinned)
+    private short[]? _weights16; // SSE4.1: the same widened to int16 (pmaddwd reads it straight from memory)
+    private short[]? _panels;   // AVX2: per 16 rows, per k-pair p, rows' (w[2p], w[2p+1]) as int16, zero rows past the end
+    private float[] _scales;    // one per row (pinned)
 
     /// <summary>Scratch of <see cref="Multiply"/>: q as int8 and as int16, H padded.</summary>
     public static long ScratchBytes(int hidden) => 3L * Padded(hidden);
 
     private static int Padded(int hidden) => (hidden + KStep - 1) & ~(KStep - 1);
 
-    /// <summary>Validates int8 R (constant, per-row symmetric) and copies it padded; R is [units, hidden].</summary>
-    public static HybridRecurrentProduct Create(ref KernelContext context, TensorInfo weights, sbyte* data, int units, int hidden)
+    /// <summary>Validates int8 R [units, H] for the hybrid product: a constant, symmetric, one scale per row.</summary>
+    public static void Validate(ref KernelContext context, TensorInfo weights, int units, int hidden)
     {
         context.Require(weights.Storage == TensorStorage.Constant, $"int8 recurrent weights {weights} must be a constant");
         QuantizationInfo? q = weights.Quantization;
@@ -61,53 +65,76 @@ internal unsafe struct HybridRecurrentProduct
         }
 
         context.Require(hidden <= Int8Gemm.MaxDepth, $"hidden size {hidden} is above {Int8Gemm.MaxDepth}: int32 accumulation could overflow");
+    }
+
+    /// <summary>
+    /// The product of rows [<paramref name="first"/>, first + count) of validated int8 R (H = <paramref name="hidden"/>
+    /// columns), laid out for the context's path once at load.
+    /// </summary>
+    public static HybridRecurrentProduct Create(ref KernelContext context, TensorInfo weights, sbyte* data, int first, int count, int hidden)
+    {
         int padded = Padded(hidden);
-        sbyte[] copy = context.AllocatePersistent<sbyte>(checked(units * padded));
-        for (int j = 0; j < units; j++)
-        {
-            new ReadOnlySpan<sbyte>(data + (long)j * hidden, hidden).CopyTo(copy.AsSpan(j * padded, hidden));
-        }
-
-        short[]? wide = null;
-        if (KernelPaths.UsesAvx2(context.Path) || UseSse(context.Path))
-        {
-            wide = context.AllocatePersistent<short>(copy.Length);
-            for (int i = 0; i < copy.Length; i++)
-            {
-                wide[i] = copy[i];
-            }
-        }
-
-        float[] scales = context.AllocatePersistent<float>(units);
-        q.Scales.AsSpan(0, units).CopyTo(scales);
-        return new HybridRecurrentProduct
+        sbyte* rows = data + (long)first * hidden;
+        var product = new HybridRecurrentProduct
         {
             _path = context.Path,
             _hidden = hidden,
             _paddedHidden = padded,
-            _weights = copy,
-            _weights16 = wide,
-            _scales = scales,
+            _units = count,
+            _scales = context.AllocatePersistent<float>(count),
         };
+        weights.Quantization!.Scales.AsSpan(first, count).CopyTo(product._scales);
+        if (KernelPaths.UsesAvx2(context.Path))
+        {
+            int panels = (count + PanelRows - 1) / PanelRows;
+            short[] packed = product._panels = context.AllocatePersistent<short>(checked(panels * PanelRows * padded));
+            for (int j = 0; j < count; j++)
+            {
+                // Panel j / 16, pair p at 32·p shorts into it: rows 0–7 then 8–15 of the panel, two shorts per row.
+                int at = j / PanelRows * PanelRows * padded + (j % PanelRows) * 2;
+                for (int k = 0; k < hidden; k++)
+                {
+                    packed[at + k / 2 * 2 * PanelRows + (k & 1)] = rows[(long)j * hidden + k];
+                }
+            }
+        }
+        else if (UseSse(context.Path))
+        {
+            short[] wide = product._weights16 = context.AllocatePersistent<short>(checked(count * padded));
+            for (int j = 0; j < count; j++)
+            {
+                for (int k = 0; k < hidden; k++)
+                {
+                    wide[j * padded + k] = rows[(long)j * hidden + k];
+                }
+            }
+        }
+        else
+        {
+            sbyte[] copy = product._weights = context.AllocatePersistent<sbyte>(checked(count * padded));
+            for (int j = 0; j < count; j++)
+            {
+                new ReadOnlySpan<sbyte>(rows + (long)j * hidden, hidden).CopyTo(copy.AsSpan(j * padded, hidden));
+            }
+        }
+
+        return product;
     }
 
     /// <summary>
-    /// C[n, 0..columns) = the hybrid product of rows [first, first + columns) of R with the <paramref name="rows"/>
-    /// rows of h (<paramref name="hStride"/> floats apart), C's rows <paramref name="ldc"/> apart.
+    /// C[n, 0..units) = the hybrid product of this product's rows of R with the <paramref name="rows"/> rows of h
+    /// (<paramref name="hStride"/> floats apart), C's rows <paramref name="ldc"/> apart.
     /// </summary>
-    public readonly void Multiply(float* h, nint hStride, int rows, int first, int columns, float* c, nint ldc, byte* scratch)
+    public readonly void Multiply(float* h, nint hStride, int rows, float* c, nint ldc, byte* scratch)
     {
-        int kp = _paddedHidden;
+        int kp = _paddedHidden, columns = _units;
         sbyte* q = (sbyte*)scratch;
         short* q16 = (short*)(scratch + kp);
-        bool wide = _weights16 != null;
-        fixed (sbyte* weights = _weights)
-        fixed (short* weights16 = _weights16)
-        fixed (float* scales = _scales)
+        fixed (sbyte* w = _weights)
+        fixed (short* w16 = _weights16)
+        fixed (short* panels = _panels)
+        fixed (float* scale = _scales)
         {
-            sbyte* w = weights + (long)first * kp;
-            short* w16 = weights16 + (long)first * kp;
-            float* scale = scales + first;
             for (int n = 0; n < rows; n++)
             {
                 float* hn = h + n * hStride;
@@ -117,9 +144,9 @@ internal unsafe struct HybridRecurrentProduct
                 {
                     new Span<float>(cn, columns).Clear();
                 }
-                else if (KernelPaths.UsesAvx2(_path))
+                else if (panels != null)
                 {
-                    ProductAvx2(w16, kp, q16, columns, s, scale, cn);
+                    ProductAvx2(panels, kp, q16, columns, s, scale, cn);
                 }
                 else
                 {
@@ -127,7 +154,7 @@ internal unsafe struct HybridRecurrentProduct
                     {
                         // Rows past the last repeat it (their sums are dropped), so R is never read past its end.
                         int j1 = Math.Min(j + 1, columns - 1), j2 = Math.Min(j + 2, columns - 1), j3 = Math.Min(j + 3, columns - 1);
-                        Vector128<int> acc = wide
+                        Vector128<int> acc = w16 != null
                             ? Dot4Sse(w16 + (long)j * kp, w16 + (long)j1 * kp, w16 + (long)j2 * kp, w16 + (long)j3 * kp, q16, kp)
                             : Dot4(w + (long)j * kp, w + (long)j1 * kp, w + (long)j2 * kp, w + (long)j3 * kp, q);
                         Scale(acc, s, scale + j, cn + j, Math.Min(4, columns - j));
@@ -154,50 +181,43 @@ internal unsafe struct HybridRecurrentProduct
     }
 
     /// <summary>
-    /// The AVX2 product of one row: eight R rows at a time (int16, vpmaddwd straight from memory, 16 k per
-    /// instruction) into eight accumulators, reduced to the eight sums in row order, then scaled as one vector.
+    /// The AVX2 product of one row of h: per 16-row panel, each k-pair of q is broadcast (one int32 of two int16) and
+    /// vpmaddwd multiplies it by the panel's pairs of that k, eight rows per vector, so each int32 lane accumulates
+    /// one row's sum and no horizontal reduction is needed; two k-pairs per iteration keep four independent chains.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ProductAvx2(short* w, int kp, short* q16, int columns, float s, float* scale, float* y)
+    private static void ProductAvx2(short* panels, int kp, short* q16, int columns, float s, float* scale, float* y)
     {
-        for (int j = 0; j < columns; j += 8)
+        int* pairs = (int*)q16;
+        int pairCount = kp / 2; // even: kp is a multiple of 16
+        Vector256<float> sv = Vector256.Create(s);
+        for (int j = 0; j < columns; j += PanelRows)
         {
-            short* w0 = w + (long)j * kp;
-            short* w1 = w + (long)Math.Min(j + 1, columns - 1) * kp;
-            short* w2 = w + (long)Math.Min(j + 2, columns - 1) * kp;
-            short* w3 = w + (long)Math.Min(j + 3, columns - 1) * kp;
-            short* w4 = w + (long)Math.Min(j + 4, columns - 1) * kp;
-            short* w5 = w + (long)Math.Min(j + 5, columns - 1) * kp;
-            short* w6 = w + (long)Math.Min(j + 6, columns - 1) * kp;
-            short* w7 = w + (long)Math.Min(j + 7, columns - 1) * kp;
-            Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-            for (int k = 0; k < kp; k += 16)
+            short* w = panels + (long)j * kp;
+            Vector256<int> a0 = default, a1 = default, b0 = default, b1 = default;
+            for (int p = 0; p < pairCount; p += 2, w += 4 * PanelRows)
             {
-                Vector256<short> x = Avx.LoadVector256(q16 + k);
-                a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(w0 + k), x));
-                a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(w1 + k), x));
-                a2 = Avx2.Add(a2, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(w2 + k), x));
-                a3 = Avx2.Add(a3, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(w3 + k), x));
-                a4 = Avx2.Add(a4, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(w4 + k), x));
-                a5 = Avx2.Add(a5, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(w5 + k), x));
-                a6 = Avx2.Add(a6, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(w6 + k), x));
-                a7 = Avx2.Add(a7, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(w7 + k), x));
+                Vector256<short> x = Vector256.Create(pairs[p]).AsInt16();
+                Vector256<short> z = Vector256.Create(pairs[p + 1]).AsInt16();
+                a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(w), x));
+                a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(w + 16), x));
+                b0 = Avx2.Add(b0, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(w + 32), z));
+                b1 = Avx2.Add(b1, Avx2.MultiplyAddAdjacent(Avx.LoadVector256(w + 48), z));
             }
 
-            // Per 128-bit half: [Σa0, Σa1, Σa2, Σa3] and [Σa4 .. Σa7] over that half's lanes; the halves then add.
-            Vector256<int> lo = Avx2.HorizontalAdd(Avx2.HorizontalAdd(a0, a1), Avx2.HorizontalAdd(a2, a3));
-            Vector256<int> hi = Avx2.HorizontalAdd(Avx2.HorizontalAdd(a4, a5), Avx2.HorizontalAdd(a6, a7));
-            Vector256<int> acc = Avx2.Permute2x128(lo, hi, 0x20) + Avx2.Permute2x128(lo, hi, 0x31);
-            int count = Math.Min(8, columns - j);
-            if (count == 8)
+            Vector256<int> low = a0 + b0, high = a1 + b1;
+            int count = Math.Min(PanelRows, columns - j);
+            if (count == PanelRows)
             {
-                (Vector256.ConvertToSingle(acc) * (Vector256.Create(s) * Vector256.Load(scale + j))).Store(y + j);
+                (Vector256.ConvertToSingle(low) * (sv * Vector256.Load(scale + j))).Store(y + j);
+                (Vector256.ConvertToSingle(high) * (sv * Vector256.Load(scale + j + 8))).Store(y + j + 8);
             }
             else
             {
                 for (int i = 0; i < count; i++)
                 {
-                    y[j + i] = (float)acc.GetElement(i) * (s * scale[j + i]);
+                    int acc = i < 8 ? low.GetElement(i) : high.GetElement(i - 8);
+                    y[j + i] = (float)acc * (s * scale[j + i]);
                 }
             }
         }

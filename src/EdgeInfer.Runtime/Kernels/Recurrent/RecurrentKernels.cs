@@ -27,8 +27,7 @@ internal unsafe struct RecurrentSequence
     public bool Reverse;
     public FloatLanes Lanes;
     public KernelPath Path;
-    public bool Int8Weights;               // R is int8: the products are hybrid (HybridRecurrentProduct)
-    public HybridRecurrentProduct Hybrid;  // only when Int8Weights
+    public bool Int8Weights;    // R is int8: the products are hybrid (HybridRecurrentProduct), nothing is packed for FloatGemm
 
     /// <summary>Validates the options, the projected gates (input 0), R (input 1, fixed at load) and the output.</summary>
     public static RecurrentSequence Prepare(ref KernelContext context, int gates, out RecurrentOptions options)
@@ -58,9 +57,11 @@ internal unsafe struct RecurrentSequence
         context.Require(KernelContext.IsFixedAtPrepare(weights), $"recurrent weights {weights} must be a constant or derived tensor");
         int hidden = weights.Dim(1);
         bool int8 = weights.DataType == DataType.Int8;
-        HybridRecurrentProduct hybrid = int8
-            ? HybridRecurrentProduct.Create(ref context, weights, (sbyte*)context.InputBuffer(1).Pointer, gates * hidden, hidden)
-            : default;
+        if (int8)
+        {
+            HybridRecurrentProduct.Validate(ref context, weights, gates * hidden, hidden);
+        }
+
         context.Require(projected.Rank == 3 && projected.Dim(2) == gates * hidden,
             $"projected gates {projected} must be rank 3 with {gates}·{hidden} = {gates * hidden} gate values per step");
         context.RequireShape(output, [projected.Dim(0), projected.Dim(1), hidden], "output");
@@ -74,7 +75,6 @@ internal unsafe struct RecurrentSequence
             Lanes = FloatVector.LanesFor(context.Path),
             Path = context.Path,
             Int8Weights = int8,
-            Hybrid = hybrid,
         };
     }
 
@@ -120,8 +120,8 @@ internal unsafe struct RecurrentSequence
     }
 
     /// <summary>
-    /// Packs rows [<paramref name="first"/>, first + count) of float R [G·H, H] for FloatGemm, once at load; int8 R
-    /// is kept by <see cref="Hybrid"/> instead, so nothing is packed (an empty array).
+    /// Packs rows [<paramref name="first"/>, first + count) of float R [G·H, H] for FloatGemm, once at load; with
+    /// int8 R nothing is packed (an empty array): <see cref="HybridRows"/> lays those rows out instead.
     /// </summary>
     public readonly float[] PackRows(ref KernelContext context, float* weights, int first, int count, int hidden)
     {
@@ -139,17 +139,23 @@ internal unsafe struct RecurrentSequence
         return packed;
     }
 
+    /// <summary>The hybrid product of rows [<paramref name="first"/>, first + count) of int8 R; default for float R.</summary>
+    public readonly HybridRecurrentProduct HybridRows(ref KernelContext context, int first, int count)
+        => Int8Weights
+            ? HybridRecurrentProduct.Create(ref context, context.Input(1), (sbyte*)context.InputBuffer(1).Pointer, first, count, Hidden)
+            : default;
+
     /// <summary>
     /// C[n, 0..columns) = R·h for the N rows of h, <paramref name="hStride"/> floats apart (the previous step, read
     /// in place from the output sequence), C's rows <paramref name="ldc"/> apart: with float R, the unrolled chain's
-    /// recurrent FullyConnected, no bias, no clamp (<paramref name="packed"/>); with int8 R, the hybrid product of R's
-    /// rows [<paramref name="first"/>, first + columns), using <paramref name="scratch"/>.
+    /// recurrent FullyConnected, no bias, no clamp (<paramref name="packed"/>); with int8 R, <paramref name="hybrid"/>
+    /// (the same rows), using <paramref name="scratch"/>.
     /// </summary>
-    public readonly void Product(float* h, nint hStride, float[] packed, int first, int columns, float* c, nint ldc, byte* scratch)
+    public readonly void Product(float* h, nint hStride, float[] packed, in HybridRecurrentProduct hybrid, int columns, float* c, nint ldc, byte* scratch)
     {
         if (Int8Weights)
         {
-            Hybrid.Multiply(h, hStride, Rows, first, columns, c, ldc, scratch);
+            hybrid.Multiply(h, hStride, Rows, c, ldc, scratch);
             return;
         }
 
@@ -173,6 +179,7 @@ public unsafe struct LstmKernel : IKernel<LstmKernel>
     private float* _projected;
     private float* _output;
     private float[] _packed;    // R [4H, H] in FloatGemm panels (pinned)
+    private HybridRecurrentProduct _hybrid; // int8 R [4H, H]
 
     public static OpCode OpCode => OpCode.Lstm;
 
@@ -192,6 +199,7 @@ public unsafe struct LstmKernel : IKernel<LstmKernel>
             _projected = (float*)context.InputBuffer(0).Pointer,
             _output = (float*)context.OutputBuffer(0).Pointer,
             _packed = seq.PackRows(ref context, (float*)context.InputBuffer(1).Pointer, 0, 4 * h, h),
+            _hybrid = seq.HybridRows(ref context, 0, 4 * h),
         };
     }
 
@@ -210,7 +218,7 @@ public unsafe struct LstmKernel : IKernel<LstmKernel>
                 if (!first)
                 {
                     int previous = _seq.Reverse ? t + 1 : t - 1;
-                    _seq.Product(_seq.Row(_output, previous, 0, h), _seq.RowStride(h), _packed, 0, width, gates, width, productScratch);
+                    _seq.Product(_seq.Row(_output, previous, 0, h), _seq.RowStride(h), _packed, in _hybrid, width, gates, width, productScratch);
                 }
 
                 for (int n = 0; n < _seq.Rows; n++)
@@ -274,6 +282,8 @@ public unsafe struct GruKernel : IKernel<GruKernel>
     private float* _candidateBias;  // reset-after only
     private float[] _packedGates;   // reset-after: R [3H, H]; otherwise R_zr [2H, H]
     private float[]? _packedCandidate; // otherwise: R_n [H, H]
+    private HybridRecurrentProduct _hybridGates;     // int8 R: the rows of _packedGates
+    private HybridRecurrentProduct _hybridCandidate; // int8 R, not reset-after: R_n
 
     public static OpCode OpCode => OpCode.Gru;
 
@@ -306,6 +316,8 @@ public unsafe struct GruKernel : IKernel<GruKernel>
             _candidateBias = bias,
             _packedGates = seq.PackRows(ref context, r, 0, options.ResetAfter ? 3 * h : 2 * h, h),
             _packedCandidate = options.ResetAfter ? null : seq.PackRows(ref context, r, 2 * h, h, h),
+            _hybridGates = seq.HybridRows(ref context, 0, options.ResetAfter ? 3 * h : 2 * h),
+            _hybridCandidate = options.ResetAfter ? default : seq.HybridRows(ref context, 2 * h, h),
         };
     }
 
@@ -328,7 +340,7 @@ public unsafe struct GruKernel : IKernel<GruKernel>
                 int previous = _seq.Reverse ? t + 1 : t - 1;
                 if (!first)
                 {
-                    _seq.Product(_seq.Row(_output, previous, 0, h), _seq.RowStride(h), _packedGates, 0, productWidth, gates, width, productScratch);
+                    _seq.Product(_seq.Row(_output, previous, 0, h), _seq.RowStride(h), _packedGates, in _hybridGates, productWidth, gates, width, productScratch);
                 }
 
                 for (int n = 0; n < _seq.Rows; n++)
@@ -364,7 +376,7 @@ public unsafe struct GruKernel : IKernel<GruKernel>
                         }
                     }
 
-                    _seq.Product(resetHidden, h, _packedCandidate!, 2 * h, h, candidateProduct, h, productScratch);
+                    _seq.Product(resetHidden, h, _packedCandidate!, in _hybridCandidate, h, candidateProduct, h, productScratch);
                 }
 
                 for (int n = 0; n < _seq.Rows; n++)
