@@ -72,9 +72,14 @@ public static class QuantizationPipeline
             rounds++;
             Graph candidate = floatGraph.Clone();
             IReadOnlyList<string> keptFloat = Int8Quantizer.Quantize(candidate, ranges, Clone(options, keep));
-            // The fused recurrences have no int8 kernel: they run in float between a Dequantize and a Quantize, and
-            // their recurrent weights, the bulk of a recurrent model's, are stored int8 as in --quantize int8-weights.
-            WeightOnlyQuantizer.Quantize(candidate, n => n.Code is OpCode.Lstm or OpCode.Gru);
+            // The fused recurrences run between a Dequantize and a Quantize (their gates and states stay float), on
+            // R, the bulk of a recurrent model's weights, stored int8 per row and read by the kernel itself: each
+            // step's product is int8 R times the hidden state quantized on the fly (the hybrid product). One kept in
+            // float (by name, or by the accuracy budget below) has its R dequantized at load and a float product.
+            bool Kept(Node n) => keep.Contains(n.Name) || n.Outputs.Any(o => keep.Contains(o.Name));
+            WeightOnlyQuantizer.QuantizeRecurrencesForHybridProduct(candidate, n => !Kept(n));
+            WeightOnlyQuantizer.Quantize(candidate, n => n.Code is OpCode.Lstm or OpCode.Gru && Kept(n));
+            var hybrid = candidate.Nodes.Where(n => n.Code is OpCode.Lstm or OpCode.Gru && !Kept(n)).Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
             if (evaluation is null || floatResult?.Accuracy is null || maxAccuracyDropPoints is null)
             {
                 IReadOnlyList<LayerSqnr> layers = evaluation is null ? [] : Rank(floatModel, candidate, evaluation);
@@ -87,8 +92,9 @@ public static class QuantizationPipeline
             IReadOnlyList<LayerSqnr> ranking = LayerComparison.Compare(floatModel, quantized, [.. evaluation.Samples.Take(RankingSamples)]);
             note($"round {rounds}: float {floatResult.Accuracy.Value * 100:F2}%, int8 {accuracy * 100:F2}% (drop {drop:F2} points, budget {maxAccuracyDropPoints:F2})");
             // Only a layer that runs in int8 can be given back to float: one already float (kept, or without an int8
-            // kernel, such as a fused recurrence) would just cost a round.
-            LayerSqnr? worst = ranking.Where(l => !keptFloat.Contains(l.Node)).OrderByDescending(l => l.LossDb).FirstOrDefault();
+            // kernel) would just cost a round. A hybrid recurrence counts as int8 (its product is), though its
+            // activations are float.
+            LayerSqnr? worst = ranking.Where(l => !keptFloat.Contains(l.Node) || hybrid.Contains(l.Node)).OrderByDescending(l => l.LossDb).FirstOrDefault();
             if (drop <= maxAccuracyDropPoints.Value || worst is null)
             {
                 if (drop > maxAccuracyDropPoints.Value)

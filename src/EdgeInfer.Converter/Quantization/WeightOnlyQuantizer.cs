@@ -14,10 +14,20 @@ public static class WeightOnlyQuantizer
     public static int Quantize(Graph graph) => Quantize(graph, _ => true);
 
     /// <summary>
-    /// Only the weights of the nodes <paramref name="which"/> selects; full int8 uses this for the recurrences, which
-    /// have no int8 kernel and run in float on int8-stored weights.
+    /// Only the weights of the nodes <paramref name="which"/> selects; full int8 uses this for the recurrences it
+    /// keeps in float (named in --keep-float), which then run the float product on int8-stored weights.
     /// </summary>
-    public static int Quantize(Graph graph, Func<Node, bool> which)
+    public static int Quantize(Graph graph, Func<Node, bool> which) => Quantize(graph, which, dequantize: true);
+
+    /// <summary>
+    /// Full int8's recurrences: R of each fused Lstm/Gru that <paramref name="which"/> selects becomes an int8
+    /// constant with one scale per row that the node reads itself, with no Dequantize, so the runtime runs the hybrid
+    /// product (int8 R times the hidden state quantized per step) instead of a float one on dequantized R.
+    /// </summary>
+    public static int QuantizeRecurrencesForHybridProduct(Graph graph, Func<Node, bool> which)
+        => Quantize(graph, n => n.Code is OpCode.Lstm or OpCode.Gru && which(n), dequantize: false);
+
+    private static int Quantize(Graph graph, Func<Node, bool> which, bool dequantize)
     {
         int count = 0;
         var rewritten = new List<Node>(graph.Nodes.Count);
@@ -43,8 +53,13 @@ public static class WeightOnlyQuantizer
                 {
                     Quantization = new QuantizationInfo(scales, new int[scales.Length], 0),
                 };
-                var restored = new Value(graph.UniqueName(w.Name), DataType.Float32, w.Shape);
-                rewritten.Add(new Node(graph.UniqueName(w.Name + "_dequantize"), "Dequantize", [stored], [restored]).Lower(OpCode.Dequantize, null));
+                Value restored = stored;
+                if (dequantize)
+                {
+                    restored = new Value(graph.UniqueName(w.Name), DataType.Float32, w.Shape);
+                    rewritten.Add(new Node(graph.UniqueName(w.Name + "_dequantize"), "Dequantize", [stored], [restored]).Lower(OpCode.Dequantize, null));
+                }
+
                 node.Inputs[weightInput] = restored;
                 restoredOf[w] = restored;
                 count++;

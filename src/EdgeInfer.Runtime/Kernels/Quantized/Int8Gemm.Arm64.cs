@@ -261,7 +261,7 @@ internal unsafe partial struct Int8Gemm
 
     /// <summary>The lane sums of four accumulators, in their order (two ADDP).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> Reduce4(Vector128<int> a0, Vector128<int> a1, Vector128<int> a2, Vector128<int> a3)
+    internal static Vector128<int> Reduce4(Vector128<int> a0, Vector128<int> a1, Vector128<int> a2, Vector128<int> a3)
         => AdvSimd.Arm64.AddPairwise(AdvSimd.Arm64.AddPairwise(a0, a1), AdvSimd.Arm64.AddPairwise(a2, a3));
 
     /// <summary>Σ x·w over k = from..K−1 of four rows (the tail past the last whole 16).</summary>

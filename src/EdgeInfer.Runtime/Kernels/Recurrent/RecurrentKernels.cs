@@ -9,6 +9,10 @@ namespace EdgeInfer.Runtime.Kernels;
 // never contracted. So a fused model gives the unrolled model's bits on every path (the converter's tests compare
 // the two), while it runs one operator per layer instead of about sixteen per time step, and its file holds one
 // record per layer instead of one per step and operation.
+//
+// R may instead be an int8 constant with a scale per row (full-int8 models): then each product R·h is
+// HybridRecurrentProduct's (int8 R times h quantized per row and step) and everything around it is unchanged, so the
+// paths still agree bit for bit with each other, no longer with the float chain.
 
 /// <summary>
 /// The shape of a fused recurrence: T steps of N rows; where step t's row n of a sequence of width w starts; the
@@ -23,6 +27,7 @@ internal unsafe struct RecurrentSequence
     public bool Reverse;
     public FloatLanes Lanes;
     public KernelPath Path;
+    public bool Int8Weights;    // R is int8: the products are hybrid (HybridRecurrentProduct), nothing is packed for FloatGemm
 
     /// <summary>Validates the options, the projected gates (input 0), R (input 1, fixed at load) and the output.</summary>
     public static RecurrentSequence Prepare(ref KernelContext context, int gates, out RecurrentOptions options)
@@ -45,12 +50,18 @@ internal unsafe struct RecurrentSequence
         TensorInfo weights = context.Input(1);
         TensorInfo output = context.Output(0);
         context.RequireType(projected, DataType.Float32, "projected gates");
-        context.RequireType(weights, DataType.Float32, "recurrent weights");
+        context.Require(weights.DataType is DataType.Float32 or DataType.Int8, $"recurrent weights {weights} must be float32 or int8");
         context.RequireType(output, DataType.Float32, "output");
         context.Require(weights.Rank == 2 && weights.Dim(1) >= 1 && weights.Dim(0) == (long)gates * weights.Dim(1),
             $"recurrent weights {weights} must be [{gates}·H, H]");
         context.Require(KernelContext.IsFixedAtPrepare(weights), $"recurrent weights {weights} must be a constant or derived tensor");
         int hidden = weights.Dim(1);
+        bool int8 = weights.DataType == DataType.Int8;
+        if (int8)
+        {
+            HybridRecurrentProduct.Validate(ref context, weights, gates * hidden, hidden);
+        }
+
         context.Require(projected.Rank == 3 && projected.Dim(2) == gates * hidden,
             $"projected gates {projected} must be rank 3 with {gates}·{hidden} = {gates * hidden} gate values per step");
         context.RequireShape(output, [projected.Dim(0), projected.Dim(1), hidden], "output");
@@ -63,8 +74,12 @@ internal unsafe struct RecurrentSequence
             Reverse = options.Reverse,
             Lanes = FloatVector.LanesFor(context.Path),
             Path = context.Path,
+            Int8Weights = int8,
         };
     }
+
+    /// <summary>Scratch the products need beyond the kernel's own: the hybrid product's quantized h.</summary>
+    public readonly long ProductScratchBytes => Int8Weights ? HybridRecurrentProduct.ScratchBytes(Hidden) : 0;
 
     public static void RequireActivation(ref KernelContext context, RecurrentActivation a, string role)
     {
@@ -104,9 +119,17 @@ internal unsafe struct RecurrentSequence
         }
     }
 
-    /// <summary>Packs rows [<paramref name="first"/>, first + count) of R [G·H, H] for FloatGemm, once at load.</summary>
-    public static float[] PackRows(ref KernelContext context, float* weights, int first, int count, int hidden)
+    /// <summary>
+    /// Packs rows [<paramref name="first"/>, first + count) of float R [G·H, H] for FloatGemm, once at load; with
+    /// int8 R nothing is packed (an empty array): <see cref="HybridRows"/> lays those rows out instead.
+    /// </summary>
+    public readonly float[] PackRows(ref KernelContext context, float* weights, int first, int count, int hidden)
     {
+        if (Int8Weights)
+        {
+            return [];
+        }
+
         float[] packed = context.AllocatePersistent<float>(checked((int)FloatGemm.PackedLength(count, hidden)));
         fixed (float* p = packed)
         {
@@ -116,13 +139,26 @@ internal unsafe struct RecurrentSequence
         return packed;
     }
 
+    /// <summary>The hybrid product of rows [<paramref name="first"/>, first + count) of int8 R; default for float R.</summary>
+    public readonly HybridRecurrentProduct HybridRows(ref KernelContext context, int first, int count)
+        => Int8Weights
+            ? HybridRecurrentProduct.Create(ref context, context.Input(1), (sbyte*)context.InputBuffer(1).Pointer, first, count, Hidden)
+            : default;
+
     /// <summary>
     /// C[n, 0..columns) = R·h for the N rows of h, <paramref name="hStride"/> floats apart (the previous step, read
-    /// in place from the output sequence), C's rows <paramref name="ldc"/> apart: the unrolled chain's recurrent
-    /// FullyConnected, no bias, no clamp.
+    /// in place from the output sequence), C's rows <paramref name="ldc"/> apart: with float R, the unrolled chain's
+    /// recurrent FullyConnected, no bias, no clamp (<paramref name="packed"/>); with int8 R, <paramref name="hybrid"/>
+    /// (the same rows), using <paramref name="scratch"/>.
     /// </summary>
-    public readonly void Product(float* h, nint hStride, float[] packed, int columns, float* c, nint ldc)
+    public readonly void Product(float* h, nint hStride, float[] packed, in HybridRecurrentProduct hybrid, int columns, float* c, nint ldc, byte* scratch)
     {
+        if (Int8Weights)
+        {
+            hybrid.Multiply(h, hStride, Rows, c, ldc, scratch);
+            return;
+        }
+
         fixed (float* p = packed)
         {
             FloatGemm.Multiply(Path, h, hStride, Rows, p, columns, Hidden, c, ldc, null, float.NegativeInfinity, float.PositiveInfinity);
@@ -143,6 +179,7 @@ public unsafe struct LstmKernel : IKernel<LstmKernel>
     private float* _projected;
     private float* _output;
     private float[] _packed;    // R [4H, H] in FloatGemm panels (pinned)
+    private HybridRecurrentProduct _hybrid; // int8 R [4H, H]
 
     public static OpCode OpCode => OpCode.Lstm;
 
@@ -154,14 +191,15 @@ public unsafe struct LstmKernel : IKernel<LstmKernel>
         context.Require(!options.ResetAfter, "reset-after is a GRU form; an LSTM must not set it");
         context.Require(float.IsFinite(options.CellClip) && options.CellClip >= 0, $"cell clip {options.CellClip} must be finite and non-negative (0 for none)");
         int h = seq.Hidden;
-        context.RequestScratch(((long)seq.Rows * 4 * h + (long)seq.Rows * h) * sizeof(float));
+        context.RequestScratch(((long)seq.Rows * 4 * h + (long)seq.Rows * h) * sizeof(float) + seq.ProductScratchBytes);
         return new LstmKernel
         {
             _seq = seq,
             _options = options,
             _projected = (float*)context.InputBuffer(0).Pointer,
             _output = (float*)context.OutputBuffer(0).Pointer,
-            _packed = RecurrentSequence.PackRows(ref context, (float*)context.InputBuffer(1).Pointer, 0, 4 * h, h),
+            _packed = seq.PackRows(ref context, (float*)context.InputBuffer(1).Pointer, 0, 4 * h, h),
+            _hybrid = seq.HybridRows(ref context, 0, 4 * h),
         };
     }
 
@@ -172,6 +210,7 @@ public unsafe struct LstmKernel : IKernel<LstmKernel>
         {
             float* gates = (float*)s;                         // [N, 4H]
             float* cell = gates + (long)_seq.Rows * width;    // [N, H]
+            byte* productScratch = (byte*)(cell + (long)_seq.Rows * h);
             for (int step = 0; step < _seq.Steps; step++)
             {
                 int t = _seq.TimeOf(step);
@@ -179,7 +218,7 @@ public unsafe struct LstmKernel : IKernel<LstmKernel>
                 if (!first)
                 {
                     int previous = _seq.Reverse ? t + 1 : t - 1;
-                    _seq.Product(_seq.Row(_output, previous, 0, h), _seq.RowStride(h), _packed, width, gates, width);
+                    _seq.Product(_seq.Row(_output, previous, 0, h), _seq.RowStride(h), _packed, in _hybrid, width, gates, width, productScratch);
                 }
 
                 for (int n = 0; n < _seq.Rows; n++)
@@ -243,6 +282,8 @@ public unsafe struct GruKernel : IKernel<GruKernel>
     private float* _candidateBias;  // reset-after only
     private float[] _packedGates;   // reset-after: R [3H, H]; otherwise R_zr [2H, H]
     private float[]? _packedCandidate; // otherwise: R_n [H, H]
+    private HybridRecurrentProduct _hybridGates;     // int8 R: the rows of _packedGates
+    private HybridRecurrentProduct _hybridCandidate; // int8 R, not reset-after: R_n
 
     public static OpCode OpCode => OpCode.Gru;
 
@@ -264,8 +305,8 @@ public unsafe struct GruKernel : IKernel<GruKernel>
             bias = (float*)context.InputBuffer(2).Pointer;
         }
 
-        float* r = (float*)context.InputBuffer(1).Pointer;
-        context.RequestScratch(((long)seq.Rows * 3 * h + 3L * seq.Rows * h) * sizeof(float));
+        float* r = (float*)context.InputBuffer(1).Pointer; // read only when R is float
+        context.RequestScratch(((long)seq.Rows * 3 * h + 3L * seq.Rows * h) * sizeof(float) + seq.ProductScratchBytes);
         return new GruKernel
         {
             _seq = seq,
@@ -273,8 +314,10 @@ public unsafe struct GruKernel : IKernel<GruKernel>
             _projected = (float*)context.InputBuffer(0).Pointer,
             _output = (float*)context.OutputBuffer(0).Pointer,
             _candidateBias = bias,
-            _packedGates = RecurrentSequence.PackRows(ref context, r, 0, options.ResetAfter ? 3 * h : 2 * h, h),
-            _packedCandidate = options.ResetAfter ? null : RecurrentSequence.PackRows(ref context, r, 2 * h, h, h),
+            _packedGates = seq.PackRows(ref context, r, 0, options.ResetAfter ? 3 * h : 2 * h, h),
+            _packedCandidate = options.ResetAfter ? null : seq.PackRows(ref context, r, 2 * h, h, h),
+            _hybridGates = seq.HybridRows(ref context, 0, options.ResetAfter ? 3 * h : 2 * h),
+            _hybridCandidate = options.ResetAfter ? default : seq.HybridRows(ref context, 2 * h, h),
         };
     }
 
@@ -289,6 +332,7 @@ public unsafe struct GruKernel : IKernel<GruKernel>
             float* candidate = gates + rows * width;    // [N, H]
             float* resetHidden = candidate + rows * h;  // [N, H]: r·h (reset before)
             float* candidateProduct = resetHidden + rows * h; // [N, H]: R_n·(r·h)
+            byte* productScratch = (byte*)(candidateProduct + rows * h);
             for (int step = 0; step < _seq.Steps; step++)
             {
                 int t = _seq.TimeOf(step);
@@ -296,7 +340,7 @@ public unsafe struct GruKernel : IKernel<GruKernel>
                 int previous = _seq.Reverse ? t + 1 : t - 1;
                 if (!first)
                 {
-                    _seq.Product(_seq.Row(_output, previous, 0, h), _seq.RowStride(h), _packedGates, productWidth, gates, width);
+                    _seq.Product(_seq.Row(_output, previous, 0, h), _seq.RowStride(h), _packedGates, in _hybridGates, productWidth, gates, width, productScratch);
                 }
 
                 for (int n = 0; n < _seq.Rows; n++)
@@ -332,7 +376,7 @@ public unsafe struct GruKernel : IKernel<GruKernel>
                         }
                     }
 
-                    _seq.Product(resetHidden, h, _packedCandidate!, h, candidateProduct, h);
+                    _seq.Product(resetHidden, h, _packedCandidate!, in _hybridCandidate, h, candidateProduct, h, productScratch);
                 }
 
                 for (int n = 0; n < _seq.Rows; n++)
