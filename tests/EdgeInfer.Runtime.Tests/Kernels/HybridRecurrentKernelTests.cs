@@ -47,7 +47,9 @@ public class HybridRecurrentKernelTests(ITestOutputHelper output)
         var rng = new Random(steps * 100 + hidden + rows);
         int[] shape = timeAxis == 0 ? [steps, rows, 4 * hidden] : [rows, steps, 4 * hidden];
         float[] p = KernelAssert.Random(rng, KernelAssert.Count(shape), -2, 2);
-        var cell = new HybridCell(steps, rows, hidden, timeAxis, reverse);
+        float[] r = KernelAssert.Random(rng, 4 * hidden * hidden, -0.6f, 0.6f);
+        (sbyte[] q, float[] scales) = QuantizePerRow(r, 4 * hidden, hidden, minWeight);
+        var cell = new RecurrentCellReference(steps, rows, hidden, timeAxis, reverse, HybridProduct(q, scales, hidden));
         if (zeroStep >= 0)
         {
             // The hard output gate at exactly 0 on that step: h = 0·a(c) = ±0 in every row, so the next product has s = 0.
@@ -57,13 +59,11 @@ public class HybridRecurrentKernelTests(ITestOutputHelper output)
             }
         }
 
-        float[] r = KernelAssert.Random(rng, 4 * hidden * hidden, -0.6f, 0.6f);
-        (sbyte[] q, float[] scales) = QuantizePerRow(r, 4 * hidden, hidden, minWeight);
         int[] outShape = [shape[0], shape[1], hidden];
 
         float[] actual = KernelAssert.RunEveryPath(OpCode.Lstm, options, [TestTensor.Input(shape, p), TestTensor.Int8Weights([4 * hidden, hidden], q, scales)], outShape);
 
-        float[] expected = cell.Lstm(p, q, scales, options);
+        float[] expected = cell.Lstm(p, options);
         KernelAssert.SameBytes(TestTensor.ToBytes(expected), TestTensor.ToBytes(actual), "Lstm with int8 R against the hybrid definition");
         if (zeroStep >= 0)
         {
@@ -83,7 +83,10 @@ public class HybridRecurrentKernelTests(ITestOutputHelper output)
         var rng = new Random(steps * 100 + hidden + rows + (resetAfter ? 7 : 0));
         int[] shape = timeAxis == 0 ? [steps, rows, 3 * hidden] : [rows, steps, 3 * hidden];
         float[] p = KernelAssert.Random(rng, KernelAssert.Count(shape), -2, 2);
-        var cell = new HybridCell(steps, rows, hidden, timeAxis, reverse);
+        float[] r = KernelAssert.Random(rng, 3 * hidden * hidden, -0.6f, 0.6f);
+        float[] b = KernelAssert.Random(rng, hidden, -0.5f, 0.5f);
+        (sbyte[] q, float[] scales) = QuantizePerRow(r, 3 * hidden, hidden, minWeight);
+        var cell = new RecurrentCellReference(steps, rows, hidden, timeAxis, reverse, HybridProduct(q, scales, hidden));
         if (zeroStep >= 0)
         {
             // z = 0 (hard gate) and n = relu(very negative) = 0 on that step: h = n + z·(h − n) = 0 in every row.
@@ -94,9 +97,6 @@ public class HybridRecurrentKernelTests(ITestOutputHelper output)
             }
         }
 
-        float[] r = KernelAssert.Random(rng, 3 * hidden * hidden, -0.6f, 0.6f);
-        float[] b = KernelAssert.Random(rng, hidden, -0.5f, 0.5f);
-        (sbyte[] q, float[] scales) = QuantizePerRow(r, 3 * hidden, hidden, minWeight);
         TestTensor?[] Inputs(TestTensor weights) => resetAfter
             ? [TestTensor.Input(shape, p), weights, TestTensor.Const([hidden], b)]
             : [TestTensor.Input(shape, p), weights];
@@ -104,7 +104,7 @@ public class HybridRecurrentKernelTests(ITestOutputHelper output)
 
         float[] actual = KernelAssert.RunEveryPath(OpCode.Gru, options, Inputs(TestTensor.Int8Weights([3 * hidden, hidden], q, scales)), outShape);
 
-        float[] expected = cell.Gru(p, q, scales, b, options);
+        float[] expected = cell.Gru(p, b, options);
         KernelAssert.SameBytes(TestTensor.ToBytes(expected), TestTensor.ToBytes(actual), "Gru with int8 R against the hybrid definition");
         if (zeroStep >= 0)
         {
@@ -127,8 +127,8 @@ public class HybridRecurrentKernelTests(ITestOutputHelper output)
         float[] scales = [.. Enumerable.Range(0, 4 * hidden).Select(j => 0.001f * (j + 1))];
         float[] p = KernelAssert.Random(rng, steps * rows * 4 * hidden, -4, 4);
         float[] actual = KernelAssert.RunEveryPath(OpCode.Lstm, options, [TestTensor.Input([steps, rows, 4 * hidden], p), TestTensor.Int8Weights([4 * hidden, hidden], q, scales)], [steps, rows, hidden]);
-        var cell = new HybridCell(steps, rows, hidden, 0, false);
-        KernelAssert.SameBytes(TestTensor.ToBytes(cell.Lstm(p, q, scales, options)), TestTensor.ToBytes(actual), "Lstm, extreme weights");
+        var cell = new RecurrentCellReference(steps, rows, hidden, 0, false, HybridProduct(q, scales, hidden));
+        KernelAssert.SameBytes(TestTensor.ToBytes(cell.Lstm(p, options)), TestTensor.ToBytes(actual), "Lstm, extreme weights");
     }
 
     [Fact]
@@ -250,129 +250,37 @@ public class HybridRecurrentKernelTests(ITestOutputHelper output)
         _ => throw new ArgumentException(n),
     })];
 
-    /// <summary>The cells with the hybrid product, written out plainly: step by step, row by row, element by element.</summary>
-    private sealed class HybridCell(int steps, int rows, int hidden, int timeAxis, bool reverse)
+    /// <summary>
+    /// The hybrid product of rows [first, first + count) of R with h: s = max|h| / 127; s = 0 gives +0;
+    /// q = round-half-even(h / s) clamped to ±127; value = (float)Σ q·R (int) · (s · scale).
+    /// </summary>
+    private static Func<int, int, float[], float[]> HybridProduct(sbyte[] r, float[] scales, int hidden) => (first, count, h) =>
     {
-        public int Index(int t, int n, int width) => (timeAxis == 0 ? t * rows + n : n * steps + t) * width;
-
-        public float[] RowOf(float[] y, int t, int n, int width) => y[Index(t, n, width)..(Index(t, n, width) + width)];
-
-        public void Fill(float[] p, int t, int n, int width, int from, int count, float value)
-            => Array.Fill(p, value, Index(t, n, width) + from, count);
-
-        private IEnumerable<int> Order => reverse ? Enumerable.Range(0, steps).Reverse() : Enumerable.Range(0, steps);
-
-        /// <summary>
-        /// The hybrid product of rows [first, first + count) of R with h: s = max|h| / 127; s = 0 gives +0;
-        /// q = round-half-even(h / s) clamped to ±127; value = (float)Σ q·R (int) · (s · scale).
-        /// </summary>
-        public float[] Product(sbyte[] r, float[] scales, int first, int count, float[] h)
+        float m = 0;
+        foreach (float v in h)
         {
-            float m = 0;
-            foreach (float v in h)
-            {
-                m = MathF.Max(m, MathF.Abs(v));
-            }
+            m = MathF.Max(m, MathF.Abs(v));
+        }
 
-            float s = m / 127f;
-            var y = new float[count];
-            if (s == 0)
-            {
-                return y;
-            }
-
-            int[] q = [.. h.Select(v => (int)Math.Clamp(MathF.Round(v / s, MidpointRounding.ToEven), -127f, 127f))];
-            for (int j = 0; j < count; j++)
-            {
-                int acc = 0;
-                for (int k = 0; k < hidden; k++)
-                {
-                    acc += q[k] * r[(first + j) * hidden + k];
-                }
-
-                y[j] = (float)acc * (s * scales[first + j]);
-            }
-
+        float s = m / 127f;
+        var y = new float[count];
+        if (s == 0)
+        {
             return y;
         }
 
-        public float[] Lstm(float[] p, sbyte[] r, float[] scales, RecurrentOptions o)
+        int[] q = [.. h.Select(v => (int)Math.Clamp(MathF.Round(v / s, MidpointRounding.ToEven), -127f, 127f))];
+        for (int j = 0; j < count; j++)
         {
-            int h = hidden;
-            var y = new float[steps * rows * h];
-            for (int n = 0; n < rows; n++)
+            int acc = 0;
+            for (int k = 0; k < hidden; k++)
             {
-                float[]? hPrev = null;
-                var c = new float[h];
-                foreach (int t in Order)
-                {
-                    int at = Index(t, n, 4 * h);
-                    float[]? rh = hPrev is null ? null : Product(r, scales, 0, 4 * h, hPrev);
-                    float[] z = [.. Enumerable.Range(0, 4 * h).Select(j => rh is null ? p[at + j] : p[at + j] + rh[j])];
-                    var hNew = new float[h];
-                    for (int j = 0; j < h; j++)
-                    {
-                        float i = Act(o.Gate, z[j]), f = Act(o.Gate, z[h + j]), g = Act(o.Candidate, z[2 * h + j]), og = Act(o.Gate, z[3 * h + j]);
-                        float ig = i * g;
-                        c[j] = hPrev is null ? ig : (f * c[j]) + ig;
-                        hNew[j] = og * Act(o.Output, c[j]);
-                    }
-
-                    hNew.CopyTo(y, Index(t, n, h));
-                    hPrev = hNew;
-                }
+                acc += q[k] * r[(first + j) * hidden + k];
             }
 
-            return y;
+            y[j] = (float)acc * (s * scales[first + j]);
         }
 
-        public float[] Gru(float[] p, sbyte[] r, float[] scales, float[] b, RecurrentOptions o)
-        {
-            int h = hidden;
-            var y = new float[steps * rows * h];
-            for (int n = 0; n < rows; n++)
-            {
-                float[]? hPrev = null;
-                foreach (int t in Order)
-                {
-                    int at = Index(t, n, 3 * h);
-                    float[]? gates = hPrev is null ? null : Product(r, scales, 0, o.ResetAfter ? 3 * h : 2 * h, hPrev);
-                    float[] zr = [.. Enumerable.Range(0, 2 * h).Select(j => Act(o.Gate, gates is null ? p[at + j] : p[at + j] + gates[j]))];
-                    float[]? candidateProduct = hPrev is null || o.ResetAfter
-                        ? null
-                        : Product(r, scales, 2 * h, h, [.. Enumerable.Range(0, h).Select(j => zr[h + j] * hPrev[j])]);
-                    var hNew = new float[h];
-                    for (int j = 0; j < h; j++)
-                    {
-                        float candidate;
-                        if (o.ResetAfter)
-                        {
-                            float hh = gates is null ? b[j] : gates[2 * h + j] + b[j];
-                            candidate = p[at + 2 * h + j] + (zr[h + j] * hh);
-                        }
-                        else
-                        {
-                            candidate = candidateProduct is null ? p[at + 2 * h + j] : p[at + 2 * h + j] + candidateProduct[j];
-                        }
-
-                        float nj = Act(o.Candidate, candidate);
-                        hNew[j] = hPrev is null ? nj - (zr[j] * nj) : nj + (zr[j] * (hPrev[j] - nj));
-                    }
-
-                    hNew.CopyTo(y, Index(t, n, h));
-                    hPrev = hNew;
-                }
-            }
-
-            return y;
-        }
-
-        private static float Act(RecurrentActivation a, float x) => a.Op switch
-        {
-            OpCode.Sigmoid => FloatMath.Sigmoid(x),
-            OpCode.Tanh => FloatMath.Tanh(x),
-            OpCode.Relu => x < 0 ? 0 : x,
-            _ => CanonicalOrder.Clamp(MathF.FusedMultiplyAdd(a.Alpha, x, a.Beta), 0, 1),
-        };
-    }
+        return y;
+    };
 }

@@ -54,12 +54,12 @@ public class RecurrentKernelTests
         if (cellClip > 0)
         {
             // The clip must bind somewhere, or this case would not test it.
-            Assert.NotEqual(new ReferenceCell(steps, rows, hidden, timeAxis, reverse).Lstm(p, r, options with { CellClip = 0 }), actual);
+            Assert.NotEqual(new RecurrentCellReference(steps, rows, hidden, timeAxis, reverse, RecurrentCellReference.FloatChain(r, hidden)).Lstm(p, options with { CellClip = 0 }), actual);
         }
 
-        var cell = new ReferenceCell(steps, rows, hidden, timeAxis, reverse);
-        KernelAssert.SameBytes(TestTensor.ToBytes(cell.Lstm(p, r, options)), TestTensor.ToBytes(actual), "Lstm against the cell's float arithmetic");
-        KernelAssert.Close(cell.LstmInDouble(p, r, options), actual, 1e-4);
+        var cell = new RecurrentCellReference(steps, rows, hidden, timeAxis, reverse, RecurrentCellReference.FloatChain(r, hidden));
+        KernelAssert.SameBytes(TestTensor.ToBytes(cell.Lstm(p, options)), TestTensor.ToBytes(actual), "Lstm against the cell's float arithmetic");
+        KernelAssert.Close(new DoubleCell(steps, rows, hidden, timeAxis, reverse).Lstm(p, r, options), actual, 1e-4);
     }
 
     [Theory]
@@ -79,9 +79,9 @@ public class RecurrentKernelTests
 
         float[] actual = KernelAssert.RunEveryPath(OpCode.Gru, options, inputs, [shape[0], shape[1], hidden]);
 
-        var cell = new ReferenceCell(steps, rows, hidden, timeAxis, reverse);
-        KernelAssert.SameBytes(TestTensor.ToBytes(cell.Gru(p, r, b, options)), TestTensor.ToBytes(actual), "Gru against the cell's float arithmetic");
-        KernelAssert.Close(cell.GruInDouble(p, r, b, options), actual, 1e-4);
+        var cell = new RecurrentCellReference(steps, rows, hidden, timeAxis, reverse, RecurrentCellReference.FloatChain(r, hidden));
+        KernelAssert.SameBytes(TestTensor.ToBytes(cell.Gru(p, b, options)), TestTensor.ToBytes(actual), "Gru against the cell's float arithmetic");
+        KernelAssert.Close(new DoubleCell(steps, rows, hidden, timeAxis, reverse).Gru(p, r, b, options), actual, 1e-4);
     }
 
     /// <summary>Weights dequantized at load (a derived tensor, as int8 models store them) are packed like constants.</summary>
@@ -190,86 +190,14 @@ public class RecurrentKernelTests
         }
     }
 
-    /// <summary>The cells written out plainly: step by step, row by row, element by element.</summary>
-    private sealed class ReferenceCell(int steps, int rows, int hidden, int timeAxis, bool reverse)
+    /// <summary>The cells in double, from the definitions (the kernels must be within a tolerance of it).</summary>
+    private sealed class DoubleCell(int steps, int rows, int hidden, int timeAxis, bool reverse)
     {
         private int Index(int t, int n, int width) => (timeAxis == 0 ? t * rows + n : n * steps + t) * width;
 
         private IEnumerable<int> Order => reverse ? Enumerable.Range(0, steps).Reverse() : Enumerable.Range(0, steps);
 
-        public float[] Lstm(float[] p, float[] r, RecurrentOptions o)
-        {
-            int h = hidden;
-            var y = new float[steps * rows * h];
-            for (int n = 0; n < rows; n++)
-            {
-                float[]? hPrev = null;
-                var c = new float[h];
-                foreach (int t in Order)
-                {
-                    float[] z = Gates(p, Index(t, n, 4 * h), 4 * h, r, hPrev);
-                    var hNew = new float[h];
-                    for (int j = 0; j < h; j++)
-                    {
-                        float i = Act(o.Gate, z[j]), f = Act(o.Gate, z[h + j]), g = Act(o.Candidate, z[2 * h + j]), og = Act(o.Gate, z[3 * h + j]);
-                        float ig = i * g;
-                        c[j] = hPrev is null ? ig : (f * c[j]) + ig;
-                        c[j] = o.CellClip > 0 ? CanonicalOrder.Clamp(c[j], -o.CellClip, o.CellClip) : c[j];
-                        hNew[j] = og * Act(o.Output, c[j]);
-                    }
-
-                    hNew.CopyTo(y, Index(t, n, h));
-                    hPrev = hNew;
-                }
-            }
-
-            return y;
-        }
-
-        public float[] Gru(float[] p, float[] r, float[] b, RecurrentOptions o)
-        {
-            int h = hidden;
-            var y = new float[steps * rows * h];
-            for (int n = 0; n < rows; n++)
-            {
-                float[]? hPrev = null;
-                foreach (int t in Order)
-                {
-                    int at = Index(t, n, 3 * h);
-                    float[] zr = Gates(p, at, 2 * h, r, hPrev);
-                    for (int j = 0; j < 2 * h; j++)
-                    {
-                        zr[j] = Act(o.Gate, zr[j]);
-                    }
-
-                    var hNew = new float[h];
-                    float[] rh = hPrev is null ? [] : [.. Enumerable.Range(0, h).Select(j => zr[h + j] * hPrev[j])];
-                    for (int j = 0; j < h; j++)
-                    {
-                        float candidate;
-                        if (o.ResetAfter)
-                        {
-                            float hh = hPrev is null ? b[j] : Chain(r, (2 * h + j) * h, hPrev) + b[j];
-                            candidate = p[at + 2 * h + j] + (zr[h + j] * hh);
-                        }
-                        else
-                        {
-                            candidate = hPrev is null ? p[at + 2 * h + j] : p[at + 2 * h + j] + Chain(r, (2 * h + j) * h, rh);
-                        }
-
-                        float nj = Act(o.Candidate, candidate);
-                        hNew[j] = hPrev is null ? nj - (zr[j] * nj) : nj + (zr[j] * (hPrev[j] - nj));
-                    }
-
-                    hNew.CopyTo(y, Index(t, n, h));
-                    hPrev = hNew;
-                }
-            }
-
-            return y;
-        }
-
-        public double[] LstmInDouble(float[] p, float[] r, RecurrentOptions o)
+        public double[] Lstm(float[] p, float[] r, RecurrentOptions o)
         {
             int h = hidden;
             var y = new double[steps * rows * h];
@@ -296,7 +224,7 @@ public class RecurrentKernelTests
             return y;
         }
 
-        public double[] GruInDouble(float[] p, float[] r, float[] b, RecurrentOptions o)
+        public double[] Gru(float[] p, float[] r, float[] b, RecurrentOptions o)
         {
             int h = hidden;
             var y = new double[steps * rows * h];
@@ -327,21 +255,6 @@ public class RecurrentKernelTests
             return y;
         }
 
-        /// <summary>P's gates plus R·h (rows [0, width) of R), the product one fused multiply-add chain from +0; P alone on the first step.</summary>
-        private float[] Gates(float[] p, int at, int width, float[] r, float[]? hPrev)
-            => [.. Enumerable.Range(0, width).Select(j => hPrev is null ? p[at + j] : p[at + j] + Chain(r, j * hidden, hPrev))];
-
-        private float Chain(float[] r, int row, float[] v)
-        {
-            float s = 0;
-            for (int k = 0; k < hidden; k++)
-            {
-                s = MathF.FusedMultiplyAdd(v[k], r[row + k], s);
-            }
-
-            return s;
-        }
-
         private double Dot(float[] r, int row, double[] v)
         {
             double s = 0;
@@ -352,14 +265,6 @@ public class RecurrentKernelTests
 
             return s;
         }
-
-        private static float Act(RecurrentActivation a, float x) => a.Op switch
-        {
-            OpCode.Sigmoid => FloatMath.Sigmoid(x),
-            OpCode.Tanh => FloatMath.Tanh(x),
-            OpCode.Relu => x < 0 ? 0 : x,
-            _ => CanonicalOrder.Clamp(MathF.FusedMultiplyAdd(a.Alpha, x, a.Beta), 0, 1),
-        };
 
         private static double ActD(RecurrentActivation a, double x) => a.Op switch
         {
