@@ -37,23 +37,8 @@ public unsafe struct LogSoftmaxInt8Kernel : IKernel<LogSoftmaxInt8Kernel>, IInt8
 
     public static LogSoftmaxInt8Kernel Prepare(ref KernelContext context)
     {
-        context.RequireInputs(1, 1);
-        context.RequireOutputs(1);
-        TensorInfo input = context.Input(0);
-        TensorInfo output = context.Output(0);
-        SoftmaxOptions o = SoftmaxOptions.Read(context.Options);
-        (float sx, _) = QuantizedTensors.PerTensor(ref context, input, "input");
-        (float sy, int zy) = QuantizedTensors.PerTensor(ref context, output, "output");
-        context.Require(zy == OutputZeroPoint && Math.Abs(sy - OutputScale) <= 0.001f * OutputScale, $"output {output} must have scale 16/256 and zero point 127, has {sy} and {zy}");
-        context.RequireShape(output, input.Shape, "output");
-        context.Require(o.Axis >= 0 && o.Axis < input.Rank, $"axis {o.Axis} is outside the rank of {input}");
-        context.Require(float.IsFinite(o.Beta) && o.Beta > 0, $"beta {o.Beta} must be finite and positive");
-        int inner = 1;
-        for (int d = o.Axis + 1; d < input.Rank; d++)
-        {
-            inner *= input.Dim(d);
-        }
-
+        Int8AxisSlices slices = Int8AxisSlices.Prepare(ref context, OutputScale, OutputZeroPoint, "scale 16/256 and zero point 127", out SoftmaxOptions o, out float sx);
+        (float sy, _) = QuantizedTensors.PerTensor(ref context, context.Output(0), "output");
         double step = (double)o.Beta * sx;
         double[] exp = context.AllocatePersistent<double>(256);
         for (int d = 0; d < 256; d++)
@@ -64,7 +49,7 @@ public unsafe struct LogSoftmaxInt8Kernel : IKernel<LogSoftmaxInt8Kernel>, IInt8
         return new LogSoftmaxInt8Kernel
         {
             _input = context.InputBuffer(0), _output = context.OutputBuffer(0),
-            _slices = new Int8AxisSlices((int)(input.ElementCount / ((long)input.Dim(o.Axis) * inner)), input.Dim(o.Axis), inner),
+            _slices = slices,
             _step = step, _outputStep = sy, _exp = exp,
         };
     }

@@ -30,33 +30,17 @@ public unsafe struct SoftmaxInt8Kernel : IKernel<SoftmaxInt8Kernel>, IInt8SliceO
 
     public static SoftmaxInt8Kernel Prepare(ref KernelContext context)
     {
-        context.RequireInputs(1, 1);
-        context.RequireOutputs(1);
-        TensorInfo input = context.Input(0);
-        TensorInfo output = context.Output(0);
-        SoftmaxOptions o = SoftmaxOptions.Read(context.Options);
-        (float sx, _) = QuantizedTensors.PerTensor(ref context, input, "input");
-        (float sy, int zy) = QuantizedTensors.PerTensor(ref context, output, "output");
-        context.Require(zy == -128 && Math.Abs(sy - 1f / 256) <= 0.001f / 256, $"output {output} must have scale 1/256 and zero point −128, has {sy} and {zy}");
-        context.RequireShape(output, input.Shape, "output");
-        context.Require(o.Axis >= 0 && o.Axis < input.Rank, $"axis {o.Axis} is outside the rank of {input}");
-        context.Require(float.IsFinite(o.Beta) && o.Beta > 0, $"beta {o.Beta} must be finite and positive");
+        Int8AxisSlices slices = Int8AxisSlices.Prepare(ref context, 1f / 256, -128, "scale 1/256 and zero point −128", out SoftmaxOptions o, out float sx);
 
         // TFLite's PreprocessSoftmaxScaling and CalculateInputRadius.
         double real = Math.Min((double)o.Beta * sx * (1 << (31 - ScaledDiffIntegerBits)), (1L << 31) - 1.0);
         (int multiplier, int shift) = QuantizedMath.QuantizeMultiplier(real);
         context.Require(shift >= 0, $"input scale {sx} × beta {o.Beta} is too small for the int8 softmax (multiplier below 1)");
         double radius = ((1 << ScaledDiffIntegerBits) - 1) * (double)(1L << (31 - ScaledDiffIntegerBits)) / (1L << shift);
-        int inner = 1;
-        for (int d = o.Axis + 1; d < input.Rank; d++)
-        {
-            inner *= input.Dim(d);
-        }
-
         return new SoftmaxInt8Kernel
         {
             _input = context.InputBuffer(0), _output = context.OutputBuffer(0),
-            _slices = new Int8AxisSlices((int)(input.ElementCount / ((long)input.Dim(o.Axis) * inner)), input.Dim(o.Axis), inner),
+            _slices = slices,
             _inputMultiplier = multiplier, _inputLeftShift = shift, _diffMin = -(int)Math.Floor(radius),
         };
     }
